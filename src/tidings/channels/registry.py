@@ -1,0 +1,21 @@
+"""The channel types this build knows: an explicit tuple, no discovery by folder scanning."""
+
+from __future__ import annotations
+
+from tidings.channels.base import Channel
+from tidings.channels.sandbox.channel import SandboxChannel
+
+CHANNEL_TYPES: tuple[type[Channel], ...] = (SandboxChannel,)
+
+_BY_TYPE = {channel_type.type: channel_type for channel_type in CHANNEL_TYPES}
+
+
+def channel_class(type_name: str) -> type[Channel]:
+    try:
+        return _BY_TYPE[type_name]
+    except KeyError:
+        raise ValueError(f"unknown channel type {type_name!r}") from None
+
+
+def channel_type_names() -> list[str]:
+    return sorted(_BY_TYPE)

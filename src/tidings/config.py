@@ -1,0 +1,122 @@
+"""The one Settings object: ``TIDINGS_*`` environment, a ``.env`` file, and an optional TOML file.
+
+Precedence (highest first): environment, ``.env``, the TOML file given with ``--config``
+(or ``TIDINGS_CONFIG``), defaults. Nothing else in the package reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class DispatchSettings(BaseModel):
+    claim_batch_size: int = Field(default=500, ge=1, le=10_000)
+    max_in_flight: int = Field(default=2_000, ge=1)  # per worker process, all channels together
+    channel_concurrency: int = Field(default=256, ge=1)  # concurrent provider calls per channel
+    lease_seconds: float = Field(default=60, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    retry_base_seconds: float = Field(default=2, gt=0)
+    retry_max_seconds: float = Field(default=600, gt=0)
+    poll_interval_seconds: float = Field(default=0.25, gt=0, le=1)
+    result_flush_ms: float = Field(default=20, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TIDINGS_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite:///./tidings.db"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Path(".tidings")
+    secret_key: SecretStr | None = None
+    bootstrap_key: SecretStr | None = None
+    default_country: str | None = None  # ISO 3166 code used to read national numbers
+    max_recipients: int = Field(default=100_000, ge=1)
+    max_body_chars: int = Field(default=1_600, ge=1)
+    default_max_segments: int = Field(default=10, ge=1, le=255)
+    max_schedule_days: int = Field(default=35, ge=1)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
+    number_workers: int = Field(default=2, ge=0)  # processes that validate large recipient lists
+    api_url: str = "http://127.0.0.1:8000"  # where the CLI's client commands send requests
+    api_key: SecretStr | None = None  # the key those commands use
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    dispatch: DispatchSettings = DispatchSettings()
+    # Settings of the sandbox channel created on first run (see channels/sandbox), e.g.
+    # TIDINGS_SANDBOX__LATENCY_MS=20 or TIDINGS_SANDBOX__RECEIPT_DELAY_MS=500.
+    sandbox: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        toml_path = _toml_path()
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The instance secret: configured, or generated once into the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        key_file = self.data_dir / "secret.key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        # O_EXCL: two processes starting together must not each write a different key.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return key_file.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+_config_file: Path | None = None
+
+
+def use_config_file(path: Path | None) -> None:
+    """Point later :func:`load_settings` calls at a TOML file (the CLI's ``--config``)."""
+    global _config_file
+    _config_file = path
+
+
+def _toml_path() -> Path | None:
+    if _config_file is not None:
+        return _config_file
+    from_env = os.environ.get("TIDINGS_CONFIG")
+    return Path(from_env) if from_env else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from every source; keyword overrides win (tests and the CLI use them)."""
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""The rules of messaging in pure Python: no web framework, database or HTTP client in here."""

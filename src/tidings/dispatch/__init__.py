@@ -1,0 +1,1 @@
+"""Dispatch: claiming due messages, sending them with bounded concurrency, writing outcomes."""

@@ -1,0 +1,58 @@
+"""Live channel adapters for the dispatcher: built from their rows once, with bounded sends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+
+from tidings.channels.base import Channel, ChannelEvents
+from tidings.channels.registry import channel_class
+from tidings.features.channels.repository import get_channel
+from tidings.store.engine import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveChannel:
+    adapter: Channel
+    slots: asyncio.Semaphore  # bounds concurrent provider calls so one slow provider can't hog
+
+
+class ChannelPool:
+    def __init__(self, db: Database, events: ChannelEvents, *, concurrency: int) -> None:
+        self._db = db
+        self._events = events
+        self._concurrency = concurrency
+        self._live: dict[str, LiveChannel] = {}
+        self._lock = asyncio.Lock()
+
+    async def get(self, channel_id: str) -> LiveChannel:
+        live = self._live.get(channel_id)
+        if live is not None:
+            return live
+        async with self._lock:
+            live = self._live.get(channel_id)
+            if live is None:
+                live = await self._open(channel_id)
+                self._live[channel_id] = live
+        return live
+
+    async def _open(self, channel_id: str) -> LiveChannel:
+        async with self._db.read() as conn:
+            row = await get_channel(conn, channel_id)
+        if row is None:
+            raise LookupError(f"channel {channel_id} does not exist")
+        cls = channel_class(row["type"])
+        settings = cls.settings_model.model_validate(json.loads(row["settings"] or "{}"))
+        adapter = cls(channel_id, settings, self._events)
+        await adapter.start()
+        log.info("channel opened", extra={"channel_id": channel_id, "channel_type": row["type"]})
+        return LiveChannel(adapter, asyncio.Semaphore(self._concurrency))
+
+    async def close(self) -> None:
+        for live in self._live.values():
+            await live.adapter.close()
+        self._live.clear()

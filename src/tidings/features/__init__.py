@@ -1,0 +1,1 @@
+"""One package per API feature: endpoints (HTTP) → service (use case) → repository (queries)."""

@@ -1,0 +1,158 @@
+"""Accounts (the caller's and its subaccounts) and API keys."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from tidings.core.clock import to_rfc3339
+from tidings.core.cursors import decode_cursor, encode_cursor
+from tidings.core.tenancy import Principal, Role
+from tidings.web.auth import principal
+from tidings.web.idempotency import run_idempotent
+from tidings.web.responses import ERRORS, JSONResponse
+
+router = APIRouter(prefix="/v1", tags=["accounts"], responses=ERRORS)
+Caller = Annotated[Principal, Depends(principal)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+ACCOUNT_POSITION = re.compile(r"^AC[0-9a-f]{32}$")
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class AccountOut(BaseModel):
+    id: str
+    name: str
+    parent_id: str | None
+    created_at: str
+    auth_token: str | None = Field(default=None, description="Only for admins of that account")
+
+
+class AccountPage(BaseModel):
+    data: list[AccountOut]
+    next_cursor: str | None
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.SENDER
+    account_id: str | None = Field(default=None, description="A subaccount; default the caller's")
+
+
+class KeyOut(BaseModel):
+    id: str
+    account_id: str
+    name: str
+    role: Role
+    prefix: str
+    created_at: str
+    revoked_at: str | None
+    secret: str | None = Field(default=None, description="Shown once, when the key is created")
+
+
+class KeyPage(BaseModel):
+    data: list[KeyOut]
+    next_cursor: str | None
+
+
+def account_json(account: dict[str, Any], auth_token: str | None = None) -> dict[str, Any]:
+    body = {
+        "id": account["id"],
+        "name": account["name"],
+        "parent_id": account["parent_id"],
+        "created_at": to_rfc3339(account["created_at"]),
+    }
+    if auth_token is not None:
+        body["auth_token"] = auth_token
+    return body
+
+
+def key_json(key: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
+    body = {
+        "id": key["id"],
+        "account_id": key["account_id"],
+        "name": key["name"],
+        "role": key["role"],
+        "prefix": key["key_prefix"],
+        "created_at": to_rfc3339(key["created_at"]),
+        "revoked_at": to_rfc3339(key["revoked_at"]),
+    }
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+@router.get("/accounts/me", response_model=AccountOut)
+async def me(request: Request, caller: Caller) -> JSONResponse:
+    accounts = request.app.state.gateway.accounts
+    account = await accounts.get_account(caller, caller.account_id)
+    token = accounts.auth_token(account) if caller.allows(Role.ADMIN) else None
+    return JSONResponse(account_json(account, token))
+
+
+@router.get("/accounts", response_model=AccountPage)
+async def list_accounts(
+    request: Request, caller: Caller, cursor: str | None = None, limit: Limit = 50
+) -> JSONResponse:
+    """The caller's direct subaccounts."""
+    after = decode_cursor(cursor, ACCOUNT_POSITION)
+    rows = await request.app.state.gateway.accounts.list_subaccounts(
+        caller, after=after, limit=limit + 1
+    )
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return JSONResponse(
+        {"data": [account_json(r) for r in rows[:limit]], "next_cursor": next_cursor}
+    )
+
+
+@router.post("/accounts", status_code=201, response_model=AccountOut)
+async def create_account(request: Request, body: AccountIn, caller: Caller) -> JSONResponse:
+    """A subaccount of the caller's account; its auth token is shown in this answer only."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        account, token = await request.app.state.gateway.accounts.create_account(caller, body.name)
+        return 201, account_json(account, token)
+
+    return await run_idempotent(request, caller, produce, sealed=True)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut)
+async def get_account(request: Request, account_id: str, caller: Caller) -> JSONResponse:
+    account = await request.app.state.gateway.accounts.get_account(caller, account_id)
+    return JSONResponse(account_json(account))
+
+
+@router.get("/keys", response_model=KeyPage)
+async def list_keys(
+    request: Request, caller: Caller, cursor: str | None = None, limit: Limit = 50
+) -> JSONResponse:
+    before = decode_cursor(cursor)
+    rows = await request.app.state.gateway.accounts.list_keys(caller, after=before, limit=limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return JSONResponse({"data": [key_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
+
+
+@router.post("/keys", status_code=201, response_model=KeyOut)
+async def create_key(request: Request, body: KeyIn, caller: Caller) -> JSONResponse:
+    """A new API key; its secret is in this answer only."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        new = await request.app.state.gateway.accounts.create_key(
+            caller, name=body.name, role=body.role, account_id=body.account_id
+        )
+        return 201, key_json(new.key, new.secret)
+
+    return await run_idempotent(request, caller, produce, sealed=True)
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut)
+async def revoke_key(request: Request, key_id: str, caller: Caller) -> JSONResponse:
+    key = await request.app.state.gateway.accounts.revoke_key(caller, key_id)
+    return JSONResponse(key_json(key))

@@ -1,0 +1,100 @@
+"""Queries for accounts and API keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tidings.store.schema import accounts, api_keys
+
+
+async def count_accounts(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(accounts))).scalar_one())
+
+
+async def primary_account_id(conn: AsyncConnection) -> str | None:
+    row = (
+        await conn.execute(
+            select(accounts.c.id)
+            .where(accounts.c.parent_id.is_(None))
+            .order_by(accounts.c.created_at)
+            .limit(1)
+        )
+    ).first()
+    return row[0] if row else None
+
+
+async def insert_account(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(insert(accounts), row)
+
+
+async def get_account(conn: AsyncConnection, account_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def list_accounts(
+    conn: AsyncConnection, parent_ids: Sequence[str], *, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    query = select(accounts).where(accounts.c.parent_id.in_(parent_ids))
+    if after is not None:
+        query = query.where(accounts.c.id > after)
+    rows = await conn.execute(query.order_by(accounts.c.id).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+async def descendant_ids(conn: AsyncConnection, account_id: str) -> set[str]:
+    """The account and every account below it (breadth-first; trees are shallow)."""
+    found = {account_id}
+    frontier = [account_id]
+    while frontier:
+        rows = await conn.execute(select(accounts.c.id).where(accounts.c.parent_id.in_(frontier)))
+        frontier = [r[0] for r in rows if r[0] not in found]
+        found.update(frontier)
+    return found
+
+
+async def insert_key(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(insert(api_keys), row)
+
+
+async def find_key_by_hash(conn: AsyncConnection, key_hash: str) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(
+            select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def list_keys(
+    conn: AsyncConnection, account_ids: Sequence[str], *, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    query = select(api_keys).where(api_keys.c.account_id.in_(account_ids))
+    if after is not None:
+        query = query.where(api_keys.c.id < after)
+    rows = await conn.execute(query.order_by(api_keys.c.id.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+async def get_key(
+    conn: AsyncConnection, key_id: str, account_ids: Sequence[str]
+) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(
+            select(api_keys).where(api_keys.c.id == key_id, api_keys.c.account_id.in_(account_ids))
+        )
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def revoke_key(conn: AsyncConnection, key_id: str, at: int) -> None:
+    await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=at))
+
+
+def countries_from_json(raw: str | None) -> frozenset[str] | None:
+    return frozenset(json.loads(raw)) if raw else None

@@ -1,0 +1,240 @@
+"""Accounts, API keys, authentication and the first-run bootstrap."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tidings.core.clock import now_ms
+from tidings.core.ids import new_account_id, new_id, new_secret
+from tidings.core.tenancy import Principal, Role
+from tidings.crypto import SecretBox, hash_secret, secrets_equal
+from tidings.errors import NotFound, PermissionDenied, Unauthenticated
+from tidings.features.accounts import repository as repo
+from tidings.features.channels.repository import insert_channel
+from tidings.features.channels.service import new_channel_row
+from tidings.store.engine import Database
+
+# How long a resolved credential is reused without a database read. Revocation is immediate
+# in the process that revokes; other processes notice within this many seconds.
+AUTH_CACHE_SECONDS = 5.0
+KEY_PREFIX = "tdk_"
+TOKEN_PREFIX = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    account_id: str
+    auth_token: str
+    api_key: str
+    sandbox_channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    key: dict[str, Any]
+    secret: str
+
+
+class AccountService:
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self._db = db
+        self._box = box
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    async def bootstrap(
+        self,
+        *,
+        bootstrap_key: str | None,
+        name: str = "Primary",
+        sandbox_settings: dict[str, Any] | None = None,
+    ) -> Bootstrap | None:
+        """On an empty database: the primary account, its sandbox channel and an admin key."""
+        async with self._db.write() as conn:
+            if await repo.count_accounts(conn) > 0:
+                return None
+            account_id, auth_token = await self._insert_account(conn, name, parent_id=None)
+            api_key = bootstrap_key or new_secret(KEY_PREFIX)
+            await self._insert_key(conn, account_id, "bootstrap", Role.ADMIN, api_key)
+            channel = new_channel_row(
+                account_id,
+                type="sandbox",
+                name="sandbox",
+                settings=sandbox_settings,
+                is_default=True,
+            )
+            await insert_channel(conn, channel)
+        return Bootstrap(account_id, auth_token, api_key, channel["id"])
+
+    async def create_account(self, principal: Principal, name: str) -> tuple[dict[str, Any], str]:
+        """A subaccount of the caller's account; answers it with its auth token (shown once)."""
+        self._require(principal, Role.ADMIN)
+        async with self._db.write() as conn:
+            account_id, token = await self._insert_account(conn, name, principal.account_id)
+            account = await repo.get_account(conn, account_id)
+        assert account is not None
+        self._cache.clear()  # parents' visible-account sets just grew
+        return account, token
+
+    async def get_account(self, principal: Principal, account_id: str) -> dict[str, Any]:
+        if not principal.can_read(account_id):
+            raise NotFound("no such account", code="account_not_found")
+        async with self._db.read() as conn:
+            account = await repo.get_account(conn, account_id)
+        if account is None:
+            raise NotFound("no such account", code="account_not_found")
+        return account
+
+    async def list_subaccounts(
+        self, principal: Principal, *, after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        async with self._db.read() as conn:
+            return await repo.list_accounts(conn, [principal.account_id], after=after, limit=limit)
+
+    def auth_token(self, account: dict[str, Any]) -> str:
+        return self._box.open(account["auth_token_ciphertext"])
+
+    async def create_key(
+        self, principal: Principal, *, name: str, role: Role, account_id: str | None
+    ) -> NewKey:
+        self._require(principal, Role.ADMIN)
+        target = account_id or principal.account_id
+        if not principal.can_read(target):
+            raise NotFound("no such account", code="account_not_found", field="account_id")
+        secret = new_secret(KEY_PREFIX)
+        async with self._db.write() as conn:
+            key_id = await self._insert_key(conn, target, name, role, secret)
+            key = await repo.get_key(conn, key_id, [target])
+        assert key is not None
+        return NewKey(key, secret)
+
+    async def list_keys(
+        self, principal: Principal, *, after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        self._require(principal, Role.ADMIN)
+        async with self._db.read() as conn:
+            return await repo.list_keys(
+                conn, sorted(principal.account_ids), after=after, limit=limit
+            )
+
+    async def revoke_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
+        self._require(principal, Role.ADMIN)
+        async with self._db.write() as conn:
+            key = await repo.get_key(conn, key_id, sorted(principal.account_ids))
+            if key is None:
+                raise NotFound("no such key", code="key_not_found")
+            if key["revoked_at"] is None:
+                key["revoked_at"] = now_ms()
+                await repo.revoke_key(conn, key_id, key["revoked_at"])
+        self._cache.pop("key:" + key["key_hash"], None)
+        return key
+
+    async def authenticate_key(self, secret: str) -> Principal:
+        key_hash = hash_secret(secret)
+        cached = self._cached("key:" + key_hash)
+        if cached is not None:
+            return cached
+        async with self._db.read() as conn:
+            key = await repo.find_key_by_hash(conn, key_hash)
+            if key is None:
+                raise Unauthenticated("the API key is not valid", code="invalid_credentials")
+            visible = await repo.descendant_ids(conn, key["account_id"])
+        principal = Principal(key["account_id"], Role(key["role"]), frozenset(visible), key["id"])
+        self._remember("key:" + key_hash, principal)
+        return principal
+
+    async def authenticate_basic(self, account_id: str, token: str) -> Principal:
+        """Twilio-style Basic auth: the account id and its auth token; an admin of that account."""
+        cache_key = "basic:" + account_id + ":" + hash_secret(token)
+        cached = self._cached(cache_key)
+        if cached is not None:
+            return cached
+        async with self._db.read() as conn:
+            account = await repo.get_account(conn, account_id)
+            if account is None or not secrets_equal(self.auth_token(account), token):
+                raise Unauthenticated(
+                    "the account id or auth token is wrong", code="invalid_credentials"
+                )
+            visible = await repo.descendant_ids(conn, account_id)
+        principal = Principal(account_id, Role.ADMIN, frozenset(visible))
+        self._remember(cache_key, principal)
+        return principal
+
+    async def primary_account_id(self) -> str | None:
+        """The root account of the install (the oldest account without a parent)."""
+        async with self._db.read() as conn:
+            return await repo.primary_account_id(conn)
+
+    async def visible_accounts(self, account_id: str) -> set[str]:
+        async with self._db.read() as conn:
+            return await repo.descendant_ids(conn, account_id)
+
+    async def lineage(self, account_id: str) -> list[str]:
+        """The account and its ancestors, nearest first."""
+        chain: list[str] = []
+        current: str | None = account_id
+        async with self._db.read() as conn:
+            while current is not None and current not in chain:
+                chain.append(current)
+                account = await repo.get_account(conn, current)
+                current = account["parent_id"] if account else None
+        return chain
+
+    async def _insert_account(self, conn: Any, name: str, parent_id: str | None) -> tuple[str, str]:
+        account_id = new_account_id()
+        token = new_secret(TOKEN_PREFIX, 24)
+        await repo.insert_account(
+            conn,
+            {
+                "id": account_id,
+                "parent_id": parent_id,
+                "name": name,
+                "auth_token_ciphertext": self._box.seal(token),
+                "default_country": None,
+                "allowed_countries": None,
+                "created_at": now_ms(),
+            },
+        )
+        return account_id, token
+
+    async def _insert_key(
+        self, conn: Any, account_id: str, name: str, role: Role, secret: str
+    ) -> str:
+        key_id = new_id("key")
+        await repo.insert_key(
+            conn,
+            {
+                "id": key_id,
+                "account_id": account_id,
+                "name": name,
+                "role": role.value,
+                "key_hash": hash_secret(secret),
+                "key_prefix": secret[:8],
+                "created_at": now_ms(),
+                "revoked_at": None,
+            },
+        )
+        return key_id
+
+    @staticmethod
+    def _require(principal: Principal, role: Role) -> None:
+        if not principal.allows(role):
+            raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
+
+    def _cached(self, cache_key: str) -> Principal | None:
+        hit = self._cache.get(cache_key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def _remember(self, cache_key: str, principal: Principal) -> None:
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[cache_key] = (time.monotonic() + AUTH_CACHE_SECONDS, principal)
+
+
+def account_countries(account: dict[str, Any]) -> frozenset[str] | None:
+    raw = account.get("allowed_countries")
+    return frozenset(json.loads(raw)) if raw else None

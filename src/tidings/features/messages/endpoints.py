@@ -1,0 +1,108 @@
+"""HTTP routes of messages and batches (SPEC §3 "Messages")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from tidings.core.clock import to_ms
+from tidings.core.tenancy import Principal
+from tidings.errors import InvalidRequest
+from tidings.features.messages.repository import MessageFilter
+from tidings.features.messages.schemas import (
+    BatchOut,
+    BatchStatusOut,
+    CancelBatchOut,
+    EventPage,
+    MessageOut,
+    MessagePage,
+    SendMessagesRequest,
+)
+from tidings.web.auth import principal
+from tidings.web.idempotency import idempotency_key, request_hash
+from tidings.web.responses import ERRORS, JSONResponse
+
+router = APIRouter(prefix="/v1", tags=["messages"], responses=ERRORS)
+Caller = Annotated[Principal, Depends(principal)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.post("/messages", status_code=202, response_model=BatchOut)
+async def send_messages(
+    request: Request, body: SendMessagesRequest, caller: Caller
+) -> JSONResponse:
+    """Send one message, a campaign of up to 100,000, or personalised messages."""
+    key = idempotency_key(request)
+    batch = await request.app.state.gateway.messages.send(
+        caller, body, idempotency_key=key, request_hash=await request_hash(request) if key else ""
+    )
+    return JSONResponse(batch, status_code=202)
+
+
+@router.get("/messages", response_model=MessagePage)
+async def list_messages(
+    request: Request,
+    caller: Caller,
+    status: str | None = None,
+    to: str | None = None,
+    batch_id: str | None = None,
+    direction: Literal["outbound", "inbound"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    where = MessageFilter(
+        status=status,
+        to=to,
+        batch_id=batch_id,
+        direction=direction,
+        since=_ms(since, "since"),
+        until=_ms(until, "until"),
+    )
+    page = await request.app.state.gateway.messages.list(caller, where, cursor=cursor, limit=limit)
+    return JSONResponse(page)
+
+
+@router.get("/messages/{message_id}", response_model=MessageOut)
+async def get_message(request: Request, message_id: str, caller: Caller) -> JSONResponse:
+    return JSONResponse(await request.app.state.gateway.messages.get(caller, message_id))
+
+
+@router.get("/messages/{message_id}/events", response_model=EventPage)
+async def message_events(
+    request: Request, message_id: str, caller: Caller, cursor: str | None = None, limit: Limit = 100
+) -> JSONResponse:
+    page = await request.app.state.gateway.messages.events(
+        caller, message_id, cursor=cursor, limit=limit
+    )
+    return JSONResponse(page)
+
+
+@router.delete("/messages/{message_id}", response_model=MessageOut)
+async def cancel_message(request: Request, message_id: str, caller: Caller) -> JSONResponse:
+    """Cancel a scheduled or queued message; 409 once it has left."""
+    return JSONResponse(await request.app.state.gateway.messages.cancel(caller, message_id))
+
+
+@router.get("/batches/{batch_id}", response_model=BatchStatusOut)
+async def get_batch(request: Request, batch_id: str, caller: Caller) -> JSONResponse:
+    return JSONResponse(await request.app.state.gateway.messages.batch(caller, batch_id))
+
+
+@router.delete("/batches/{batch_id}", response_model=CancelBatchOut)
+async def cancel_batch(request: Request, batch_id: str, caller: Caller) -> JSONResponse:
+    """Cancel every message of the batch that has not left yet."""
+    return JSONResponse(await request.app.state.gateway.messages.cancel_batch(caller, batch_id))
+
+
+def _ms(moment: datetime | None, field: str) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidRequest(
+            f"{field} needs a time zone (RFC 3339)", code="invalid_parameter", field=field
+        )
+    return to_ms(moment)

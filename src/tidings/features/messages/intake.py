@@ -1,0 +1,286 @@
+"""Turning a send request into rows: recipients, bodies, encodings, times, limits (SPEC §3)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tidings.core.addresses import normalize_addresses, parse_address
+from tidings.core.clock import now_ms, to_ms
+from tidings.core.encoding import SegmentInfo, analyse
+from tidings.core.numbers import InvalidNumber, InvalidNumberError
+from tidings.core.templates import MissingVariable, render
+from tidings.errors import InvalidRequest, PayloadTooLarge, Unprocessable
+from tidings.features.messages.schemas import SendMessagesRequest
+
+PRIORITIES = {"high": 0, "normal": 1, "bulk": 2}
+PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
+# Above this many recipients, numbers are validated in the process pool.
+PARALLEL_THRESHOLD = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_recipients: int
+    max_body_chars: int
+    max_segments: int
+    max_schedule_days: int
+    default_country: str | None
+    allowed_countries: frozenset[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A validated request: who gets what, and when."""
+
+    recipients: list[str]
+    bodies: list[str]  # one per recipient, or a single shared body
+    infos: list[SegmentInfo]  # aligned with bodies
+    invalid: list[InvalidNumber]
+    duplicates: int
+    send_at: int | None
+    expires_at: int | None
+    priority: int
+    metadata: str | None
+
+    @property
+    def uniform(self) -> bool:
+        return len(self.bodies) == 1
+
+
+def plan(request: SendMessagesRequest, limits: Limits, executor: Executor | None) -> Planned:
+    """Validate a request into recipients and bodies, or raise the documented 4xx error."""
+    now = now_ms()
+    send_at = _send_at(request.send_at, now, limits.max_schedule_days)
+    start = send_at if send_at is not None else now
+    expires_at = start + request.validity_period * 1000 if request.validity_period else None
+    country = request.default_country.upper() if request.default_country else limits.default_country
+    metadata = json.dumps(request.metadata, separators=(",", ":")) if request.metadata else None
+    priority = PRIORITIES[request.priority]
+    modes = [request.to is not None, request.messages is not None, request.recipients is not None]
+    if sum(modes) != 1:
+        raise InvalidRequest(
+            "give exactly one of `to` (with `body`), `messages`, or `recipients` (with a `body` template)",
+            code="invalid_recipients",
+            field="to",
+        )
+    if request.to is not None or request.recipients is not None:
+        if request.body is None:
+            raise InvalidRequest("`body` is required", code="missing_field", field="body")
+    elif request.body is not None:
+        raise InvalidRequest(
+            "`body` goes inside each of `messages`", code="unexpected_field", field="body"
+        )
+
+    if request.to is not None:
+        single = isinstance(request.to, str)
+        raws = [request.to] if isinstance(request.to, str) else request.to
+        _check_count(len(raws), limits, "to")
+        assert request.body is not None
+        info = _check_body(request.body, limits, "body")
+        pool = executor if len(raws) >= PARALLEL_THRESHOLD else None
+        numbers = normalize_addresses(raws, country, limits.allowed_countries, executor=pool)
+        if not numbers.valid:
+            _no_valid_recipients(numbers.invalid, raws, "to", single)
+        return Planned(
+            numbers.valid,
+            [request.body],
+            [info],
+            numbers.invalid,
+            numbers.duplicates,
+            send_at,
+            expires_at,
+            priority,
+            metadata,
+        )
+
+    items: list[tuple[str, str, str]] = []  # (raw to, body, field prefix)
+    if request.messages is not None:
+        _check_count(len(request.messages), limits, "messages")
+        items = [(m.to, m.body, f"messages[{i}]") for i, m in enumerate(request.messages)]
+    else:
+        assert request.recipients is not None and request.body is not None
+        _check_count(len(request.recipients), limits, "recipients")
+        template = request.body
+        for i, recipient in enumerate(request.recipients):
+            try:
+                body = render(template, recipient.vars)
+            except MissingVariable as missing:
+                raise Unprocessable(
+                    f"recipient {i} ({recipient.to}) has no value for {{{{{missing.name}}}}}",
+                    code="missing_variable",
+                    field=f"recipients[{i}].vars.{missing.name}",
+                ) from None
+            items.append((recipient.to, body, f"recipients[{i}]"))
+    return _plan_personal(items, limits, country, send_at, expires_at, priority, metadata)
+
+
+def _plan_personal(
+    items: list[tuple[str, str, str]],
+    limits: Limits,
+    country: str | None,
+    send_at: int | None,
+    expires_at: int | None,
+    priority: int,
+    metadata: str | None,
+) -> Planned:
+    recipients: list[str] = []
+    bodies: list[str] = []
+    infos: list[SegmentInfo] = []
+    invalid: list[InvalidNumber] = []
+    seen: set[str] = set()
+    duplicates = 0
+    info_cache: dict[str, SegmentInfo] = {}
+    for raw, body, field in items:
+        info = info_cache.get(body)
+        if info is None:
+            info = info_cache[body] = _check_body(body, limits, f"{field}.body")
+        try:
+            address = str(parse_address(raw, country, limits.allowed_countries))
+        except InvalidNumberError as error:
+            invalid.append(InvalidNumber(raw, error.reason))
+            continue
+        if address in seen:
+            duplicates += 1
+            continue
+        seen.add(address)
+        recipients.append(address)
+        bodies.append(body)
+        infos.append(info)
+    if not recipients:
+        _no_valid_recipients(
+            invalid,
+            [raw for raw, _, _ in items],
+            items[0][2] + ".to" if items else "messages",
+            False,
+        )
+    return Planned(
+        recipients, bodies, infos, invalid, duplicates, send_at, expires_at, priority, metadata
+    )
+
+
+def _send_at(value: datetime | None, now: int, max_days: int) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise Unprocessable(
+            "send_at needs a time zone (RFC 3339, e.g. 2026-12-01T09:00:00Z)",
+            code="invalid_send_at",
+            field="send_at",
+        )
+    at = to_ms(value)
+    if at <= now:
+        raise Unprocessable(
+            "send_at must be in the future", code="send_at_in_past", field="send_at"
+        )
+    if at > now + max_days * 86_400_000:
+        raise Unprocessable(
+            f"send_at may be at most {max_days} days ahead", code="send_at_too_far", field="send_at"
+        )
+    return at
+
+
+def _check_count(count: int, limits: Limits, field: str) -> None:
+    if count == 0:
+        raise Unprocessable("at least one recipient is needed", code="no_recipients", field=field)
+    if count > limits.max_recipients:
+        raise PayloadTooLarge(
+            f"at most {limits.max_recipients} recipients per request, got {count}",
+            code="too_many_recipients",
+            field=field,
+        )
+
+
+def _check_body(body: str, limits: Limits, field: str) -> SegmentInfo:
+    if not body.strip():
+        raise Unprocessable("the message body is empty", code="empty_body", field=field)
+    if len(body) > limits.max_body_chars:
+        raise PayloadTooLarge(
+            f"the body is {len(body)} characters; at most {limits.max_body_chars} are accepted",
+            code="body_too_long",
+            field=field,
+        )
+    info = analyse(body)
+    if info.segments > limits.max_segments:
+        raise Unprocessable(
+            f"the body needs {info.segments} {info.encoding} segments; this channel allows at most "
+            f"{limits.max_segments}",
+            code="too_many_segments",
+            field=field,
+        )
+    return info
+
+
+def _no_valid_recipients(
+    invalid: list[InvalidNumber], raws: list[str], field: str, single: bool
+) -> None:
+    first = invalid[0] if invalid else None
+    if first is None:
+        raise Unprocessable("no valid recipient", code="no_valid_recipients", field=field)
+    index = raws.index(first.input) if first.input in raws else 0
+    where = field if single else f"{field}[{index}]"
+    code = "country_not_allowed" if first.reason == "country_not_allowed" else "invalid_number"
+    raise Unprocessable(
+        f"{first.input!r} is not a number we can send to ({first.reason})"
+        + ("" if single else f"; none of the {len(raws)} recipients is valid"),
+        code=code,
+        field=where,
+    )
+
+
+def message_rows(
+    planned: Planned,
+    *,
+    ids: list[str],
+    account_id: str,
+    batch_id: str,
+    channel_id: str,
+    sender: str | None,
+    status_callback: str | None,
+    now: int,
+) -> list[dict[str, Any]]:
+    status = "scheduled" if planned.send_at is not None else "queued"
+    due_at = planned.send_at if planned.send_at is not None else now
+    shared = {
+        "account_id": account_id,
+        "batch_id": batch_id,
+        "direction": "outbound",
+        "status": status,
+        "priority": planned.priority,
+        "channel_id": channel_id,
+        "sender": sender,
+        "due_at": due_at,
+        "send_at": planned.send_at,
+        "expires_at": planned.expires_at,
+        "attempts": 0,
+        "lease_owner": None,
+        "lease_until": None,
+        "provider_message_id": None,
+        "error_code": None,
+        "error_message": None,
+        "status_callback": status_callback,
+        "metadata": planned.metadata,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if planned.uniform:
+        body, info = planned.bodies[0], planned.infos[0]
+        per = {"body": body, "encoding": info.encoding.value, "segments": info.segments}
+        return [
+            {**shared, **per, "id": i, "recipient": r}
+            for i, r in zip(ids, planned.recipients, strict=True)
+        ]
+    return [
+        {
+            **shared,
+            "id": i,
+            "recipient": r,
+            "body": b,
+            "encoding": n.encoding.value,
+            "segments": n.segments,
+        }
+        for i, r, b, n in zip(ids, planned.recipients, planned.bodies, planned.infos, strict=True)
+    ]

@@ -1,0 +1,326 @@
+"""The messages use cases: send (single, bulk, personalised), read, cancel, batches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from tidings.core.clock import now_ms, to_rfc3339
+from tidings.core.cursors import NUMBER_POSITION, decode_cursor, encode_cursor
+from tidings.core.ids import new_id, new_ids
+from tidings.core.tenancy import Principal, Role
+from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
+from tidings.features.accounts.repository import countries_from_json, get_account
+from tidings.features.channels.repository import find_usable_channel
+from tidings.features.messages import repository as repo
+from tidings.features.messages.intake import Limits, Planned, message_rows, plan
+from tidings.features.messages.presenters import batch_status_json, event_json, message_json
+from tidings.features.messages.schemas import SendMessagesRequest
+from tidings.metrics import MESSAGES_ACCEPTED
+from tidings.store.engine import Database
+from tidings.store.intake import IntakeUnit, IntakeWriter
+
+IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
+INLINE_IDS = 1000
+
+
+class MessageService:
+    def __init__(
+        self,
+        db: Database,
+        intake: IntakeWriter,
+        *,
+        lineage: Callable[[str], Any],
+        limits: Limits,
+        number_pool: Executor | None,
+        on_queued: Callable[[], None],
+    ) -> None:
+        self._db = db
+        self._intake = intake
+        self._lineage = lineage
+        self._limits = limits
+        self._pool = number_pool
+        self._on_queued = on_queued
+
+    def use_number_pool(self, pool: Executor | None) -> None:
+        """Validate large recipient lists in this process pool."""
+        self._pool = pool
+
+    async def send(
+        self,
+        principal: Principal,
+        request: SendMessagesRequest,
+        *,
+        idempotency_key: str | None = None,
+        request_hash: str = "",
+    ) -> dict[str, Any]:
+        """Accept a send request: validate, persist in one transaction, answer the batch."""
+        _require(principal, Role.SENDER)
+        if idempotency_key is not None:
+            replay = await self.idempotent_replay(principal, idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+        lineage = await self._lineage(principal.account_id)
+        async with self._db.read() as conn:
+            channel = await find_usable_channel(conn, lineage, request.channel)
+            account = await get_account(conn, principal.account_id)
+        if channel is None:
+            if request.channel is None:
+                raise Unprocessable("this account has no default channel", code="no_channel")
+            raise Unprocessable(
+                f"no channel {request.channel!r} for this account",
+                code="unknown_channel",
+                field="channel",
+            )
+        assert account is not None
+        limits = self._limits_for(account, channel)
+        sender = _sender(request.from_, channel)
+        planned = plan(request, limits, self._pool)
+        now = now_ms()
+        batch_id = new_id("bat")
+        ids = new_ids("msg", len(planned.recipients))
+        rows = message_rows(
+            planned,
+            ids=ids,
+            account_id=principal.account_id,
+            batch_id=batch_id,
+            channel_id=channel["id"],
+            sender=sender,
+            status_callback=request.status_callback,
+            now=now,
+        )
+        status = rows[0]["status"]
+        response = _batch_json(batch_id, planned, channel["id"], ids, status, now)
+        unit = IntakeUnit(
+            batch=_batch_row(
+                batch_id, principal.account_id, channel["id"], planned, sender, request, now
+            ),
+            messages=rows,
+            events=[
+                {"message_id": i, "status": status, "at": now, "code": None, "detail": None}
+                for i in ids
+            ],
+            idempotency=(
+                {
+                    "account_id": principal.account_id,
+                    "key": idempotency_key,
+                    "request_hash": request_hash,
+                    "status_code": 202,
+                    "response_body": json.dumps(response),
+                    "created_at": now,
+                }
+                if idempotency_key is not None
+                else None
+            ),
+        )
+        try:
+            await self._intake.write(unit)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # A concurrent request with the same key won the race: answer what it answered.
+            replay = await self.idempotent_replay(principal, idempotency_key, request_hash)
+            if replay is None:
+                raise
+            return replay
+        MESSAGES_ACCEPTED.inc(len(ids))
+        self._on_queued()
+        return response
+
+    async def idempotent_replay(
+        self, principal: Principal, key: str, request_hash: str
+    ) -> dict[str, Any] | None:
+        async with self._db.read() as conn:
+            stored = await repo.find_idempotent_response(
+                conn, principal.account_id, key, since=now_ms() - IDEMPOTENCY_WINDOW_MS
+            )
+        if stored is None:
+            return None
+        if stored["request_hash"] != request_hash:
+            raise Unprocessable(
+                "this Idempotency-Key was used with a different request",
+                code="idempotency_key_reused",
+            )
+        body: dict[str, Any] = json.loads(stored["response_body"])
+        return body
+
+    async def list(
+        self, principal: Principal, where: repo.MessageFilter, *, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
+        before = decode_cursor(cursor)
+        async with self._db.read() as conn:
+            rows = await repo.list_messages(
+                conn, sorted(principal.account_ids), where, before=before, limit=limit + 1
+            )
+        return _page([message_json(r) for r in rows[:limit]], rows, limit)
+
+    async def get(self, principal: Principal, message_id: str) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            row = await repo.get_message(conn, sorted(principal.account_ids), message_id)
+        if row is None:
+            raise NotFound(f"no message {message_id}", code="message_not_found")
+        return message_json(row)
+
+    async def events(
+        self, principal: Principal, message_id: str, *, cursor: str | None, limit: int
+    ) -> dict[str, Any]:
+        after_raw = decode_cursor(cursor, NUMBER_POSITION)
+        after = int(after_raw) if after_raw is not None else None
+        async with self._db.read() as conn:
+            if await repo.get_message(conn, sorted(principal.account_ids), message_id) is None:
+                raise NotFound(f"no message {message_id}", code="message_not_found")
+            rows = await repo.list_events(conn, message_id, after=after, limit=limit + 1)
+        data = [event_json(r) for r in rows[:limit]]
+        next_cursor = encode_cursor(str(rows[limit - 1]["id"])) if len(rows) > limit else None
+        return {"data": data, "next_cursor": next_cursor}
+
+    async def cancel(self, principal: Principal, message_id: str) -> dict[str, Any]:
+        _require(principal, Role.SENDER)
+        accounts = sorted(principal.account_ids)
+        async with self._db.write() as conn:
+            canceled = await repo.cancel_messages(
+                conn, accounts, message_id=message_id, now=now_ms()
+            )
+            row = await repo.get_message(conn, accounts, message_id)
+        if row is None:
+            raise NotFound(f"no message {message_id}", code="message_not_found")
+        if not canceled:
+            raise Conflict(
+                f"the message is {row['status']}; only scheduled or queued messages can be canceled",
+                code="not_cancelable",
+            )
+        return message_json(row)
+
+    async def batch(self, principal: Principal, batch_id: str) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            batch = await repo.get_batch(conn, sorted(principal.account_ids), batch_id)
+            if batch is None:
+                raise NotFound(f"no batch {batch_id}", code="batch_not_found")
+            counts = await repo.batch_status_counts(conn, batch_id)
+        return batch_status_json(batch, counts)
+
+    async def cancel_batch(self, principal: Principal, batch_id: str) -> dict[str, Any]:
+        _require(principal, Role.SENDER)
+        accounts = sorted(principal.account_ids)
+        async with self._db.write() as conn:
+            if await repo.get_batch(conn, accounts, batch_id) is None:
+                raise NotFound(f"no batch {batch_id}", code="batch_not_found")
+            canceled = await repo.cancel_messages(conn, accounts, batch_id=batch_id, now=now_ms())
+        return {"id": batch_id, "canceled": len(canceled)}
+
+    async def number_status(self, principal: Principal, number: str) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            row = await repo.latest_outbound_to(conn, sorted(principal.account_ids), number)
+        if row is None:
+            raise NotFound(f"nothing was sent to {number}", code="number_not_found")
+        return {
+            "number": number,
+            "status": row["status"],
+            "message_id": row["id"],
+            "updated_at": to_rfc3339(row["updated_at"]),
+        }
+
+    def _limits_for(self, account: dict[str, Any], channel: dict[str, Any]) -> Limits:
+        allowed = _intersect(
+            countries_from_json(account["allowed_countries"]),
+            countries_from_json(channel["countries"]),
+        )
+        return Limits(
+            max_recipients=self._limits.max_recipients,
+            max_body_chars=self._limits.max_body_chars,
+            max_segments=min(self._limits.max_segments, channel["max_segments"]),
+            max_schedule_days=self._limits.max_schedule_days,
+            default_country=account["default_country"] or self._limits.default_country,
+            allowed_countries=allowed,
+        )
+
+
+def _require(principal: Principal, role: Role) -> None:
+    if not principal.allows(role):
+        raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
+
+
+def _intersect(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
+
+
+def _sender(requested: str | None, channel: dict[str, Any]) -> str | None:
+    senders: list[str] = json.loads(channel["senders"] or "[]")
+    if requested is None:
+        return senders[0] if senders else None
+    if senders and requested not in senders:
+        raise Unprocessable(
+            f"{requested!r} is not one of this channel's senders",
+            code="unknown_sender",
+            field="from",
+        )
+    return requested
+
+
+def _batch_row(
+    batch_id: str,
+    account_id: str,
+    channel_id: str,
+    planned: Planned,
+    sender: str | None,
+    request: SendMessagesRequest,
+    now: int,
+) -> dict[str, Any]:
+    return {
+        "id": batch_id,
+        "account_id": account_id,
+        "channel_id": channel_id,
+        "body": planned.bodies[0] if planned.uniform else None,
+        "sender": sender,
+        "encoding": planned.infos[0].encoding.value if planned.uniform else None,
+        "segments": planned.infos[0].segments if planned.uniform else None,
+        "priority": planned.priority,
+        "send_at": planned.send_at,
+        "accepted": len(planned.recipients),
+        "invalid": json.dumps([asdict(i) for i in planned.invalid]),
+        "duplicates": planned.duplicates,
+        "metadata": json.dumps(request.metadata) if request.metadata else None,
+        "created_at": now,
+    }
+
+
+def _batch_json(
+    batch_id: str, planned: Planned, channel_id: str, ids: list[str], status: str, now: int
+) -> dict[str, Any]:
+    if planned.uniform:
+        segments: int | None = planned.infos[0].segments
+        total = segments * len(ids)
+        encoding: str | None = planned.infos[0].encoding.value
+    else:
+        segments = None
+        total = sum(info.segments for info in planned.infos)
+        encodings = {info.encoding.value for info in planned.infos}
+        encoding = encodings.pop() if len(encodings) == 1 else None
+    return {
+        "id": batch_id,
+        "accepted": len(ids),
+        "invalid": [asdict(i) for i in planned.invalid],
+        "duplicates": planned.duplicates,
+        "segments": segments,
+        "total_segments": total,
+        "encoding": encoding,
+        "channel_id": channel_id,
+        "send_at": to_rfc3339(planned.send_at),
+        "status_counts": {status: len(ids)},
+        "message_ids": ids if len(ids) <= INLINE_IDS else None,
+        "created_at": to_rfc3339(now),
+    }
+
+
+def _page(data: list[dict[str, Any]], rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return {"data": data, "next_cursor": next_cursor}

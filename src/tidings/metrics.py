@@ -1,0 +1,22 @@
+"""Prometheus metrics, declared once; ``/metrics`` exposes the default registry."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_ACCEPTED = Counter(
+    "tidings_messages_accepted_total", "Outbound messages accepted by the API"
+)
+MESSAGES_CLAIMED = Counter("tidings_messages_claimed_total", "Messages claimed by this worker")
+SEND_OUTCOMES = Counter(
+    "tidings_send_outcomes_total", "Send attempts by outcome", ["channel_type", "outcome"]
+)
+LEASES_RECLAIMED = Counter(
+    "tidings_leases_reclaimed_total",
+    "Messages put back in the queue after their worker's lease expired (possible duplicates)",
+)
+RECEIPTS = Counter("tidings_receipts_total", "Delivery receipts by result", ["result"])
+IN_FLIGHT = Gauge("tidings_dispatch_in_flight", "Messages claimed and not yet written back")
+CLAIM_SIZE = Histogram(
+    "tidings_claim_batch_size", "Messages per claim", buckets=(1, 10, 50, 100, 250, 500, 1000, 5000)
+)

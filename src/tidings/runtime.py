@@ -1,0 +1,95 @@
+"""The running gateway: one object that owns the database, the services and the dispatcher.
+
+The same object backs ``tidings serve`` (API and dispatcher in one process), ``tidings api``
+(no dispatcher) and the tests; only ``run_dispatcher`` differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from tidings.config import Settings
+from tidings.core.numbers import normalize_numbers
+from tidings.crypto import SecretBox
+from tidings.dispatch.dispatcher import Dispatcher
+from tidings.features.accounts.service import AccountService, Bootstrap
+from tidings.features.channels.service import ChannelService
+from tidings.features.inbound.service import InboundService
+from tidings.features.messages.intake import Limits
+from tidings.features.messages.service import MessageService
+from tidings.features.sandbox.service import SandboxService
+from tidings.store.engine import Database
+from tidings.store.intake import IntakeWriter
+from tidings.store.migrate import ensure_migrated
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(self, settings: Settings, *, run_dispatcher: bool = True) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.box = SecretBox(settings.resolved_secret_key())
+        self.accounts = AccountService(self.db, self.box)
+        self.inbound = InboundService(self.db)
+        self.channels = ChannelService(self.db)
+        self.intake = IntakeWriter(self.db)
+        self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
+        self.number_pool: Executor | None = None
+        self.messages = MessageService(
+            self.db,
+            self.intake,
+            lineage=self.accounts.lineage,
+            limits=Limits(
+                max_recipients=settings.max_recipients,
+                max_body_chars=settings.max_body_chars,
+                max_segments=settings.default_max_segments,
+                max_schedule_days=settings.max_schedule_days,
+                default_country=settings.default_country,
+                allowed_countries=None,
+            ),
+            number_pool=None,
+            on_queued=self._wake_dispatcher,
+        )
+        self.sandbox = SandboxService(self.db, self.inbound, self.accounts.lineage)
+        self.bootstrapped: Bootstrap | None = None
+
+    async def start(self) -> None:
+        await ensure_migrated(self.db)
+        bootstrap_key = self.settings.bootstrap_key
+        self.bootstrapped = await self.accounts.bootstrap(
+            bootstrap_key=bootstrap_key.get_secret_value() if bootstrap_key else None,
+            sandbox_settings=self.settings.sandbox,
+        )
+        if self.settings.number_workers > 0:
+            # spawn, not fork: the parent has threads (database drivers) that fork would copy
+            # mid-flight. Warmed here so the first big request does not pay for process start.
+            pool = ProcessPoolExecutor(
+                self.settings.number_workers, mp_context=multiprocessing.get_context("spawn")
+            )
+            warmups = [
+                pool.submit(normalize_numbers, ["+14155550100"])
+                for _ in range(self.settings.number_workers)
+            ]
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in warmups))
+            self.number_pool = pool
+            self.messages.use_number_pool(pool)
+        self.intake.start()
+        if self.dispatcher is not None:
+            self.dispatcher.inbound_handler = self.inbound.receive
+            await self.dispatcher.start()
+
+    async def stop(self) -> None:
+        await self.intake.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        if self.number_pool is not None:
+            self.number_pool.shutdown(cancel_futures=True)
+        await self.db.close()
+
+    def _wake_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()

@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy schema, the engine, and every query the gateway runs."""

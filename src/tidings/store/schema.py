@@ -1,0 +1,193 @@
+"""The database schema: the only place tables are declared (migrations mirror it, a test checks).
+
+Times are integer epoch milliseconds (UTC): identical on SQLite and PostgreSQL, cheap to compare
+in the claim query's index, and converted to RFC 3339 only at the API edge.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(34), primary_key=True),
+    Column("parent_id", String(34), ForeignKey("accounts.id"), nullable=True, index=True),
+    Column("name", String(200), nullable=False),
+    Column("auth_token_ciphertext", Text, nullable=False),
+    Column("default_country", String(2), nullable=True),
+    Column("allowed_countries", Text, nullable=True),  # JSON list of ISO codes; NULL = any
+    Column("created_at", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    Column("senders", Text, nullable=False, server_default="[]"),  # JSON list
+    Column("settings", Text, nullable=False, server_default="{}"),  # JSON, non-secret
+    Column("credentials_ciphertext", Text, nullable=True),  # Fernet, instance secret
+    Column("mps", Integer, nullable=True),
+    Column("max_batch_size", Integer, nullable=False, server_default=text("1")),
+    Column("max_segments", Integer, nullable=False, server_default=text("10")),
+    Column("countries", Text, nullable=True),  # JSON list of ISO codes; NULL = any
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("channel_id", String(40), ForeignKey("channels.id"), nullable=False),
+    Column("body", Text, nullable=True),  # NULL for personalised batches
+    Column("sender", String(64), nullable=True),
+    Column("encoding", String(8), nullable=True),
+    Column("segments", Integer, nullable=True),
+    Column("priority", SmallInteger, nullable=False),
+    Column("send_at", BigInteger, nullable=True),
+    Column("accepted", Integer, nullable=False),
+    Column("invalid", Text, nullable=False, server_default="[]"),  # JSON [{input, reason}]
+    Column("duplicates", Integer, nullable=False),
+    Column("metadata", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_batches_account_id_id", "account_id", "id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("batch_id", String(40), ForeignKey("batches.id"), nullable=True),
+    Column("direction", String(8), nullable=False),  # outbound | inbound
+    Column("status", String(16), nullable=False),
+    Column("priority", SmallInteger, nullable=False),  # 0 high, 1 normal, 2 bulk
+    Column("channel_id", String(40), ForeignKey("channels.id"), nullable=True),
+    Column("sender", String(64), nullable=True),
+    Column("recipient", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("segments", Integer, nullable=False),
+    Column("due_at", BigInteger, nullable=True),  # when claimable: send_at or next retry
+    Column("send_at", BigInteger, nullable=True),
+    Column("expires_at", BigInteger, nullable=True),  # send_at/created + validity_period
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("provider_message_id", String(128), nullable=True),
+    Column("error_code", String(64), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("status_callback", Text, nullable=True),
+    Column("metadata", Text, nullable=True),  # JSON object from the client
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # The claim query's index: only claimable rows are in it, so it stays small at any table size.
+    Index(
+        "ix_messages_claim",
+        "priority",
+        "due_at",
+        sqlite_where=text("status IN ('scheduled', 'queued')"),
+        postgresql_where=text("status IN ('scheduled', 'queued')"),
+    ),
+    Index(
+        "ix_messages_lease",
+        "lease_until",
+        sqlite_where=text("status = 'sending'"),
+        postgresql_where=text("status = 'sending'"),
+    ),
+    Index("ix_messages_account_id_id", "account_id", "id"),
+    Index("ix_messages_batch_id_id", "batch_id", "id"),
+    Index("ix_messages_account_id_recipient_id", "account_id", "recipient", "id"),
+    Index(
+        "ix_messages_receipt",
+        "channel_id",
+        "provider_message_id",
+        sqlite_where=text("provider_message_id IS NOT NULL"),
+        postgresql_where=text("provider_message_id IS NOT NULL"),
+    ),
+)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("code", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_message_events_message_id_id", "message_id", "id"),
+)
+
+# Receipts that arrived before the send result that carries their provider id was written
+# (DESIGN §4): kept until that id appears, never dropped.
+pending_receipts = Table(
+    "pending_receipts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("channel_id", String(40), nullable=False),
+    Column("provider_message_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("code", String(64), nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("received_at", BigInteger, nullable=False),
+    Index(
+        "ix_pending_receipts_channel_id_provider_message_id", "channel_id", "provider_message_id"
+    ),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", String(34), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False, index=True),
+)

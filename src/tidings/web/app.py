@@ -1,0 +1,75 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from tidings import __version__
+from tidings.config import Settings
+from tidings.features.accounts.endpoints import router as accounts_router
+from tidings.features.messages.endpoints import router as messages_router
+from tidings.features.numbers.endpoints import router as numbers_router
+from tidings.features.sandbox.endpoints import router as sandbox_router
+from tidings.runtime import Gateway
+from tidings.web import errors
+from tidings.web.limits import BodySizeLimit
+from tidings.web.responses import JSONResponse
+
+# 100,000 personalised messages of ~300 bytes each, with room to spare.
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+
+
+def create_app(
+    settings: Settings, *, run_dispatcher: bool = True, gateway: Gateway | None = None
+) -> FastAPI:
+    gateway = gateway or Gateway(settings, run_dispatcher=run_dispatcher)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = FastAPI(
+        title="Tidings",
+        version=__version__,
+        description="Self-hosted, provider-agnostic messaging gateway",
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.gateway = gateway
+    errors.install(app)
+    for router in (messages_router, numbers_router, accounts_router, sandbox_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers."""
+        try:
+            async with request.app.state.gateway.db.read() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+    return app
