@@ -14,9 +14,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-ADMIN_URL = os.environ.get(
-    "TIDINGS_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+ADMIN_URL = os.environ.get("TIDINGS_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 async def _admin_connection() -> asyncpg.Connection:

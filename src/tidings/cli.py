@@ -88,9 +88,7 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
         await original_start()
         if gateway.bootstrapped is not None:
             _print_bootstrap(gateway.bootstrapped, settings)
-        console.print(
-            f"Tidings listening on http://{settings.host}:{settings.port} (docs at /docs)"
-        )
+        console.print(f"Tidings listening on http://{settings.host}:{settings.port} (docs at /docs)")
 
     gateway.start = start_and_announce  # type: ignore[method-assign]
     uvicorn.run(
@@ -123,9 +121,7 @@ def migrate() -> None:
     try:
         asyncio.run(upgrade(settings.database_url))
     except Exception as exc:
-        err.print(
-            f"[red]migration failed for {redacted_url(settings.database_url)}:[/] {type(exc).__name__}"
-        )
+        err.print(f"[red]migration failed for {redacted_url(settings.database_url)}:[/] {type(exc).__name__}")
         raise typer.Exit(1) from None
     console.print(f"database {redacted_url(settings.database_url)} is at the newest schema")
 
@@ -152,16 +148,12 @@ def normalize(
             table.add_row(raw, f"[green]{next(valid, '?')}[/]")
         seen.add(raw)
     console.print(table)
-    console.print(
-        f"{len(result.valid)} valid, {len(result.invalid)} invalid, {result.duplicates} duplicates"
-    )
+    console.print(f"{len(result.valid)} valid, {len(result.invalid)} invalid, {result.duplicates} duplicates")
 
 
 @app.command()
 def send(
-    body: Annotated[
-        str, typer.Option(help="Text, or a template with {{column}} slots for --to-file")
-    ],
+    body: Annotated[str, typer.Option(help="Text, or a template with {{column}} slots for --to-file")],
     to: Annotated[list[str] | None, typer.Option(help="Recipient (repeatable)")] = None,
     to_file: Annotated[
         Path | None,
@@ -173,9 +165,7 @@ def send(
     ] = None,
     channel: Annotated[str | None, typer.Option(help="Channel id or name")] = None,
     send_at: Annotated[str | None, typer.Option(help="RFC 3339 time to send at")] = None,
-    country: Annotated[
-        str | None, typer.Option(help="Default country for national numbers")
-    ] = None,
+    country: Annotated[str | None, typer.Option(help="Default country for national numbers")] = None,
     wait: Annotated[bool, typer.Option(help="Show progress until every message is final")] = True,
 ) -> None:
     """Send one message, a list, or a CSV file through a running gateway."""
@@ -317,9 +307,7 @@ async def _admin() -> tuple[Database, AccountService, Principal]:
     primary = await service.primary_account_id()
     if primary is None:
         await db.close()
-        err.print(
-            "[red]no account yet: start `tidings serve` once, or run `tidings accounts create`[/]"
-        )
+        err.print("[red]no account yet: start `tidings serve` once, or run `tidings accounts create`[/]")
         raise typer.Exit(1)
     visible = await service.visible_accounts(primary)
     return db, service, Principal(primary, Role.ADMIN, frozenset(visible))
@@ -329,9 +317,7 @@ async def _admin() -> tuple[Database, AccountService, Principal]:
 def keys_create(
     name: Annotated[str, typer.Option(help="What the key is for")] = "cli",
     role: Annotated[Role, typer.Option(help="admin, sender or viewer")] = Role.SENDER,
-    account: Annotated[
-        str | None, typer.Option(help="Account id (default: the primary account)")
-    ] = None,
+    account: Annotated[str | None, typer.Option(help="Account id (default: the primary account)")] = None,
 ) -> None:
     """Create an API key and print its secret once."""
 

@@ -31,9 +31,7 @@ class TidingsClient:
 
     async def request(self, method: str, path: str, json: Any = None, params: Any = None) -> Any:
         try:
-            async with self._session.request(
-                method, self._base + path, json=json, params=params
-            ) as response:
+            async with self._session.request(method, self._base + path, json=json, params=params) as response:
                 body = await response.json(content_type=None)
         except aiohttp.ClientConnectionError as exc:
             raise ApiError(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-MESSAGES_ACCEPTED = Counter(
-    "tidings_messages_accepted_total", "Outbound messages accepted by the API"
-)
+MESSAGES_ACCEPTED = Counter("tidings_messages_accepted_total", "Outbound messages accepted by the API")
 MESSAGES_CLAIMED = Counter("tidings_messages_claimed_total", "Messages claimed by this worker")
 SEND_OUTCOMES = Counter(
     "tidings_send_outcomes_total", "Send attempts by outcome", ["channel_type", "outcome"]

@@ -71,8 +71,7 @@ class Gateway:
                 self.settings.number_workers, mp_context=multiprocessing.get_context("spawn")
             )
             warmups = [
-                pool.submit(normalize_numbers, ["+14155550100"])
-                for _ in range(self.settings.number_workers)
+                pool.submit(normalize_numbers, ["+14155550100"]) for _ in range(self.settings.number_workers)
             ]
             await asyncio.gather(*(asyncio.wrap_future(f) for f in warmups))
             self.number_pool = pool

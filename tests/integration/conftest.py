@@ -56,9 +56,7 @@ class RunningGateway:
         sent = dict(headers or {})
         if auth and "Authorization" not in sent:
             sent["Authorization"] = f"Bearer {key or self.key}"
-        async with self.session.request(
-            method, self.url + path, json=json, data=data, headers=sent
-        ) as resp:
+        async with self.session.request(method, self.url + path, json=json, data=data, headers=sent) as resp:
             text = await resp.text()
             try:
                 body: Any = await resp.json(content_type=None) if text else None
@@ -79,9 +77,7 @@ class RunningGateway:
             if got.body.get("status") in statuses:
                 return dict(got.body)
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(
-                    f"{message_id} stayed {got.body.get('status')}, wanted {statuses}"
-                )
+                raise AssertionError(f"{message_id} stayed {got.body.get('status')}, wanted {statuses}")
             await asyncio.sleep(0.02)
 
     async def wait_for_batch(self, batch_id: str, *, timeout: float = 20.0) -> dict[str, Any]:
@@ -134,9 +130,7 @@ async def start_gateway(
     await upgrade(url)
     gateway = Gateway(settings)
     app = create_app(settings, gateway=gateway)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from integration.conftest import RunningGateway
 
 
-async def _subaccount(
-    gw: RunningGateway, name: str, key: str | None = None
-) -> tuple[dict[str, str], str]:
+async def _subaccount(gw: RunningGateway, name: str, key: str | None = None) -> tuple[dict[str, str], str]:
     created = await gw.call("POST", "/v1/accounts", {"name": name}, key=key)
     assert created.status == 201, created.body
     account = created.body
@@ -26,13 +24,9 @@ async def test_me_shows_the_account_and_its_token_to_admins(gw: RunningGateway) 
     assert me.status == 200
     assert me.body["id"].startswith("AC") and len(me.body["id"]) == 34
     assert me.body["parent_id"] is None and me.body["auth_token"]
-    basic = await gw.call(
-        "GET", "/v1/accounts/me", headers=gw.basic(me.body["id"], me.body["auth_token"])
-    )
+    basic = await gw.call("GET", "/v1/accounts/me", headers=gw.basic(me.body["id"], me.body["auth_token"]))
     assert basic.status == 200 and basic.body["id"] == me.body["id"]
-    wrong = await gw.call(
-        "GET", "/v1/accounts/me", headers=gw.basic(me.body["id"], "not-the-token")
-    )
+    wrong = await gw.call("GET", "/v1/accounts/me", headers=gw.basic(me.body["id"], "not-the-token"))
     assert wrong.status == 401
 
 
@@ -47,9 +41,7 @@ async def test_keys_are_shown_once_stored_hashed_and_revocable(gw: RunningGatewa
         from sqlalchemy import text
 
         stored = (
-            await conn.execute(
-                text("SELECT key_hash FROM api_keys WHERE id = :i"), {"i": made.body["id"]}
-            )
+            await conn.execute(text("SELECT key_hash FROM api_keys WHERE id = :i"), {"i": made.body["id"]})
         ).scalar_one()
     assert secret not in stored and len(stored) == 64
     assert (await gw.call("GET", "/v1/messages", key=secret)).status == 200
@@ -76,15 +68,11 @@ async def test_roles_limit_what_a_key_may_do(gw: RunningGateway) -> None:
 async def test_tenants_are_isolated_and_parents_read_children(gw: RunningGateway) -> None:
     a, a_key = await _subaccount(gw, "tenant A")
     b, b_key = await _subaccount(gw, "tenant B")
-    from_a = await gw.call(
-        "POST", "/v1/messages", {"to": "+14155550301", "body": "from A"}, key=a_key
-    )
+    from_a = await gw.call("POST", "/v1/messages", {"to": "+14155550301", "body": "from A"}, key=a_key)
     assert from_a.status == 202  # A uses its parent's default sandbox channel
     a_msg = from_a.body["message_ids"][0]
     await gw.wait_for_status(a_msg, {"delivered"}, key=a_key)
-    from_b = await gw.call(
-        "POST", "/v1/messages", {"to": "+14155550302", "body": "from B"}, key=b_key
-    )
+    from_b = await gw.call("POST", "/v1/messages", {"to": "+14155550302", "body": "from B"}, key=b_key)
     b_msg = from_b.body["message_ids"][0]
 
     # Siblings: 404, never 403, on every read and write.
@@ -98,15 +86,13 @@ async def test_tenants_are_isolated_and_parents_read_children(gw: RunningGateway
         assert got.status == 404, (path, got.body)
     assert (await gw.call("DELETE", f"/v1/messages/{a_msg}", key=b_key)).status == 404
     assert (await gw.call("DELETE", f"/v1/batches/{from_a.body['id']}", key=b_key)).status == 404
-    assert a_msg not in [
-        m["id"] for m in (await gw.call("GET", "/v1/messages", key=b_key)).body["data"]
-    ]
+    assert a_msg not in [m["id"] for m in (await gw.call("GET", "/v1/messages", key=b_key)).body["data"]]
     assert (await gw.call("GET", "/v1/numbers/+14155550301/status", key=b_key)).status == 404
 
     # Child cannot read the parent's data.
-    parent_msg = (
-        await gw.call("POST", "/v1/messages", {"to": "+14155550303", "body": "parent"})
-    ).body["message_ids"][0]
+    parent_msg = (await gw.call("POST", "/v1/messages", {"to": "+14155550303", "body": "parent"})).body[
+        "message_ids"
+    ][0]
     assert (await gw.call("GET", f"/v1/messages/{parent_msg}", key=a_key)).status == 404
     me = await gw.call("GET", "/v1/accounts/me")
     assert (await gw.call("GET", f"/v1/accounts/{me.body['id']}", key=a_key)).status == 404
@@ -136,7 +122,5 @@ async def test_idempotent_key_creation_never_stores_the_secret_in_clear(gw: Runn
     async with gw.gateway.db.read() as conn:
         from sqlalchemy import text
 
-        stored = (
-            (await conn.execute(text("SELECT response_body FROM idempotency_keys"))).scalars().all()
-        )
+        stored = (await conn.execute(text("SELECT response_body FROM idempotency_keys"))).scalars().all()
     assert stored and all(first.body["secret"] not in body for body in stored)

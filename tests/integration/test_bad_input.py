@@ -236,9 +236,7 @@ async def test_bad_reads(gw_sqlite: RunningGateway, path: str, status: int, code
         ("DELETE", "/v1/keys/key_nope"),
     ],
 )
-async def test_unknown_ids_on_delete_are_404(
-    gw_sqlite: RunningGateway, method: str, path: str
-) -> None:
+async def test_unknown_ids_on_delete_are_404(gw_sqlite: RunningGateway, method: str, path: str) -> None:
     before = await _counts(gw_sqlite)
     got = await gw_sqlite.call(method, path)
     assert got.status == 404
@@ -276,13 +274,9 @@ async def test_wrong_credentials_are_401_and_change_nothing(
 
 
 async def test_bad_normalize_requests(gw_sqlite: RunningGateway) -> None:
-    assert (
-        await gw_sqlite.call("POST", "/v1/numbers/normalize", {"numbers": "0830000000"})
-    ).status == 400
+    assert (await gw_sqlite.call("POST", "/v1/numbers/normalize", {"numbers": "0830000000"})).status == 400
     assert (await gw_sqlite.call("POST", "/v1/numbers/normalize", {})).status == 400
-    got = await gw_sqlite.call(
-        "POST", "/v1/numbers/normalize", {"numbers": ["1"], "default_country": "Z"}
-    )
+    got = await gw_sqlite.call("POST", "/v1/numbers/normalize", {"numbers": ["1"], "default_country": "Z"})
     assert got.status == 422
 
 

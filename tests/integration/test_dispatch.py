@@ -36,9 +36,7 @@ async def test_transient_failures_retry_until_the_attempt_limit(
         database_url_factory, dispatch=FAST_DISPATCH.model_copy(update={"max_attempts": 3})
     )
     await _channel(gw, "flaky", failure_rate=1.0)
-    sent = await gw.call(
-        "POST", "/v1/messages", {"to": "+14155550200", "body": "hi", "channel": "flaky"}
-    )
+    sent = await gw.call("POST", "/v1/messages", {"to": "+14155550200", "body": "hi", "channel": "flaky"})
     [message_id] = sent.body["message_ids"]
     message = await gw.wait_for_status(message_id, {"failed"})
     assert message["attempts"] == 3
@@ -89,9 +87,7 @@ async def test_permanent_failure_fails_at_once(gw: RunningGateway) -> None:
 
 async def test_undelivered_receipt_is_recorded(gw: RunningGateway) -> None:
     await _channel(gw, "lossy", undeliverable_numbers=["+14155550203"])
-    sent = await gw.call(
-        "POST", "/v1/messages", {"to": "+14155550203", "body": "hi", "channel": "lossy"}
-    )
+    sent = await gw.call("POST", "/v1/messages", {"to": "+14155550203", "body": "hi", "channel": "lossy"})
     message = await gw.wait_for_status(sent.body["message_ids"][0], {"undelivered"})
     assert message["error"]["code"] == "sandbox_undelivered"
 
@@ -99,9 +95,7 @@ async def test_undelivered_receipt_is_recorded(gw: RunningGateway) -> None:
 async def test_validity_period_expires_a_message_that_cannot_leave(
     gateway_factory: GatewayFactory, database_url_factory: UrlFactory
 ) -> None:
-    slow_retries = FAST_DISPATCH.model_copy(
-        update={"retry_base_seconds": 5.0, "retry_max_seconds": 5.0}
-    )
+    slow_retries = FAST_DISPATCH.model_copy(update={"retry_base_seconds": 5.0, "retry_max_seconds": 5.0})
     gw = await gateway_factory(database_url_factory, dispatch=slow_retries)
     await _channel(gw, "down", failure_rate=1.0)
     sent = await gw.call(
@@ -127,9 +121,7 @@ async def test_scheduled_past_validity_expires_without_sending(gw: RunningGatewa
 
 async def test_lease_of_a_dead_worker_is_reclaimed_and_the_message_sent(gw: RunningGateway) -> None:
     await gw.gateway.dispatcher.stop()  # type: ignore[union-attr]
-    sent = await gw.call(
-        "POST", "/v1/messages", {"to": ["+14155550206", "+14155550207"], "body": "hi"}
-    )
+    sent = await gw.call("POST", "/v1/messages", {"to": ["+14155550206", "+14155550207"], "body": "hi"})
     # A worker claims both, then dies without a word: its lease runs out in 200 ms.
     async with gw.gateway.db.write() as conn:
         claimed = await queue.claim_due(
@@ -172,9 +164,7 @@ async def test_two_dispatchers_never_claim_the_same_message(gw: RunningGateway) 
             .group_by(message_events.c.message_id)
             .subquery()
         )
-        counts = (
-            await conn.execute(select(per_message.c.n, func.count()).group_by(per_message.c.n))
-        ).all()
+        counts = (await conn.execute(select(per_message.c.n, func.count()).group_by(per_message.c.n))).all()
     assert dict(counts) == {1: 2000}
 
 
@@ -203,9 +193,7 @@ async def test_receipt_before_send_result_is_kept_then_applied(gw: RunningGatewa
             conn,
             worker="w1",
             now=now_ms(),
-            outcomes=[
-                queue.Outcome(claimed.id, queue.MessageStatus.SENT, provider_message_id="SBX-early")
-            ],
+            outcomes=[queue.Outcome(claimed.id, queue.MessageStatus.SENT, provider_message_id="SBX-early")],
         )
         assert await queue.reconcile_pending_receipts(conn, now=now_ms()) == 1
     message = (await gw.call("GET", f"/v1/messages/{message_id}")).body

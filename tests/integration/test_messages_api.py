@@ -50,9 +50,7 @@ async def test_bulk_reports_invalid_and_duplicates_and_sends_the_rest(gw: Runnin
     seen: list[str] = []
     cursor = None
     while True:
-        path = f"/v1/messages?batch_id={sent.body['id']}&limit=500" + (
-            f"&cursor={cursor}" if cursor else ""
-        )
+        path = f"/v1/messages?batch_id={sent.body['id']}&limit=500" + (f"&cursor={cursor}" if cursor else "")
         page = await gw.call("GET", path)
         assert page.status == 200
         seen += [m["to"] for m in page.body["data"]]
@@ -150,9 +148,7 @@ async def test_number_status_and_list_filters(gw: RunningGateway) -> None:
     assert status.status == 200
     assert status.body["status"] == "delivered" and status.body["message_id"] == message_id
     assert (await gw.call("GET", "/v1/numbers/+14155550199/status")).status == 404
-    by_to = await gw.call(
-        "GET", "/v1/messages?to=%2B14155550141&direction=outbound&status=delivered"
-    )
+    by_to = await gw.call("GET", "/v1/messages?to=%2B14155550141&direction=outbound&status=delivered")
     assert [m["id"] for m in by_to.body["data"]] == [message_id]
     future = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (await gw.call("GET", f"/v1/messages?since={future}")).body["data"] == []
@@ -167,19 +163,14 @@ async def test_idempotency_key_replays_the_first_answer(gw: RunningGateway) -> N
     assert first.body == second.body
     listed = await gw.call("GET", "/v1/messages?to=%2B14155550151")
     assert len(listed.body["data"]) == 1
-    reused = await gw.call(
-        "POST", "/v1/messages", {"to": "+14155550152", "body": "other"}, headers=headers
-    )
+    reused = await gw.call("POST", "/v1/messages", {"to": "+14155550152", "body": "other"}, headers=headers)
     assert reused.status == 422 and reused.body["error"]["code"] == "idempotency_key_reused"
 
 
 async def test_concurrent_requests_with_one_idempotency_key_send_once(gw: RunningGateway) -> None:
     request = {"to": "+14155550161", "body": "race"}
     answers = await asyncio.gather(
-        *(
-            gw.call("POST", "/v1/messages", request, headers={"Idempotency-Key": "race-1"})
-            for _ in range(8)
-        )
+        *(gw.call("POST", "/v1/messages", request, headers={"Idempotency-Key": "race-1"}) for _ in range(8))
     )
     assert {a.status for a in answers} == {202}
     assert len({a.body["id"] for a in answers}) == 1

@@ -62,9 +62,7 @@ async def _with_connection(url: str, fn: Callable[[Connection], Any]) -> Any:
 
 
 def _schema_diff(conn: Connection) -> list[Any]:
-    context = MigrationContext.configure(
-        conn, opts={"compare_type": True, "compare_server_default": True}
-    )
+    context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
     return list(compare_metadata(context, metadata))
 
 
@@ -177,9 +175,7 @@ async def test_ensure_migrated_refuses_an_older_revision(url: str) -> None:
 # and from another working directory: env.py needs neither alembic.ini nor a free thread.
 
 
-async def test_alembic_command_inside_a_running_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_alembic_command_inside_a_running_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'loop.sqlite'}"
     asyncio.get_running_loop()  # there is one: env.py must not asyncio.run() on it

@@ -9,7 +9,8 @@ retry can help. Delivery receipts and inbound messages flow the other way throug
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Sequence
+import builtins
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -74,8 +75,8 @@ class InboundMessage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-ReceiptSink = Callable[[str, Sequence[Receipt]], Awaitable[None]]
-InboundSink = Callable[[str, Sequence[InboundMessage]], Awaitable[None]]
+ReceiptSink = Callable[[str, Sequence[Receipt]], Coroutine[Any, Any, None]]
+InboundSink = Callable[[str, Sequence[InboundMessage]], Coroutine[Any, Any, object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,8 @@ class Channel(abc.ABC):
     """One provider connection. Subclasses set ``type`` and ``settings_model``."""
 
     type: ClassVar[str]
-    settings_model: ClassVar[type[ChannelSettings]] = ChannelSettings
+    # builtins.type: inside this class body, `type` names the channel-type attribute above.
+    settings_model: ClassVar[builtins.type[ChannelSettings]] = ChannelSettings
 
     def __init__(self, channel_id: str, settings: ChannelSettings, events: ChannelEvents) -> None:
         self.channel_id = channel_id

@@ -130,9 +130,7 @@ def analyse(body: str) -> SegmentInfo:
     extension character or a surrogate pair that does not fit moves whole to the next segment.
     """
     encoding, units = _measure(body)
-    single, multi = (
-        (GSM7_SINGLE, GSM7_MULTI) if encoding is Encoding.GSM7 else (UCS2_SINGLE, UCS2_MULTI)
-    )
+    single, multi = (GSM7_SINGLE, GSM7_MULTI) if encoding is Encoding.GSM7 else (UCS2_SINGLE, UCS2_MULTI)
     if units == 0:
         return SegmentInfo(encoding, 0, 0, single)
     if units <= single:

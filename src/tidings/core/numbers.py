@@ -1,13 +1,8 @@
 """Phone numbers to E.164 with libphonenumber, fast enough for 100,000 recipients per request.
 
-Reason codes of :class:`InvalidNumber`: ``not_a_number`` (empty, no digits, letters or other
-characters than digits, spaces, dashes, dots, parentheses and a leading ``+``),
-``invalid_country_code`` (no country calling code after ``+``/``00``), ``too_short``, ``too_long``,
-``invalid_number`` (the right shape but not a valid number per libphonenumber's metadata),
-``missing_country`` (a national number and no default country) and ``country_not_allowed`` (valid,
-but its region is outside the allow-list).
+Reason codes: ``not_a_number``, ``invalid_country_code``, ``too_short``, ``too_long``,
+``invalid_number``, ``missing_country``, ``country_not_allowed`` (see :class:`Reason`).
 """
-
 from __future__ import annotations
 
 import re
@@ -25,13 +20,15 @@ from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, Valid
 class Reason(StrEnum):
     """Why an input is not a usable number; the values are the documented reason codes."""
 
+    # Empty, no digits, or characters other than digits, spaces, dashes, dots, parentheses and
+    # a leading "+" (letters included).
     NOT_A_NUMBER = "not_a_number"
-    INVALID_COUNTRY_CODE = "invalid_country_code"
+    INVALID_COUNTRY_CODE = "invalid_country_code"  # no calling code after "+" or "00"
     TOO_SHORT = "too_short"
     TOO_LONG = "too_long"
-    INVALID_NUMBER = "invalid_number"
-    MISSING_COUNTRY = "missing_country"
-    COUNTRY_NOT_ALLOWED = "country_not_allowed"
+    INVALID_NUMBER = "invalid_number"  # the right shape, but not valid per libphonenumber metadata
+    MISSING_COUNTRY = "missing_country"  # a national number and no default country
+    COUNTRY_NOT_ALLOWED = "country_not_allowed"  # valid, but outside the allow-list
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +246,7 @@ class Outcomes(NamedTuple):
     reasons: dict[str, str]
 
 
-def _normalize_chunk(
-    raws: Sequence[str], region: str | None, allowed: frozenset[str] | None
-) -> list[str]:
+def _normalize_chunk(raws: Sequence[str], region: str | None, allowed: frozenset[str] | None) -> list[str]:
     # Runs in a worker process, so top-level and returning plain strings: they pickle compactly.
     return [_outcome(raw, region, allowed) for raw in raws]
 
@@ -292,9 +287,7 @@ def classify_numbers(
     return outcomes
 
 
-def tally(
-    raws: Sequence[str], canonical: Mapping[str, str], reasons: Mapping[str, str]
-) -> NormalizedNumbers:
+def tally(raws: Sequence[str], canonical: Mapping[str, str], reasons: Mapping[str, str]) -> NormalizedNumbers:
     """Assemble a batch result in input order from per-distinct-input outcomes."""
     valid: list[str] = []
     invalid: list[InvalidNumber] = []

@@ -21,9 +21,7 @@ def outcome_for_error(
 ) -> Outcome:
     """Retry transient errors with backoff until the attempt limit or the validity period."""
     if not error.retryable:
-        return Outcome(
-            message.id, MessageStatus.FAILED, error_code=error.code, error_message=error.message
-        )
+        return Outcome(message.id, MessageStatus.FAILED, error_code=error.code, error_message=error.message)
     if message.attempts >= settings.max_attempts:
         return Outcome(
             message.id,

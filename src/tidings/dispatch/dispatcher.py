@@ -36,13 +36,11 @@ from tidings.store.queue import ClaimedMessage, Outcome, ReceiptUpdate
 log = logging.getLogger(__name__)
 
 # Set by the app: stores and routes inbound messages reported by a channel.
-InboundHandler = Callable[[str, Sequence[InboundMessage]], Awaitable[None]]
+InboundHandler = Callable[[str, Sequence[InboundMessage]], Awaitable[object]]
 
 
 class Dispatcher:
-    def __init__(
-        self, db: Database, settings: DispatchSettings, *, worker_id: str | None = None
-    ) -> None:
+    def __init__(self, db: Database, settings: DispatchSettings, *, worker_id: str | None = None) -> None:
         self._db = db
         self._settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id('wrk')[-8:]}"
@@ -171,9 +169,7 @@ class Dispatcher:
             )
             self._finish(outcome, "sent", channel_type)
         except SendError as error:
-            outcome = decisions.outcome_for_error(
-                message, error, now=now_ms(), settings=self._settings
-            )
+            outcome = decisions.outcome_for_error(message, error, now=now_ms(), settings=self._settings)
             self._finish(outcome, outcome.status.value, channel_type)
         except Exception as exc:  # an adapter bug or an unclassified network error: retry
             log.warning(
@@ -181,11 +177,9 @@ class Dispatcher:
                 type(exc).__name__,
                 extra={"message_id": message.id, "channel_id": message.channel_id},
             )
-            error = SendError(
-                "channel_error", f"{type(exc).__name__} in the channel", retryable=True
-            )
+            unclassified = SendError("channel_error", f"{type(exc).__name__} in the channel", retryable=True)
             outcome = decisions.outcome_for_error(
-                message, error, now=now_ms(), settings=self._settings
+                message, unclassified, now=now_ms(), settings=self._settings
             )
             self._finish(outcome, outcome.status.value, channel_type)
 
@@ -198,17 +192,14 @@ class Dispatcher:
 
     async def report_receipts(self, channel_id: str, receipts: Sequence[Receipt]) -> None:
         self._receipts.extend(
-            ReceiptUpdate(channel_id, r.provider_message_id, r.status, r.code, r.detail)
-            for r in receipts
+            ReceiptUpdate(channel_id, r.provider_message_id, r.status, r.code, r.detail) for r in receipts
         )
         self._flush_wake.set()
 
     async def report_inbound(self, channel_id: str, messages: Sequence[InboundMessage]) -> None:
         handler = self.inbound_handler
         if handler is None:
-            log.warning(
-                "inbound message dropped: no inbound handler", extra={"channel_id": channel_id}
-            )
+            log.warning("inbound message dropped: no inbound handler", extra={"channel_id": channel_id})
             return
         await handler(channel_id, messages)
 
@@ -242,9 +233,7 @@ class Dispatcher:
                         now=now,
                     )
                 for start in range(0, len(receipts), 1000):
-                    applied, kept = await queue.apply_receipts(
-                        conn, receipts[start : start + 1000], now=now
-                    )
+                    applied, kept = await queue.apply_receipts(conn, receipts[start : start + 1000], now=now)
                     RECEIPTS.labels("applied").inc(applied)
                     RECEIPTS.labels("kept").inc(kept)
         except BaseException:

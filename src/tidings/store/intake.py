@@ -34,9 +34,7 @@ class IntakeUnit:
     messages: list[dict[str, Any]]
     events: list[dict[str, Any]]
     idempotency: dict[str, Any] | None = None
-    done: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class IntakeWriter:

@@ -105,15 +105,11 @@ async def claim_due(
     )
     claimed = [ClaimedMessage(*row) for row in await conn.execute(claim)]
     if claimed:
-        await insert_events(
-            conn, [(m.id, MessageStatus.SENDING.value, now, None, None) for m in claimed]
-        )
+        await insert_events(conn, [(m.id, MessageStatus.SENDING.value, now, None, None) for m in claimed])
     return claimed
 
 
-async def reclaim_expired_leases(
-    conn: AsyncConnection, *, now: int, limit: int = 1000
-) -> list[str]:
+async def reclaim_expired_leases(conn: AsyncConnection, *, now: int, limit: int = 1000) -> list[str]:
     """Put messages whose worker stopped renewing its lease back in the queue.
 
     The provider may already have taken them: each reclaimed message is a possible duplicate,
@@ -134,9 +130,7 @@ async def reclaim_expired_leases(
     )
     ids = [row[0] for row in await conn.execute(reclaim)]
     if ids:
-        await insert_events(
-            conn, [(i, MessageStatus.QUEUED.value, now, "lease_expired", None) for i in ids]
-        )
+        await insert_events(conn, [(i, MessageStatus.QUEUED.value, now, "lease_expired", None) for i in ids])
     return ids
 
 
@@ -214,9 +208,7 @@ async def apply_receipts(
         found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(group), 1000):
             pids = [r.provider_message_id for r in group[start : start + 1000]]
-            for message_id, status, pid in await conn.execute(
-                lookup, {"channel": channel_id, "pids": pids}
-            ):
+            for message_id, status, pid in await conn.execute(lookup, {"channel": channel_id, "pids": pids}):
                 found[pid] = (message_id, status)
         matched = []
         for receipt in group:
@@ -273,15 +265,11 @@ async def reconcile_pending_receipts(conn: AsyncConnection, *, now: int, limit: 
         for row in rows
     ]
     await _advance(conn, matched, now)
-    await conn.execute(
-        delete(pending_receipts).where(pending_receipts.c.id.in_([row["id"] for row in rows]))
-    )
+    await conn.execute(delete(pending_receipts).where(pending_receipts.c.id.in_([row["id"] for row in rows])))
     return len(rows)
 
 
-async def _advance(
-    conn: AsyncConnection, matched: Sequence[tuple[str, ReceiptUpdate]], now: int
-) -> int:
+async def _advance(conn: AsyncConnection, matched: Sequence[tuple[str, ReceiptUpdate]], now: int) -> int:
     """Move messages to their receipt's status where the forward-only rule allows it."""
     applied = 0
     by_status: dict[MessageStatus, list[tuple[str, ReceiptUpdate]]] = {}
@@ -309,9 +297,7 @@ async def _advance(
                 .values(error_code=bindparam("b_code"), error_message=bindparam("b_detail")),
                 [{"b_id": i, "b_code": codes[i].code, "b_detail": codes[i].detail} for i in moved],
             )
-        await insert_events(
-            conn, [(i, status.value, now, codes[i].code, codes[i].detail) for i in moved]
-        )
+        await insert_events(conn, [(i, status.value, now, codes[i].code, codes[i].detail) for i in moved])
         applied += len(moved)
     return applied
 
@@ -323,10 +309,7 @@ async def insert_events(
     if rows:
         await conn.execute(
             insert(message_events),
-            [
-                {"message_id": m, "status": s, "at": at, "code": c, "detail": d}
-                for m, s, at, c, d in rows
-            ],
+            [{"message_id": m, "status": s, "at": at, "code": c, "detail": d} for m, s, at, c, d in rows],
         )
 
 

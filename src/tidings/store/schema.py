@@ -151,9 +151,7 @@ messages = Table(
 message_events = Table(
     "message_events",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("message_id", String(40), ForeignKey("messages.id"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("at", BigInteger, nullable=False),
@@ -167,18 +165,14 @@ message_events = Table(
 pending_receipts = Table(
     "pending_receipts",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("channel_id", String(40), nullable=False),
     Column("provider_message_id", String(128), nullable=False),
     Column("status", String(16), nullable=False),
     Column("code", String(64), nullable=True),
     Column("detail", Text, nullable=True),
     Column("received_at", BigInteger, nullable=False),
-    Index(
-        "ix_pending_receipts_channel_id_provider_message_id", "channel_id", "provider_message_id"
-    ),
+    Index("ix_pending_receipts_channel_id_provider_message_id", "channel_id", "provider_message_id"),
 )
 
 idempotency_keys = Table(

@@ -25,9 +25,7 @@ from tidings.web.responses import JSONResponse
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 
-def create_app(
-    settings: Settings, *, run_dispatcher: bool = True, gateway: Gateway | None = None
-) -> FastAPI:
+def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gateway | None = None) -> FastAPI:
     gateway = gateway or Gateway(settings, run_dispatcher=run_dispatcher)
 
     @asynccontextmanager
@@ -62,9 +60,7 @@ def create_app(
             async with request.app.state.gateway.db.read() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception:
-            return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"}, status_code=503
-            )
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)

@@ -14,9 +14,7 @@ from tidings.features.accounts.service import AccountService
 
 async def authenticate(accounts: AccountService, authorization: str | None) -> Principal:
     if not authorization:
-        raise Unauthenticated(
-            "send an API key as `Authorization: Bearer <key>`", code="missing_credentials"
-        )
+        raise Unauthenticated("send an API key as `Authorization: Bearer <key>`", code="missing_credentials")
     scheme, _, value = authorization.partition(" ")
     scheme = scheme.lower()
     value = value.strip()
@@ -26,9 +24,7 @@ async def authenticate(accounts: AccountService, authorization: str | None) -> P
         try:
             decoded = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise Unauthenticated(
-                "malformed Basic credentials", code="invalid_credentials"
-            ) from None
+            raise Unauthenticated("malformed Basic credentials", code="invalid_credentials") from None
         account_id, sep, token = decoded.partition(":")
         if not sep or not account_id or not token:
             raise Unauthenticated("malformed Basic credentials", code="invalid_credentials")

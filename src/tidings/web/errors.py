@@ -37,9 +37,7 @@ _MALFORMED = {
     "model_type",
     "model_attributes_type",
 }
-_UNION_TAG = re.compile(
-    r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|function-.*|tagged-union\[.*\])$"
-)
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|function-.*|tagged-union\[.*\])$")
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -53,9 +51,7 @@ def error_response(exc: errors.TidingsError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="tidings", Basic realm="tidings"'
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.field), status_code=status, headers=headers
-    )
+    return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=status, headers=headers)
 
 
 def field_path(loc: Sequence[str | int]) -> str | None:
@@ -72,24 +68,18 @@ def field_path(loc: Sequence[str | int]) -> str | None:
 
 def validation_response(exc: RequestValidationError) -> JSONResponse:
     problems = list(exc.errors())
-    first = (
-        problems[0] if problems else {"type": "invalid", "loc": ("body",), "msg": "invalid request"}
-    )
+    first = problems[0] if problems else {"type": "invalid", "loc": ("body",), "msg": "invalid request"}
     kind = str(first.get("type", "invalid"))
     loc = tuple(first.get("loc", ("body",)))
     field = field_path(loc)
     where = loc[0] if loc else "body"
     if kind == "json_invalid":
-        return JSONResponse(
-            error_body("invalid_json", "the request body is not valid JSON"), status_code=400
-        )
+        return JSONResponse(error_body("invalid_json", "the request body is not valid JSON"), status_code=400)
     message = _sentence(kind, field, str(first.get("msg", "")))
     if where != "body":
         return JSONResponse(error_body("invalid_parameter", message, field), status_code=400)
     if kind in _MALFORMED or kind.endswith("_type"):
-        code = {"missing": "missing_field", "extra_forbidden": "unknown_field"}.get(
-            kind, "invalid_type"
-        )
+        code = {"missing": "missing_field", "extra_forbidden": "unknown_field"}.get(kind, "invalid_type")
         return JSONResponse(error_body(code, message, field), status_code=400)
     return JSONResponse(error_body("invalid_value", message, field), status_code=422)
 

@@ -300,7 +300,8 @@ def test_empty_batch() -> None:
     assert normalize_numbers([]) == NormalizedNumbers([], [], 0)
 
 
-POOL = EXAMPLES[:40] + [
+POOL = [
+    *EXAMPLES[:40],
     "0830000000",
     "+27830000000",
     "083 000 0000",
@@ -380,9 +381,7 @@ def test_parallel_equals_serial_with_a_process_pool() -> None:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(2, mp_context=context) as pool:
         counting = CountingExecutor(pool)
-        parallel = normalize_numbers_parallel(
-            raws, "ZA", frozenset({"ZA"}), counting, chunk_size=1_000
-        )
+        parallel = normalize_numbers_parallel(raws, "ZA", frozenset({"ZA"}), counting, chunk_size=1_000)
     assert counting.maps == 1
     assert parallel == serial
     assert serial.duplicates > 0

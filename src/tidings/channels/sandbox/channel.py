@@ -75,21 +75,15 @@ class SandboxChannel(Channel):
 
     def _accept(self, message: OutboundMessage) -> SendResult:
         if message.recipient in self._rejected:
-            raise SendError(
-                "sandbox_rejected", "the sandbox carrier refuses this number", retryable=False
-            )
+            raise SendError("sandbox_rejected", "the sandbox carrier refuses this number", retryable=False)
         if self.config.failure_rate and self._random.random() < self.config.failure_rate:
-            raise SendError(
-                "sandbox_unavailable", "simulated transient carrier error", retryable=True
-            )
+            raise SendError("sandbox_unavailable", "simulated transient carrier error", retryable=True)
         provider_id = "SBX" + secrets.token_hex(12)
         undelivered = message.recipient in self._undeliverable or (
             self.config.undelivered_rate and self._random.random() < self.config.undelivered_rate
         )
         receipt = (
-            Receipt(
-                provider_id, MessageStatus.UNDELIVERED, "sandbox_undelivered", "handset unreachable"
-            )
+            Receipt(provider_id, MessageStatus.UNDELIVERED, "sandbox_undelivered", "handset unreachable")
             if undelivered
             else Receipt(provider_id, MessageStatus.DELIVERED)
         )
@@ -116,9 +110,7 @@ class SandboxChannel(Channel):
         self._flush_scheduled = False
         receipts, self._due_receipts = self._due_receipts, []
         if receipts:
-            task = asyncio.get_running_loop().create_task(
-                self.events.receipts(self.channel_id, receipts)
-            )
+            task = asyncio.get_running_loop().create_task(self.events.receipts(self.channel_id, receipts))
             _background.add(task)
             task.add_done_callback(_background.discard)
 

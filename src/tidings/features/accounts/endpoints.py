@@ -103,13 +103,9 @@ async def list_accounts(
 ) -> JSONResponse:
     """The caller's direct subaccounts."""
     after = decode_cursor(cursor, ACCOUNT_POSITION)
-    rows = await request.app.state.gateway.accounts.list_subaccounts(
-        caller, after=after, limit=limit + 1
-    )
+    rows = await request.app.state.gateway.accounts.list_subaccounts(caller, after=after, limit=limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse(
-        {"data": [account_json(r) for r in rows[:limit]], "next_cursor": next_cursor}
-    )
+    return JSONResponse({"data": [account_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
 @router.post("/accounts", status_code=201, response_model=AccountOut)

@@ -81,9 +81,7 @@ async def list_keys(
     return [dict(r._mapping) for r in rows]
 
 
-async def get_key(
-    conn: AsyncConnection, key_id: str, account_ids: Sequence[str]
-) -> dict[str, Any] | None:
+async def get_key(conn: AsyncConnection, key_id: str, account_ids: Sequence[str]) -> dict[str, Any] | None:
     row = (
         await conn.execute(
             select(api_keys).where(api_keys.c.id == key_id, api_keys.c.account_id.in_(account_ids))

@@ -110,14 +110,10 @@ class AccountService:
         assert key is not None
         return NewKey(key, secret)
 
-    async def list_keys(
-        self, principal: Principal, *, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+    async def list_keys(self, principal: Principal, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         self._require(principal, Role.ADMIN)
         async with self._db.read() as conn:
-            return await repo.list_keys(
-                conn, sorted(principal.account_ids), after=after, limit=limit
-            )
+            return await repo.list_keys(conn, sorted(principal.account_ids), after=after, limit=limit)
 
     async def revoke_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
         self._require(principal, Role.ADMIN)
@@ -126,8 +122,9 @@ class AccountService:
             if key is None:
                 raise NotFound("no such key", code="key_not_found")
             if key["revoked_at"] is None:
-                key["revoked_at"] = now_ms()
-                await repo.revoke_key(conn, key_id, key["revoked_at"])
+                revoked_at = now_ms()
+                await repo.revoke_key(conn, key_id, revoked_at)
+                key["revoked_at"] = revoked_at
         self._cache.pop("key:" + key["key_hash"], None)
         return key
 
@@ -154,9 +151,7 @@ class AccountService:
         async with self._db.read() as conn:
             account = await repo.get_account(conn, account_id)
             if account is None or not secrets_equal(self.auth_token(account), token):
-                raise Unauthenticated(
-                    "the account id or auth token is wrong", code="invalid_credentials"
-                )
+                raise Unauthenticated("the account id or auth token is wrong", code="invalid_credentials")
             visible = await repo.descendant_ids(conn, account_id)
         principal = Principal(account_id, Role.ADMIN, frozenset(visible))
         self._remember(cache_key, principal)
@@ -199,9 +194,7 @@ class AccountService:
         )
         return account_id, token
 
-    async def _insert_key(
-        self, conn: Any, account_id: str, name: str, role: Role, secret: str
-    ) -> str:
+    async def _insert_key(self, conn: Any, account_id: str, name: str, role: Role, secret: str) -> str:
         key_id = new_id("key")
         await repo.insert_key(
             conn,

@@ -37,15 +37,11 @@ class InboundService:
             ids = new_ids("msg", len(inbound))
             rows = [_row(i, channel, m, now) for i, m in zip(ids, inbound, strict=True)]
             await conn.execute(insert(messages), rows)
-            await insert_events(
-                conn, [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids]
-            )
+            await insert_events(conn, [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids])
         return ids
 
 
-def _row(
-    message_id: str, channel: dict[str, Any], inbound: InboundMessage, now: int
-) -> dict[str, Any]:
+def _row(message_id: str, channel: dict[str, Any], inbound: InboundMessage, now: int) -> dict[str, Any]:
     info = analyse(inbound.body) if inbound.body else None
     return {
         "id": message_id,

@@ -30,9 +30,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @router.post("/messages", status_code=202, response_model=BatchOut)
-async def send_messages(
-    request: Request, body: SendMessagesRequest, caller: Caller
-) -> JSONResponse:
+async def send_messages(request: Request, body: SendMessagesRequest, caller: Caller) -> JSONResponse:
     """Send one message, a campaign of up to 100,000, or personalised messages."""
     key = idempotency_key(request)
     batch = await request.app.state.gateway.messages.send(
@@ -75,9 +73,7 @@ async def get_message(request: Request, message_id: str, caller: Caller) -> JSON
 async def message_events(
     request: Request, message_id: str, caller: Caller, cursor: str | None = None, limit: Limit = 100
 ) -> JSONResponse:
-    page = await request.app.state.gateway.messages.events(
-        caller, message_id, cursor=cursor, limit=limit
-    )
+    page = await request.app.state.gateway.messages.events(caller, message_id, cursor=cursor, limit=limit)
     return JSONResponse(page)
 
 
@@ -102,7 +98,5 @@ def _ms(moment: datetime | None, field: str) -> int | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        raise InvalidRequest(
-            f"{field} needs a time zone (RFC 3339)", code="invalid_parameter", field=field
-        )
+        raise InvalidRequest(f"{field} needs a time zone (RFC 3339)", code="invalid_parameter", field=field)
     return to_ms(moment)

@@ -71,9 +71,7 @@ def plan(request: SendMessagesRequest, limits: Limits, executor: Executor | None
         if request.body is None:
             raise InvalidRequest("`body` is required", code="missing_field", field="body")
     elif request.body is not None:
-        raise InvalidRequest(
-            "`body` goes inside each of `messages`", code="unexpected_field", field="body"
-        )
+        raise InvalidRequest("`body` goes inside each of `messages`", code="unexpected_field", field="body")
 
     if request.to is not None:
         single = isinstance(request.to, str)
@@ -157,9 +155,7 @@ def _plan_personal(
             items[0][2] + ".to" if items else "messages",
             False,
         )
-    return Planned(
-        recipients, bodies, infos, invalid, duplicates, send_at, expires_at, priority, metadata
-    )
+    return Planned(recipients, bodies, infos, invalid, duplicates, send_at, expires_at, priority, metadata)
 
 
 def _send_at(value: datetime | None, now: int, max_days: int) -> int | None:
@@ -173,9 +169,7 @@ def _send_at(value: datetime | None, now: int, max_days: int) -> int | None:
         )
     at = to_ms(value)
     if at <= now:
-        raise Unprocessable(
-            "send_at must be in the future", code="send_at_in_past", field="send_at"
-        )
+        raise Unprocessable("send_at must be in the future", code="send_at_in_past", field="send_at")
     if at > now + max_days * 86_400_000:
         raise Unprocessable(
             f"send_at may be at most {max_days} days ahead", code="send_at_too_far", field="send_at"
@@ -214,9 +208,7 @@ def _check_body(body: str, limits: Limits, field: str) -> SegmentInfo:
     return info
 
 
-def _no_valid_recipients(
-    invalid: list[InvalidNumber], raws: list[str], field: str, single: bool
-) -> None:
+def _no_valid_recipients(invalid: list[InvalidNumber], raws: list[str], field: str, single: bool) -> None:
     first = invalid[0] if invalid else None
     if first is None:
         raise Unprocessable("no valid recipient", code="no_valid_recipients", field=field)
@@ -270,8 +262,7 @@ def message_rows(
         body, info = planned.bodies[0], planned.infos[0]
         per = {"body": body, "encoding": info.encoding.value, "segments": info.segments}
         return [
-            {**shared, **per, "id": i, "recipient": r}
-            for i, r in zip(ids, planned.recipients, strict=True)
+            {**shared, **per, "id": i, "recipient": r} for i, r in zip(ids, planned.recipients, strict=True)
         ]
     return [
         {

@@ -29,9 +29,7 @@ def message_json(row: dict[str, Any]) -> dict[str, Any]:
         "attempts": row["attempts"],
         "provider_message_id": row["provider_message_id"],
         "error": (
-            {"code": row["error_code"], "message": row["error_message"]}
-            if row["error_code"]
-            else None
+            {"code": row["error_code"], "message": row["error_message"]} if row["error_code"] else None
         ),
         "status_callback": row["status_callback"],
         "metadata": json.loads(row["metadata"]) if row["metadata"] else None,

@@ -59,9 +59,7 @@ async def get_message(
 ) -> dict[str, Any] | None:
     row = (
         await conn.execute(
-            select(messages).where(
-                messages.c.id == message_id, messages.c.account_id.in_(account_ids)
-            )
+            select(messages).where(messages.c.id == message_id, messages.c.account_id.in_(account_ids))
         )
     ).first()
     return dict(row._mapping) if row else None
@@ -87,9 +85,7 @@ async def cancel_messages(
 ) -> list[str]:
     """Cancel what has not left yet; return the ids canceled. The status test is atomic with
     the claim query's, so a message is either claimed or canceled, never both."""
-    query = update(messages).where(
-        messages.c.account_id.in_(account_ids), messages.c.status.in_(_CANCELABLE)
-    )
+    query = update(messages).where(messages.c.account_id.in_(account_ids), messages.c.status.in_(_CANCELABLE))
     if message_id is not None:
         query = query.where(messages.c.id == message_id)
     if batch_id is not None:
@@ -122,10 +118,7 @@ async def batch_status_counts(conn: AsyncConnection, batch_id: str) -> dict[str,
 
 async def batch_message_ids(conn: AsyncConnection, batch_id: str, limit: int) -> list[str]:
     rows = await conn.execute(
-        select(messages.c.id)
-        .where(messages.c.batch_id == batch_id)
-        .order_by(messages.c.id)
-        .limit(limit)
+        select(messages.c.id).where(messages.c.batch_id == batch_id).order_by(messages.c.id).limit(limit)
     )
     return [r[0] for r in rows]
 

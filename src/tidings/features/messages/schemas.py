@@ -33,9 +33,7 @@ class SendMessagesRequest(Strict):
     body: str | None = Field(default=None, description="Text, or a template with {{name}} slots")
     messages: list[PersonalMessage] | None = None
     recipients: list[TemplateRecipient] | None = None
-    channel: str | None = Field(
-        default=None, description="Channel id or name; default channel if absent"
-    )
+    channel: str | None = Field(default=None, description="Channel id or name; default channel if absent")
     from_: str | None = Field(default=None, alias="from", max_length=64)
     send_at: datetime | None = Field(default=None, description="RFC 3339; at most 35 days ahead")
     validity_period: int | None = Field(

@@ -97,13 +97,10 @@ class MessageService:
         status = rows[0]["status"]
         response = _batch_json(batch_id, planned, channel["id"], ids, status, now)
         unit = IntakeUnit(
-            batch=_batch_row(
-                batch_id, principal.account_id, channel["id"], planned, sender, request, now
-            ),
+            batch=_batch_row(batch_id, principal.account_id, channel["id"], planned, sender, request, now),
             messages=rows,
             events=[
-                {"message_id": i, "status": status, "at": now, "code": None, "detail": None}
-                for i in ids
+                {"message_id": i, "status": status, "at": now, "code": None, "detail": None} for i in ids
             ],
             idempotency=(
                 {
@@ -183,9 +180,7 @@ class MessageService:
         _require(principal, Role.SENDER)
         accounts = sorted(principal.account_ids)
         async with self._db.write() as conn:
-            canceled = await repo.cancel_messages(
-                conn, accounts, message_id=message_id, now=now_ms()
-            )
+            canceled = await repo.cancel_messages(conn, accounts, message_id=message_id, now=now_ms())
             row = await repo.get_message(conn, accounts, message_id)
         if row is None:
             raise NotFound(f"no message {message_id}", code="message_not_found")
@@ -296,12 +291,12 @@ def _batch_row(
 def _batch_json(
     batch_id: str, planned: Planned, channel_id: str, ids: list[str], status: str, now: int
 ) -> dict[str, Any]:
+    segments: int | None = None
     if planned.uniform:
-        segments: int | None = planned.infos[0].segments
-        total = segments * len(ids)
+        segments = planned.infos[0].segments
+        total = planned.infos[0].segments * len(ids)
         encoding: str | None = planned.infos[0].encoding.value
     else:
-        segments = None
         total = sum(info.segments for info in planned.infos)
         encodings = {info.encoding.value for info in planned.infos}
         encoding = encodings.pop() if len(encodings) == 1 else None

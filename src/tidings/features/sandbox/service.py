@@ -66,9 +66,7 @@ class SandboxService:
             raise Unprocessable(
                 "no sandbox channel for this account", code="no_sandbox_channel", field="channel"
             )
-        [message_id] = await self._inbound.receive(
-            row["id"], [InboundMessage(sender, recipient, body)]
-        )
+        [message_id] = await self._inbound.receive(row["id"], [InboundMessage(sender, recipient, body)])
         async with self._db.read() as conn:
             stored = (await conn.execute(select(messages).where(messages.c.id == message_id))).one()
         return message_json(dict(stored._mapping))

@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.Column("allowed_countries", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
-        sa.ForeignKeyConstraint(
-            ["parent_id"], ["accounts.id"], name=op.f("fk_accounts_parent_id_accounts")
-        ),
+        sa.ForeignKeyConstraint(["parent_id"], ["accounts.id"], name=op.f("fk_accounts_parent_id_accounts")),
     )
     op.create_index(op.f("ix_accounts_parent_id"), "accounts", ["parent_id"])
 
@@ -105,12 +103,8 @@ def upgrade() -> None:
         sa.Column("metadata", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
-        sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_batches_account_id_accounts")
-        ),
-        sa.ForeignKeyConstraint(
-            ["channel_id"], ["channels.id"], name=op.f("fk_batches_channel_id_channels")
-        ),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], name=op.f("fk_batches_account_id_accounts")),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name=op.f("fk_batches_channel_id_channels")),
     )
     op.create_index(op.f("ix_batches_account_id_id"), "batches", ["account_id", "id"])
 
@@ -145,9 +139,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_messages_account_id_accounts")
         ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_messages_batch_id_batches")
-        ),
+        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_messages_batch_id_batches")),
         sa.ForeignKeyConstraint(
             ["channel_id"], ["channels.id"], name=op.f("fk_messages_channel_id_channels")
         ),
