@@ -407,3 +407,7 @@ def run() -> None:  # pragma: no cover - console entry point
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    run()

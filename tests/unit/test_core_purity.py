@@ -23,3 +23,50 @@ def test_core_imports_no_framework() -> None:
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
     assert offenders == []
     assert len(list(core.rglob("*.py"))) >= 8  # the scan really looked at the modules
+
+
+def test_intake_rows_follow_the_table_column_order() -> None:
+    """message_rows builds tuples by position; this pins the positions to the schema."""
+    from tidings.core.encoding import analyse
+    from tidings.features.messages.intake import Planned, message_rows
+    from tidings.store.intake import MESSAGE_COLUMNS
+
+    planned = Planned(["+14155550100"], ["hi"], [analyse("hi")], [], 0, 5, 9, 0, '{"a":1}')
+    [row] = message_rows(
+        planned,
+        ids=["msg_1"],
+        account_id="AC1",
+        batch_id="bat_1",
+        channel_id="chn_1",
+        sender="+1",
+        status_callback="http://cb",
+        now=3,
+    )
+    named = dict(zip(MESSAGE_COLUMNS, row, strict=True))
+    assert named == {
+        "id": "msg_1",
+        "account_id": "AC1",
+        "batch_id": "bat_1",
+        "direction": "outbound",
+        "status": "scheduled",
+        "priority": 0,
+        "channel_id": "chn_1",
+        "sender": "+1",
+        "recipient": "+14155550100",
+        "body": "hi",
+        "encoding": "GSM-7",
+        "segments": 1,
+        "due_at": 5,
+        "send_at": 5,
+        "expires_at": 9,
+        "attempts": 0,
+        "lease_owner": None,
+        "lease_until": None,
+        "provider_message_id": None,
+        "error_code": None,
+        "error_message": None,
+        "status_callback": "http://cb",
+        "metadata": '{"a":1}',
+        "created_at": 3,
+        "updated_at": 3,
+    }

@@ -3,6 +3,7 @@
 Reason codes: ``not_a_number``, ``invalid_country_code``, ``too_short``, ``too_long``,
 ``invalid_number``, ``missing_country``, ``country_not_allowed`` (see :class:`Reason`).
 """
+
 from __future__ import annotations
 
 import re

@@ -14,16 +14,25 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.store.bulk import insert_rows
 from tidings.store.engine import Database
+from tidings.store.queue import EVENT_COLUMNS
 from tidings.store.schema import batches, idempotency_keys, message_events, messages
+
+# Intake rows are tuples in these column orders (cheaper than dicts at 100,000 rows).
+MESSAGE_COLUMNS = tuple(column.name for column in messages.columns)
 
 log = logging.getLogger(__name__)
 
 # Units bigger than this are written in their own transaction rather than joining a group.
 _GROUP_MESSAGE_LIMIT = 5_000
+# After this many new rows PostgreSQL's planner statistics are refreshed at once: with stale
+# ones it estimates a handful of due rows and sorts the whole backlog on every claim (83 ms per
+# claim at 100,000 rows, measured) instead of walking the claim index.
+_ANALYZE_AFTER_ROWS = 10_000
 
 
 @dataclass
@@ -31,8 +40,8 @@ class IntakeUnit:
     """Everything one request writes: a batch, its messages and their first events."""
 
     batch: dict[str, Any]
-    messages: list[dict[str, Any]]
-    events: list[dict[str, Any]]
+    messages: list[tuple[Any, ...]]  # MESSAGE_COLUMNS order
+    events: list[tuple[Any, ...]]  # EVENT_COLUMNS order
     idempotency: dict[str, Any] | None = None
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -88,6 +97,9 @@ class IntakeWriter:
     async def _commit(self, units: list[IntakeUnit]) -> None:
         async with self._db.write() as conn:
             await _insert_units(conn, units)
+        if not self._db.is_sqlite and sum(len(u.messages) for u in units) >= _ANALYZE_AFTER_ROWS:
+            async with self._db.write() as conn:
+                await conn.execute(text("ANALYZE messages"))
 
     async def _commit_settling(self, units: list[IntakeUnit]) -> None:
         """Commit and hand the outcome, success or error, to the units' waiters."""
@@ -111,7 +123,5 @@ async def _insert_units(conn: AsyncConnection, units: list[IntakeUnit]) -> None:
     await conn.execute(insert(batches), [u.batch for u in units])
     message_rows = [row for u in units for row in u.messages]
     event_rows = [row for u in units for row in u.events]
-    if message_rows:
-        await conn.execute(insert(messages), message_rows)
-    if event_rows:
-        await conn.execute(insert(message_events), event_rows)
+    await insert_rows(conn, messages, MESSAGE_COLUMNS, message_rows)
+    await insert_rows(conn, message_events, EVENT_COLUMNS, event_rows)

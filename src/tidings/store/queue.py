@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.statuses import MessageStatus, predecessors
+from tidings.store.bulk import insert_rows
 from tidings.store.schema import message_events, messages, pending_receipts
+
+EVENT_COLUMNS = ("message_id", "status", "at", "code", "detail")
 
 # Literal, not bound: SQLite and PostgreSQL only use a partial index when the query's predicate
 # visibly matches the index's, and a bound parameter hides it.
@@ -306,12 +308,4 @@ async def insert_events(
     conn: AsyncConnection, rows: Sequence[tuple[str, str, int, str | None, str | None]]
 ) -> None:
     """Append status events: (message id, status, at, code, detail)."""
-    if rows:
-        await conn.execute(
-            insert(message_events),
-            [{"message_id": m, "status": s, "at": at, "code": c, "detail": d} for m, s, at, c, d in rows],
-        )
-
-
-def row_dict(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
+    await insert_rows(conn, message_events, EVENT_COLUMNS, rows)

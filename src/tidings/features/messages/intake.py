@@ -233,45 +233,48 @@ def message_rows(
     sender: str | None,
     status_callback: str | None,
     now: int,
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
+    """Message rows as tuples in ``MESSAGE_COLUMNS`` order (a test pins the order)."""
     status = "scheduled" if planned.send_at is not None else "queued"
     due_at = planned.send_at if planned.send_at is not None else now
-    shared = {
-        "account_id": account_id,
-        "batch_id": batch_id,
-        "direction": "outbound",
-        "status": status,
-        "priority": planned.priority,
-        "channel_id": channel_id,
-        "sender": sender,
-        "due_at": due_at,
-        "send_at": planned.send_at,
-        "expires_at": planned.expires_at,
-        "attempts": 0,
-        "lease_owner": None,
-        "lease_until": None,
-        "provider_message_id": None,
-        "error_code": None,
-        "error_message": None,
-        "status_callback": status_callback,
-        "metadata": planned.metadata,
-        "created_at": now,
-        "updated_at": now,
-    }
+    send_at, expires_at, priority, metadata = (
+        planned.send_at,
+        planned.expires_at,
+        planned.priority,
+        planned.metadata,
+    )
     if planned.uniform:
         body, info = planned.bodies[0], planned.infos[0]
-        per = {"body": body, "encoding": info.encoding.value, "segments": info.segments}
-        return [
-            {**shared, **per, "id": i, "recipient": r} for i, r in zip(ids, planned.recipients, strict=True)
-        ]
+        bodies: Any = [(body, info)] * len(ids)
+    else:
+        bodies = zip(planned.bodies, planned.infos, strict=True)
     return [
-        {
-            **shared,
-            "id": i,
-            "recipient": r,
-            "body": b,
-            "encoding": n.encoding.value,
-            "segments": n.segments,
-        }
-        for i, r, b, n in zip(ids, planned.recipients, planned.bodies, planned.infos, strict=True)
+        (
+            message_id,
+            account_id,
+            batch_id,
+            "outbound",
+            status,
+            priority,
+            channel_id,
+            sender,
+            recipient,
+            body,
+            info.encoding.value,
+            info.segments,
+            due_at,
+            send_at,
+            expires_at,
+            0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            status_callback,
+            metadata,
+            now,
+            now,
+        )
+        for message_id, recipient, (body, info) in zip(ids, planned.recipients, bodies, strict=True)
     ]

@@ -1,0 +1,98 @@
+"""``python -m bench [bulk|singles] [--quick]``: run the scenarios on each configuration, print a table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import scenarios
+from bench.server import Config, start
+
+CONFIGS = [
+    Config("sqlite FULL", {"TIDINGS_SQLITE_SYNCHRONOUS": "FULL"}),
+    Config("sqlite NORMAL", {"TIDINGS_SQLITE_SYNCHRONOUS": "NORMAL"}),
+    Config("sqlite 1 proc", {"TIDINGS_NUMBER_WORKERS": "0"}),
+    Config("postgresql", postgres=True),
+]
+console = Console()
+
+
+async def run(which: set[str], quick: bool, config_names: set[str] | None) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    recipients = 20_000 if quick else 100_000
+    for config in CONFIGS:
+        if config_names and config.name not in config_names:
+            continue
+        row: dict[str, Any] = {}
+        if "bulk" in which:
+            server = await start(config)
+            try:
+                row["bulk"] = await scenarios.bulk(server, recipients)
+            finally:
+                await server.stop()
+        if "singles" in which:
+            server = await start(config)
+            try:
+                row["closed"] = await scenarios.singles_closed(server, requests=3_000 if quick else 10_000)
+                row["paced"] = await scenarios.singles_paced(server, seconds=4 if quick else 10)
+            finally:
+                await server.stop()
+        results[config.name] = row
+        console.print(f"[dim]{config.name} done[/]")
+    return results
+
+
+def show(results: dict[str, Any]) -> None:
+    table = Table(title="Tidings benchmarks (2-core machine, sandbox channel at zero latency)")
+    table.add_column("measure")
+    for name in results:
+        table.add_column(name, justify="right")
+    rows: list[tuple[str, Any]] = [
+        ("bulk: recipients", lambda r: f"{r['bulk'].recipients:,}"),
+        ("bulk: accepted (202) in s", lambda r: f"{r['bulk'].accept_s:.2f}"),
+        ("bulk: all delivered in s", lambda r: f"{r['bulk'].delivered_s:.1f}"),
+        ("bulk: end-to-end msg/s", lambda r: f"{r['bulk'].rate:,.0f}"),
+        ("bulk: server CPU ms/msg", lambda r: f"{r['bulk'].cpu_s * 1000 / max(1, r['bulk'].delivered):.3f}"),
+        ("singles, 50 clients: req/s", lambda r: f"{r['closed'].rate:,.0f}"),
+        (
+            "singles, 50 clients: p50 / p99 ms",
+            lambda r: f"{r['closed'].p50_ms:.1f} / {r['closed'].p99_ms:.1f}",
+        ),
+        ("singles at 500/s: achieved req/s", lambda r: f"{r['paced'].rate:,.0f}"),
+        ("singles at 500/s: p50 / p99 ms", lambda r: f"{r['paced'].p50_ms:.1f} / {r['paced'].p99_ms:.1f}"),
+        ("errors", lambda r: str(sum(getattr(r.get(k), "errors", 0) for k in ("closed", "paced")))),
+    ]
+    for label, cell in rows:
+        values = []
+        for row in results.values():
+            try:
+                values.append(cell(row))
+            except KeyError:
+                values.append("-")
+        table.add_row(label, *values)
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("scenarios", nargs="*", choices=["bulk", "singles"], default=["bulk", "singles"])
+    parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
+    parser.add_argument("--config", action="append", help="only this configuration (repeatable)")
+    args = parser.parse_args()
+    results = asyncio.run(run(set(args.scenarios), args.quick, set(args.config) if args.config else None))
+    show(results)
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    serialisable = {name: {k: vars(v) for k, v in row.items()} for name, row in results.items()}
+    (out / f"{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(serialisable, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Start and stop a real ``tidings serve`` process for a benchmark configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+BENCH_KEY = "tdk_bench_0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass
+class Config:
+    """One column of the comparison: a name and the TIDINGS_* settings that make it."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    postgres: bool = False
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    database: str | None
+
+    async def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.process.wait), 30)
+        except TimeoutError:
+            self.process.kill()
+        if self.database:
+            await _drop_database(self.database)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its children so far (from /proc)."""
+        total = 0.0
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start(config: Config) -> Server:
+    workdir = Path(tempfile.mkdtemp(prefix="tidings-bench-"))
+    port = free_port()
+    database = None
+    if config.postgres:
+        database = f"tidings_bench_{port}"
+        await _create_database(database)
+        url = f"postgresql://postgres@127.0.0.1:5432/{database}"
+        subprocess.run(
+            [sys.executable, "-m", "tidings.cli", "migrate"],
+            env={**os.environ, "TIDINGS_DATABASE_URL": url},
+            check=True,
+            cwd=workdir,
+            capture_output=True,
+        )
+    else:
+        url = f"sqlite:///{workdir / 'tidings.db'}"
+    env = {
+        **os.environ,
+        "TIDINGS_DATABASE_URL": url,
+        "TIDINGS_BOOTSTRAP_KEY": BENCH_KEY,
+        "TIDINGS_PORT": str(port),
+        "TIDINGS_LOG_LEVEL": "WARNING",
+        **config.env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tidings.cli", "serve"],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / "server.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, workdir, database)
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {(workdir / 'server.log').read_text()[-2000:]}")
+            try:
+                async with session.get(server.url + "/readyz") as response:
+                    if response.status == 200:
+                        return server
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+    await server.stop()
+    raise RuntimeError("server did not become ready in 60 s")
+
+
+async def _create_database(name: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def _drop_database(name: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
