@@ -91,7 +91,7 @@ async def singles_closed(
                     return
                 sent = time.perf_counter()
                 async with session.post(
-                    server.url + "/v1/messages", json={"to": f"+1415{n:07d}", "body": "hi"}
+                    server.url + "/v1/messages", json={"to": f"+2783{n:07d}", "body": "hi"}
                 ) as response:
                     await response.read()
                     if response.status != 202:
@@ -125,7 +125,7 @@ async def singles_paced(
             nonlocal errors
             async with slots:
                 async with session.post(
-                    server.url + "/v1/messages", json={"to": f"+1628{n:07d}", "body": "hi"}
+                    server.url + "/v1/messages", json={"to": f"+2784{n:07d}", "body": "hi"}
                 ) as response:
                     await response.read()
                     if response.status != 202:

@@ -30,6 +30,9 @@ class DispatchSettings(BaseModel):
     retry_max_seconds: float = Field(default=600, gt=0)
     poll_interval_seconds: float = Field(default=0.25, gt=0, le=1)
     result_flush_ms: float = Field(default=20, gt=0)
+    # After a wake-up, wait this long so one claim takes what arrived meanwhile: under a stream
+    # of single sends this turns one claim transaction per request into one per few ms.
+    claim_gather_ms: float = Field(default=10, ge=0, le=1000)
 
 
 class Settings(BaseSettings):

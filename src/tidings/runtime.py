@@ -34,15 +34,16 @@ class Gateway:
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.box = SecretBox(settings.resolved_secret_key())
         self.accounts = AccountService(self.db, self.box)
-        self.inbound = InboundService(self.db)
         self.channels = ChannelService(self.db)
+        self.inbound = InboundService(self.db)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,
             self.intake,
-            lineage=self.accounts.lineage,
+            accounts=self.accounts,
+            channels=self.channels,
             limits=Limits(
                 max_recipients=settings.max_recipients,
                 max_body_chars=settings.max_body_chars,

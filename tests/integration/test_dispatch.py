@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
 from tidings.core.clock import now_ms
@@ -123,8 +123,8 @@ async def test_lease_of_a_dead_worker_is_reclaimed_and_the_message_sent(gw: Runn
     await gw.gateway.dispatcher.stop()  # type: ignore[union-attr]
     sent = await gw.call("POST", "/v1/messages", {"to": ["+14155550206", "+14155550207"], "body": "hi"})
     # A worker claims both, then dies without a word: its lease runs out in 200 ms.
-    async with gw.gateway.db.write() as conn:
-        claimed = await queue.claim_due(
+    claimed = await gw.gateway.db.transact(
+        lambda conn: queue.claim_due(
             conn,
             worker="dead-worker",
             now=now_ms(),
@@ -132,6 +132,7 @@ async def test_lease_of_a_dead_worker_is_reclaimed_and_the_message_sent(gw: Runn
             limit=10,
             skip_locked=not gw.gateway.db.is_sqlite,
         )
+    )
     assert {m.id for m in claimed} == set(sent.body["message_ids"])
     before = LEASES_RECLAIMED._value.get()
     survivor = Dispatcher(gw.gateway.db, FAST_DISPATCH)
@@ -173,51 +174,38 @@ async def test_receipt_before_send_result_is_kept_then_applied(gw: RunningGatewa
     sent = await gw.call("POST", "/v1/messages", {"to": "+14155550208", "body": "hi"})
     [message_id] = sent.body["message_ids"]
     channel_id = sent.body["channel_id"]
-    async with gw.gateway.db.write() as conn:
-        applied, kept = await queue.apply_receipts(
-            conn,
-            [queue.ReceiptUpdate(channel_id, "SBX-early", queue.MessageStatus.DELIVERED)],
-            now=now_ms(),
-        )
-    assert (applied, kept) == (0, 1)
-    async with gw.gateway.db.write() as conn:
-        [claimed] = await queue.claim_due(
+    db = gw.gateway.db
+    early = [queue.ReceiptUpdate(channel_id, "SBX-early", queue.MessageStatus.DELIVERED)]
+    assert await db.transact(lambda conn: queue.apply_receipts(conn, early, now=now_ms())) == (0, 1)
+
+    def send_and_reconcile(conn: Connection) -> int:
+        [claimed] = queue.claim_due(
             conn,
             worker="w1",
             now=now_ms(),
             lease_until=now_ms() + 60_000,
             limit=1,
-            skip_locked=not gw.gateway.db.is_sqlite,
+            skip_locked=not db.is_sqlite,
         )
-        await queue.record_outcomes(
-            conn,
-            worker="w1",
-            now=now_ms(),
-            outcomes=[queue.Outcome(claimed.id, queue.MessageStatus.SENT, provider_message_id="SBX-early")],
-        )
-        assert await queue.reconcile_pending_receipts(conn, now=now_ms()) == 1
+        sent = queue.Outcome(claimed.id, queue.MessageStatus.SENT, provider_message_id="SBX-early")
+        queue.record_outcomes(conn, worker="w1", now=now_ms(), outcomes=[sent])
+        return queue.reconcile_pending_receipts(conn, now=now_ms())
+
+    assert await db.transact(send_and_reconcile) == 1
     message = (await gw.call("GET", f"/v1/messages/{message_id}")).body
     assert message["status"] == "delivered"
-    async with gw.gateway.db.write() as conn:
-        assert await queue.reconcile_pending_receipts(conn, now=now_ms()) == 0
+    assert await db.transact(lambda conn: queue.reconcile_pending_receipts(conn, now=now_ms())) == 0
 
 
 async def test_late_receipt_never_moves_a_status_backwards(gw: RunningGateway) -> None:
     sent = await gw.call("POST", "/v1/messages", {"to": "+14155550209", "body": "hi"})
     message = await gw.wait_for_status(sent.body["message_ids"][0], {"delivered"})
-    async with gw.gateway.db.write() as conn:
-        applied, kept = await queue.apply_receipts(
-            conn,
-            [
-                queue.ReceiptUpdate(
-                    message["channel_id"],
-                    message["provider_message_id"],
-                    queue.MessageStatus.UNDELIVERED,
-                )
-            ],
-            now=now_ms(),
+    late = [
+        queue.ReceiptUpdate(
+            message["channel_id"], message["provider_message_id"], queue.MessageStatus.UNDELIVERED
         )
-    assert (applied, kept) == (0, 0)
+    ]
+    assert await gw.gateway.db.transact(lambda conn: queue.apply_receipts(conn, late, now=now_ms())) == (0, 0)
     assert (await gw.call("GET", f"/v1/messages/{message['id']}")).body["status"] == "delivered"
 
 

@@ -13,6 +13,9 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+
+from sqlalchemy import Connection
 
 from tidings.channels.base import ChannelEvents, InboundMessage, OutboundMessage, Receipt, SendError
 from tidings.config import DispatchSettings
@@ -110,12 +113,14 @@ class Dispatcher:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), settings.poll_interval_seconds)
+                if settings.claim_gather_ms:
+                    await asyncio.sleep(settings.claim_gather_ms / 1000)
 
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
         now = now_ms()
         lease_until = now + int(self._settings.lease_seconds * 1000)
-        async with self._db.write() as conn:
-            claimed = await queue.claim_due(
+        claimed = await self._db.transact(
+            lambda conn: queue.claim_due(
                 conn,
                 worker=self.worker_id,
                 now=now,
@@ -123,6 +128,7 @@ class Dispatcher:
                 limit=limit,
                 skip_locked=not self._db.is_sqlite,
             )
+        )
         if claimed:
             MESSAGES_CLAIMED.inc(len(claimed))
             CLAIM_SIZE.observe(len(claimed))
@@ -224,18 +230,11 @@ class Dispatcher:
             return
         try:
             now = now_ms()
-            async with self._db.write() as conn:
-                for start in range(0, len(outcomes), 1000):
-                    await queue.record_outcomes(
-                        conn,
-                        worker=self.worker_id,
-                        outcomes=outcomes[start : start + 1000],
-                        now=now,
-                    )
-                for start in range(0, len(receipts), 1000):
-                    applied, kept = await queue.apply_receipts(conn, receipts[start : start + 1000], now=now)
-                    RECEIPTS.labels("applied").inc(applied)
-                    RECEIPTS.labels("kept").inc(kept)
+            applied, kept = await self._db.transact(
+                lambda conn: _write_back(conn, self.worker_id, outcomes, receipts, now)
+            )
+            RECEIPTS.labels("applied").inc(applied)
+            RECEIPTS.labels("kept").inc(kept)
         except BaseException:
             # Nothing was written: put it all back for the next flush.
             self._outcomes[:0] = outcomes
@@ -253,10 +252,7 @@ class Dispatcher:
         while True:
             await asyncio.sleep(1.0)
             try:
-                now = now_ms()
-                async with self._db.write() as conn:
-                    reclaimed = await queue.reclaim_expired_leases(conn, now=now)
-                    reconciled = await queue.reconcile_pending_receipts(conn, now=now)
+                reclaimed, reconciled = await self._db.transact(partial(_sweep, now=now_ms()))
                 if reclaimed:
                     LEASES_RECLAIMED.inc(len(reclaimed))
                     log.warning("reclaimed expired leases", extra={"count": len(reclaimed)})
@@ -265,3 +261,25 @@ class Dispatcher:
                     RECEIPTS.labels("reconciled").inc(reconciled)
             except Exception:
                 log.exception("lease sweep failed")
+
+
+def _write_back(
+    conn: Connection,
+    worker: str,
+    outcomes: Sequence[Outcome],
+    receipts: Sequence[ReceiptUpdate],
+    now: int,
+) -> tuple[int, int]:
+    """Outcomes first, then receipts, so a receipt finds the provider id its send just wrote."""
+    for start in range(0, len(outcomes), 1000):
+        queue.record_outcomes(conn, worker=worker, outcomes=outcomes[start : start + 1000], now=now)
+    applied = kept = 0
+    for start in range(0, len(receipts), 1000):
+        done, held = queue.apply_receipts(conn, receipts[start : start + 1000], now=now)
+        applied += done
+        kept += held
+    return applied, kept
+
+
+def _sweep(conn: Connection, *, now: int) -> tuple[list[str], int]:
+    return queue.reclaim_expired_leases(conn, now=now), queue.reconcile_pending_receipts(conn, now=now)

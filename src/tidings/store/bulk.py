@@ -12,24 +12,27 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.util import await_
 
 
-async def insert_rows(
-    conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+def insert_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order) into ``table`` in the current transaction."""
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table`` in the current transaction.
+
+    ``conn`` is a sync connection: from :meth:`Database.transact`, which on PostgreSQL runs in
+    SQLAlchemy's greenlet bridge, so the asyncpg call below can be awaited from sync code.
+    """
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
+        driver = conn.connection.driver_connection
         assert driver is not None
-        await driver.copy_records_to_table(table.name, records=rows, columns=list(columns))
+        await_(driver.copy_records_to_table(table.name, records=rows, columns=list(columns)))
         return
-    await conn.exec_driver_sql(_insert_sql(conn.dialect, table, tuple(columns)), list(rows))
+    conn.exec_driver_sql(_insert_sql(conn.dialect, table, tuple(columns)), list(rows))
 
 
 @cache

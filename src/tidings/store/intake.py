@@ -14,8 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, text
 
 from tidings.store.bulk import insert_rows
 from tidings.store.engine import Database
@@ -95,11 +94,9 @@ class IntakeWriter:
                     unit.done.set_result(None)
 
     async def _commit(self, units: list[IntakeUnit]) -> None:
-        async with self._db.write() as conn:
-            await _insert_units(conn, units)
+        await self._db.transact(lambda conn: _insert_units(conn, units))
         if not self._db.is_sqlite and sum(len(u.messages) for u in units) >= _ANALYZE_AFTER_ROWS:
-            async with self._db.write() as conn:
-                await conn.execute(text("ANALYZE messages"))
+            await self._db.transact(lambda conn: conn.execute(text("ANALYZE messages")))
 
     async def _commit_settling(self, units: list[IntakeUnit]) -> None:
         """Commit and hand the outcome, success or error, to the units' waiters."""
@@ -115,13 +112,13 @@ class IntakeWriter:
                 unit.done.set_result(None)
 
 
-async def _insert_units(conn: AsyncConnection, units: list[IntakeUnit]) -> None:
+def _insert_units(conn: Connection, units: list[IntakeUnit]) -> None:
     idempotency_rows = [u.idempotency for u in units if u.idempotency is not None]
     if idempotency_rows:
         # First, so a duplicate key fails before any bulk work is done.
-        await conn.execute(insert(idempotency_keys), idempotency_rows)
-    await conn.execute(insert(batches), [u.batch for u in units])
+        conn.execute(insert(idempotency_keys), idempotency_rows)
+    conn.execute(insert(batches), [u.batch for u in units])
     message_rows = [row for u in units for row in u.messages]
     event_rows = [row for u in units for row in u.events]
-    await insert_rows(conn, messages, MESSAGE_COLUMNS, message_rows)
-    await insert_rows(conn, message_events, EVENT_COLUMNS, event_rows)
+    insert_rows(conn, messages, MESSAGE_COLUMNS, message_rows)
+    insert_rows(conn, message_events, EVENT_COLUMNS, event_rows)

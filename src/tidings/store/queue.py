@@ -1,5 +1,7 @@
 """The message table as a queue (DESIGN §1): claims, leases, outcomes and receipts, all in SQL.
 
+Plain sync functions over a Connection, run as whole transactions by ``Database.transact``.
+
 Every status change made here goes through :func:`tidings.core.statuses.predecessors`, so the
 forward-only rule holds whichever path the news arrives by.
 """
@@ -9,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
 from tidings.core.statuses import MessageStatus, predecessors
 from tidings.store.bulk import insert_rows
@@ -60,8 +61,8 @@ class ReceiptUpdate:
     detail: str | None = None
 
 
-async def claim_due(
-    conn: AsyncConnection,
+def claim_due(
+    conn: Connection,
     *,
     worker: str,
     now: int,
@@ -105,13 +106,13 @@ async def claim_due(
             messages.c.expires_at,
         )
     )
-    claimed = [ClaimedMessage(*row) for row in await conn.execute(claim)]
+    claimed = [ClaimedMessage(*row) for row in conn.execute(claim)]
     if claimed:
-        await insert_events(conn, [(m.id, MessageStatus.SENDING.value, now, None, None) for m in claimed])
+        insert_events(conn, [(m.id, MessageStatus.SENDING.value, now, None, None) for m in claimed])
     return claimed
 
 
-async def reclaim_expired_leases(conn: AsyncConnection, *, now: int, limit: int = 1000) -> list[str]:
+def reclaim_expired_leases(conn: Connection, *, now: int, limit: int = 1000) -> list[str]:
     """Put messages whose worker stopped renewing its lease back in the queue.
 
     The provider may already have taken them: each reclaimed message is a possible duplicate,
@@ -130,15 +131,13 @@ async def reclaim_expired_leases(conn: AsyncConnection, *, now: int, limit: int 
         )
         .returning(messages.c.id)
     )
-    ids = [row[0] for row in await conn.execute(reclaim)]
+    ids = [row[0] for row in conn.execute(reclaim)]
     if ids:
-        await insert_events(conn, [(i, MessageStatus.QUEUED.value, now, "lease_expired", None) for i in ids])
+        insert_events(conn, [(i, MessageStatus.QUEUED.value, now, "lease_expired", None) for i in ids])
     return ids
 
 
-async def record_outcomes(
-    conn: AsyncConnection, *, worker: str, outcomes: Sequence[Outcome], now: int
-) -> list[Outcome]:
+def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome], now: int) -> list[Outcome]:
     """Write send outcomes for messages this worker still holds; return those written.
 
     An outcome for a message whose lease was lost (reclaimed after expiry) is not written: the
@@ -156,11 +155,11 @@ async def record_outcomes(
     held: set[str] = set()
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        held.update(row[0] for row in await conn.execute(held_query, {"ids": chunk}))
+        held.update(row[0] for row in conn.execute(held_query, {"ids": chunk}))
     written = [o for o in outcomes if o.message_id in held]
     if not written:
         return []
-    await conn.execute(
+    conn.execute(
         update(messages)
         .where(messages.c.id == bindparam("b_id"))
         .values(
@@ -185,15 +184,11 @@ async def record_outcomes(
             for o in written
         ],
     )
-    await insert_events(
-        conn, [(o.message_id, o.status.value, now, o.error_code, o.error_message) for o in written]
-    )
+    insert_events(conn, [(o.message_id, o.status.value, now, o.error_code, o.error_message) for o in written])
     return written
 
 
-async def apply_receipts(
-    conn: AsyncConnection, receipts: Sequence[ReceiptUpdate], *, now: int
-) -> tuple[int, int]:
+def apply_receipts(conn: Connection, receipts: Sequence[ReceiptUpdate], *, now: int) -> tuple[int, int]:
     """Apply delivery receipts; keep those whose message id is not known yet. (applied, kept)."""
     if not receipts:
         return 0, 0
@@ -210,7 +205,7 @@ async def apply_receipts(
         found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(group), 1000):
             pids = [r.provider_message_id for r in group[start : start + 1000]]
-            for message_id, status, pid in await conn.execute(lookup, {"channel": channel_id, "pids": pids}):
+            for message_id, status, pid in conn.execute(lookup, {"channel": channel_id, "pids": pids}):
                 found[pid] = (message_id, status)
         matched = []
         for receipt in group:
@@ -219,9 +214,9 @@ async def apply_receipts(
                 unmatched.append(receipt)
             else:
                 matched.append((hit[0], receipt))
-        applied += await _advance(conn, matched, now)
+        applied += _advance(conn, matched, now)
     if unmatched:
-        await conn.execute(
+        conn.execute(
             insert(pending_receipts),
             [
                 {
@@ -238,7 +233,7 @@ async def apply_receipts(
     return applied, len(unmatched)
 
 
-async def reconcile_pending_receipts(conn: AsyncConnection, *, now: int, limit: int = 1000) -> int:
+def reconcile_pending_receipts(conn: Connection, *, now: int, limit: int = 1000) -> int:
     """Apply kept receipts whose message has since recorded its provider id; return how many."""
     joined = (
         select(pending_receipts, messages.c.id.label("message_id"))
@@ -250,7 +245,7 @@ async def reconcile_pending_receipts(conn: AsyncConnection, *, now: int, limit: 
         .order_by(pending_receipts.c.id)
         .limit(limit)
     )
-    rows = [dict(r._mapping) for r in await conn.execute(joined)]
+    rows = [dict(r._mapping) for r in conn.execute(joined)]
     if not rows:
         return 0
     matched = [
@@ -266,12 +261,12 @@ async def reconcile_pending_receipts(conn: AsyncConnection, *, now: int, limit: 
         )
         for row in rows
     ]
-    await _advance(conn, matched, now)
-    await conn.execute(delete(pending_receipts).where(pending_receipts.c.id.in_([row["id"] for row in rows])))
+    _advance(conn, matched, now)
+    conn.execute(delete(pending_receipts).where(pending_receipts.c.id.in_([row["id"] for row in rows])))
     return len(rows)
 
 
-async def _advance(conn: AsyncConnection, matched: Sequence[tuple[str, ReceiptUpdate]], now: int) -> int:
+def _advance(conn: Connection, matched: Sequence[tuple[str, ReceiptUpdate]], now: int) -> int:
     """Move messages to their receipt's status where the forward-only rule allows it."""
     applied = 0
     by_status: dict[MessageStatus, list[tuple[str, ReceiptUpdate]]] = {}
@@ -282,7 +277,7 @@ async def _advance(conn: AsyncConnection, matched: Sequence[tuple[str, ReceiptUp
         ids = [message_id for message_id, _ in group]
         moved = {
             row[0]
-            for row in await conn.execute(
+            for row in conn.execute(
                 update(messages)
                 .where(messages.c.id.in_(ids), messages.c.status.in_(allowed))
                 .values(status=status.value, updated_at=now, lease_owner=None, lease_until=None)
@@ -293,19 +288,17 @@ async def _advance(conn: AsyncConnection, matched: Sequence[tuple[str, ReceiptUp
             continue
         codes = {message_id: receipt for message_id, receipt in group}
         if status is not MessageStatus.DELIVERED:
-            await conn.execute(
+            conn.execute(
                 update(messages)
                 .where(messages.c.id == bindparam("b_id"))
                 .values(error_code=bindparam("b_code"), error_message=bindparam("b_detail")),
                 [{"b_id": i, "b_code": codes[i].code, "b_detail": codes[i].detail} for i in moved],
             )
-        await insert_events(conn, [(i, status.value, now, codes[i].code, codes[i].detail) for i in moved])
+        insert_events(conn, [(i, status.value, now, codes[i].code, codes[i].detail) for i in moved])
         applied += len(moved)
     return applied
 
 
-async def insert_events(
-    conn: AsyncConnection, rows: Sequence[tuple[str, str, int, str | None, str | None]]
-) -> None:
+def insert_events(conn: Connection, rows: Sequence[tuple[str, str, int, str | None, str | None]]) -> None:
     """Append status events: (message id, status, at, code, detail)."""
-    await insert_rows(conn, message_events, EVENT_COLUMNS, rows)
+    insert_rows(conn, message_events, EVENT_COLUMNS, rows)

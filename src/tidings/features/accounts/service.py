@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from tidings.cache import TTLCache
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_account_id, new_id, new_secret
 from tidings.core.tenancy import Principal, Role
@@ -42,7 +42,9 @@ class AccountService:
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
         self._box = box
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._principals: TTLCache[Principal] = TTLCache(AUTH_CACHE_SECONDS)
+        self._lineages: TTLCache[tuple[str, ...]] = TTLCache(AUTH_CACHE_SECONDS)
+        self._accounts: TTLCache[dict[str, Any]] = TTLCache(AUTH_CACHE_SECONDS)
 
     async def bootstrap(
         self,
@@ -75,7 +77,7 @@ class AccountService:
             account_id, token = await self._insert_account(conn, name, principal.account_id)
             account = await repo.get_account(conn, account_id)
         assert account is not None
-        self._cache.clear()  # parents' visible-account sets just grew
+        self._principals.clear()  # parents' visible-account sets just grew
         return account, token
 
     async def get_account(self, principal: Principal, account_id: str) -> dict[str, Any]:
@@ -125,12 +127,12 @@ class AccountService:
                 revoked_at = now_ms()
                 await repo.revoke_key(conn, key_id, revoked_at)
                 key["revoked_at"] = revoked_at
-        self._cache.pop("key:" + key["key_hash"], None)
+        self._principals.discard("key:" + key["key_hash"])
         return key
 
     async def authenticate_key(self, secret: str) -> Principal:
         key_hash = hash_secret(secret)
-        cached = self._cached("key:" + key_hash)
+        cached = self._principals.get("key:" + key_hash)
         if cached is not None:
             return cached
         async with self._db.read() as conn:
@@ -139,13 +141,13 @@ class AccountService:
                 raise Unauthenticated("the API key is not valid", code="invalid_credentials")
             visible = await repo.descendant_ids(conn, key["account_id"])
         principal = Principal(key["account_id"], Role(key["role"]), frozenset(visible), key["id"])
-        self._remember("key:" + key_hash, principal)
+        self._principals.put("key:" + key_hash, principal)
         return principal
 
     async def authenticate_basic(self, account_id: str, token: str) -> Principal:
         """Twilio-style Basic auth: the account id and its auth token; an admin of that account."""
         cache_key = "basic:" + account_id + ":" + hash_secret(token)
-        cached = self._cached(cache_key)
+        cached = self._principals.get(cache_key)
         if cached is not None:
             return cached
         async with self._db.read() as conn:
@@ -154,7 +156,7 @@ class AccountService:
                 raise Unauthenticated("the account id or auth token is wrong", code="invalid_credentials")
             visible = await repo.descendant_ids(conn, account_id)
         principal = Principal(account_id, Role.ADMIN, frozenset(visible))
-        self._remember(cache_key, principal)
+        self._principals.put(cache_key, principal)
         return principal
 
     async def primary_account_id(self) -> str | None:
@@ -166,8 +168,23 @@ class AccountService:
         async with self._db.read() as conn:
             return await repo.descendant_ids(conn, account_id)
 
-    async def lineage(self, account_id: str) -> list[str]:
-        """The account and its ancestors, nearest first."""
+    async def lineage(self, account_id: str) -> tuple[str, ...]:
+        """The account and its ancestors, nearest first (cached briefly)."""
+        return await self._lineages.get_or_load(account_id, lambda: self._load_lineage(account_id))
+
+    async def cached_account(self, account_id: str) -> dict[str, Any]:
+        """The account row, cached briefly: for per-request limits on the send path."""
+
+        async def load() -> dict[str, Any]:
+            async with self._db.read() as conn:
+                account = await repo.get_account(conn, account_id)
+            if account is None:
+                raise NotFound("no such account", code="account_not_found")
+            return account
+
+        return await self._accounts.get_or_load(account_id, load)
+
+    async def _load_lineage(self, account_id: str) -> tuple[str, ...]:
         chain: list[str] = []
         current: str | None = account_id
         async with self._db.read() as conn:
@@ -175,7 +192,7 @@ class AccountService:
                 chain.append(current)
                 account = await repo.get_account(conn, current)
                 current = account["parent_id"] if account else None
-        return chain
+        return tuple(chain)
 
     async def _insert_account(self, conn: Any, name: str, parent_id: str | None) -> tuple[str, str]:
         account_id = new_account_id()
@@ -215,17 +232,6 @@ class AccountService:
     def _require(principal: Principal, role: Role) -> None:
         if not principal.allows(role):
             raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
-
-    def _cached(self, cache_key: str) -> Principal | None:
-        hit = self._cache.get(cache_key)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def _remember(self, cache_key: str, principal: Principal) -> None:
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[cache_key] = (time.monotonic() + AUTH_CACHE_SECONDS, principal)
 
 
 def account_countries(account: dict[str, Any]) -> frozenset[str] | None:

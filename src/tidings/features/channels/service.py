@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
+from tidings.cache import TTLCache
 from tidings.channels.registry import channel_class, channel_type_names
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
@@ -15,10 +17,23 @@ from tidings.errors import NotFound, PermissionDenied, Unprocessable
 from tidings.features.channels import repository as repo
 from tidings.store.engine import Database
 
+# Channel settings change rarely; the send path resolves a channel per request.
+CHANNEL_CACHE_SECONDS = 5.0
+
 
 class ChannelService:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._usable: TTLCache[dict[str, Any] | None] = TTLCache(CHANNEL_CACHE_SECONDS)
+
+    async def usable(self, lineage: Sequence[str], id_or_name: str | None) -> dict[str, Any] | None:
+        """The channel an account with this lineage sends on (see ``find_usable_channel``)."""
+
+        async def load() -> dict[str, Any] | None:
+            async with self._db.read() as conn:
+                return await repo.find_usable_channel(conn, lineage, id_or_name)
+
+        return await self._usable.get_or_load((tuple(lineage), id_or_name), load)
 
     async def create(
         self,
@@ -50,6 +65,7 @@ class ChannelService:
         )
         async with self._db.write() as conn:
             await repo.insert_channel(conn, row)
+        self._usable.clear()
         return row
 
     async def get(self, principal: Principal, channel_id: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 
 from tidings.channels.base import InboundMessage
 from tidings.core.clock import now_ms
@@ -29,15 +29,19 @@ class InboundService:
         """Store inbound messages reported by a channel; return their ids."""
         if not inbound:
             return []
-        async with self._db.write() as conn:
+        async with self._db.read() as conn:
             channel = await get_channel(conn, channel_id)
-            if channel is None:
-                raise LookupError(f"channel {channel_id} does not exist")
-            now = now_ms()
-            ids = new_ids("msg", len(inbound))
-            rows = [_row(i, channel, m, now) for i, m in zip(ids, inbound, strict=True)]
-            await conn.execute(insert(messages), rows)
-            await insert_events(conn, [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids])
+        if channel is None:
+            raise LookupError(f"channel {channel_id} does not exist")
+        now = now_ms()
+        ids = new_ids("msg", len(inbound))
+        rows = [_row(i, channel, m, now) for i, m in zip(ids, inbound, strict=True)]
+
+        def store(conn: Connection) -> None:
+            conn.execute(insert(messages), rows)
+            insert_events(conn, [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids])
+
+        await self._db.transact(store)
         return ids
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.statuses import CANCELABLE_STATUSES, MessageStatus
@@ -75,8 +75,8 @@ async def list_events(
     return [dict(r._mapping) for r in rows]
 
 
-async def cancel_messages(
-    conn: AsyncConnection,
+def cancel_messages(
+    conn: Connection,
     account_ids: Sequence[str],
     *,
     message_id: str | None = None,
@@ -91,8 +91,8 @@ async def cancel_messages(
     if batch_id is not None:
         query = query.where(messages.c.batch_id == batch_id)
     query = query.values(status=MessageStatus.CANCELED.value, updated_at=now, due_at=None)
-    ids = [r[0] for r in await conn.execute(query.returning(messages.c.id))]
-    await insert_events(conn, [(i, MessageStatus.CANCELED.value, now, None, None) for i in ids])
+    ids = [r[0] for r in conn.execute(query.returning(messages.c.id))]
+    insert_events(conn, [(i, MessageStatus.CANCELED.value, now, None, None) for i in ids])
     return ids
 
 

@@ -16,8 +16,9 @@ from tidings.core.cursors import NUMBER_POSITION, decode_cursor, encode_cursor
 from tidings.core.ids import new_id, new_ids
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
-from tidings.features.accounts.repository import countries_from_json, get_account
-from tidings.features.channels.repository import find_usable_channel
+from tidings.features.accounts.repository import countries_from_json
+from tidings.features.accounts.service import AccountService
+from tidings.features.channels.service import ChannelService
 from tidings.features.messages import repository as repo
 from tidings.features.messages.intake import Limits, Planned, message_rows, plan
 from tidings.features.messages.presenters import batch_status_json, event_json, message_json
@@ -37,14 +38,16 @@ class MessageService:
         db: Database,
         intake: IntakeWriter,
         *,
-        lineage: Callable[[str], Any],
+        accounts: AccountService,
+        channels: ChannelService,
         limits: Limits,
         number_pool: Executor | None,
         on_queued: Callable[[], None],
     ) -> None:
         self._db = db
         self._intake = intake
-        self._lineage = lineage
+        self._accounts = accounts
+        self._channels = channels
         self._limits = limits
         self._pool = number_pool
         self._on_queued = on_queued
@@ -67,10 +70,9 @@ class MessageService:
             replay = await self.idempotent_replay(principal, idempotency_key, request_hash)
             if replay is not None:
                 return replay
-        lineage = await self._lineage(principal.account_id)
-        async with self._db.read() as conn:
-            channel = await find_usable_channel(conn, lineage, request.channel)
-            account = await get_account(conn, principal.account_id)
+        lineage = await self._accounts.lineage(principal.account_id)
+        channel = await self._channels.usable(lineage, request.channel)
+        account = await self._accounts.cached_account(principal.account_id)
         if channel is None:
             if request.channel is None:
                 raise Unprocessable("this account has no default channel", code="no_channel")
@@ -79,7 +81,6 @@ class MessageService:
                 code="unknown_channel",
                 field="channel",
             )
-        assert account is not None
         limits = self._limits_for(account, channel)
         sender = _sender(request.from_, channel)
         if _recipient_count(request) >= OFF_LOOP_RECIPIENTS:
@@ -184,8 +185,11 @@ class MessageService:
     async def cancel(self, principal: Principal, message_id: str) -> dict[str, Any]:
         _require(principal, Role.SENDER)
         accounts = sorted(principal.account_ids)
-        async with self._db.write() as conn:
-            canceled = await repo.cancel_messages(conn, accounts, message_id=message_id, now=now_ms())
+        now = now_ms()
+        canceled = await self._db.transact(
+            lambda conn: repo.cancel_messages(conn, accounts, message_id=message_id, now=now)
+        )
+        async with self._db.read() as conn:
             row = await repo.get_message(conn, accounts, message_id)
         if row is None:
             raise NotFound(f"no message {message_id}", code="message_not_found")
@@ -207,10 +211,13 @@ class MessageService:
     async def cancel_batch(self, principal: Principal, batch_id: str) -> dict[str, Any]:
         _require(principal, Role.SENDER)
         accounts = sorted(principal.account_ids)
-        async with self._db.write() as conn:
+        async with self._db.read() as conn:
             if await repo.get_batch(conn, accounts, batch_id) is None:
                 raise NotFound(f"no batch {batch_id}", code="batch_not_found")
-            canceled = await repo.cancel_messages(conn, accounts, batch_id=batch_id, now=now_ms())
+        now = now_ms()
+        canceled = await self._db.transact(
+            lambda conn: repo.cancel_messages(conn, accounts, batch_id=batch_id, now=now)
+        )
         return {"id": batch_id, "canceled": len(canceled)}
 
     async def number_status(self, principal: Principal, number: str) -> dict[str, Any]:
