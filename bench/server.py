@@ -77,13 +77,18 @@ async def start(config: Config) -> Server:
         database = f"tidings_bench_{port}"
         await _create_database(database)
         url = f"postgresql://postgres@127.0.0.1:5432/{database}"
-        subprocess.run(
-            [sys.executable, "-m", "tidings.cli", "migrate"],
+        migrate = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tidings.cli",
+            "migrate",
             env={**os.environ, "TIDINGS_DATABASE_URL": url},
-            check=True,
             cwd=workdir,
-            capture_output=True,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
+        if await migrate.wait() != 0:
+            raise RuntimeError("tidings migrate failed")
     else:
         url = f"sqlite:///{workdir / 'tidings.db'}"
     env = {
@@ -94,13 +99,7 @@ async def start(config: Config) -> Server:
         "TIDINGS_LOG_LEVEL": "WARNING",
         **config.env,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tidings.cli", "serve"],
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "server.log", "wb"),  # noqa: SIM115 - closed with the process
-    )
+    process = _spawn([sys.executable, "-m", "tidings.cli", "serve"], env, workdir)
     server = Server(f"http://127.0.0.1:{port}", process, workdir, database)
     async with aiohttp.ClientSession() as session:
         for _ in range(600):
@@ -115,6 +114,12 @@ async def start(config: Config) -> Server:
             await asyncio.sleep(0.1)
     await server.stop()
     raise RuntimeError("server did not become ready in 60 s")
+
+
+def _spawn(command: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    """The server as a plain child process (it outlives any one event loop of the bench)."""
+    with (workdir / "server.log").open("wb") as log:
+        return subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=log)
 
 
 async def _create_database(name: str) -> None:

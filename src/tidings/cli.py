@@ -29,7 +29,7 @@ accounts_app = typer.Typer(help="Accounts (works on the database directly).", no
 app.add_typer(keys_app, name="keys")
 app.add_typer(accounts_app, name="accounts")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="TOML settings file", exists=True, dir_okay=False)
@@ -77,8 +77,8 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
     from tidings.web.app import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    if migrate_first:
-        asyncio.run(upgrade(settings.database_url))
+    # Checked before the server starts so a bad database gives one clear line, not a trace.
+    asyncio.run(_prepare_database(settings, migrate=migrate_first))
     gateway = Gateway(settings, run_dispatcher=run_dispatcher)
     app_ = create_app(settings, gateway=gateway)
 
@@ -100,6 +100,26 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
         loop="uvloop",
         http="httptools",
     )
+
+
+async def _prepare_database(settings: Settings, *, migrate: bool) -> None:
+    from tidings.store.migrate import SchemaNotMigrated, ensure_migrated
+
+    where = redacted_url(settings.database_url)
+    try:
+        if migrate:
+            await upgrade(settings.database_url)
+        db = Database(settings.database_url)
+        try:
+            await ensure_migrated(db)
+        finally:
+            await db.close()
+    except SchemaNotMigrated as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except Exception as exc:  # the driver's text can carry the password: name the kind only
+        err.print(f"[red]error:[/] database at {where} is unreachable ({type(exc).__name__})")
+        raise typer.Exit(1) from None
 
 
 def _print_bootstrap(boot: Any, settings: Settings) -> None:
