@@ -6,7 +6,6 @@ The same object backs ``tidings serve`` (API and dispatcher in one process), ``t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -67,14 +66,13 @@ class Gateway:
         )
         if self.settings.number_workers > 0:
             # spawn, not fork: the parent has threads (database drivers) that fork would copy
-            # mid-flight. Warmed here so the first big request does not pay for process start.
+            # mid-flight. The warm-up starts the workers in the background, so the API is ready
+            # at once and the first big request rarely pays for process start.
             pool = ProcessPoolExecutor(
                 self.settings.number_workers, mp_context=multiprocessing.get_context("spawn")
             )
-            warmups = [
-                pool.submit(normalize_numbers, ["+14155550100"]) for _ in range(self.settings.number_workers)
-            ]
-            await asyncio.gather(*(asyncio.wrap_future(f) for f in warmups))
+            for _ in range(self.settings.number_workers):
+                pool.submit(normalize_numbers, ["+14155550100"])
             self.number_pool = pool
             self.messages.use_number_pool(pool)
         self.intake.start()
