@@ -65,7 +65,3 @@ def can_transition(old: MessageStatus, new: MessageStatus) -> bool:
 def predecessors(new: MessageStatus) -> frozenset[MessageStatus]:
     """Every status from which a message may move to ``new`` (for set-based SQL updates)."""
     return frozenset(old for old in MessageStatus if can_transition(old, new))
-
-
-def is_final(status: MessageStatus) -> bool:
-    return status in FINAL_STATUSES

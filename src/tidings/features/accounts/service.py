@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,8 +231,3 @@ class AccountService:
     def _require(principal: Principal, role: Role) -> None:
         if not principal.allows(role):
             raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
-
-
-def account_countries(account: dict[str, Any]) -> frozenset[str] | None:
-    raw = account.get("allowed_countries")
-    return frozenset(json.loads(raw)) if raw else None

@@ -20,10 +20,6 @@ async def get_channel(conn: AsyncConnection, channel_id: str) -> dict[str, Any] 
     return dict(row._mapping) if row else None
 
 
-async def all_channels(conn: AsyncConnection) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in await conn.execute(select(channels))]
-
-
 async def find_usable_channel(
     conn: AsyncConnection, lineage: Sequence[str], id_or_name: str | None
 ) -> dict[str, Any] | None:

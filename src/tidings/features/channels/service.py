@@ -13,7 +13,7 @@ from tidings.channels.registry import channel_class, channel_type_names
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import NotFound, PermissionDenied, Unprocessable
+from tidings.errors import PermissionDenied, Unprocessable
 from tidings.features.channels import repository as repo
 from tidings.store.engine import Database
 
@@ -35,44 +35,14 @@ class ChannelService:
 
         return await self._usable.get_or_load((tuple(lineage), id_or_name), load)
 
-    async def create(
-        self,
-        principal: Principal,
-        *,
-        type: str,
-        name: str,
-        settings: dict[str, Any] | None = None,
-        senders: list[str] | None = None,
-        mps: int | None = None,
-        max_batch_size: int = 1,
-        max_segments: int = 10,
-        countries: list[str] | None = None,
-        is_default: bool = False,
-    ) -> dict[str, Any]:
+    async def create(self, principal: Principal, *, type: str, name: str, **options: Any) -> dict[str, Any]:
+        """A channel of the caller's account; ``options`` as :func:`new_channel_row` takes them."""
         if not principal.allows(Role.ADMIN):
             raise PermissionDenied("this needs the admin role", code="forbidden")
-        row = new_channel_row(
-            principal.account_id,
-            type=type,
-            name=name,
-            settings=settings,
-            senders=senders,
-            mps=mps,
-            max_batch_size=max_batch_size,
-            max_segments=max_segments,
-            countries=countries,
-            is_default=is_default,
-        )
+        row = new_channel_row(principal.account_id, type=type, name=name, **options)
         async with self._db.write() as conn:
             await repo.insert_channel(conn, row)
         self._usable.clear()
-        return row
-
-    async def get(self, principal: Principal, channel_id: str) -> dict[str, Any]:
-        async with self._db.read() as conn:
-            row = await repo.get_channel(conn, channel_id)
-        if row is None or not principal.can_read(row["account_id"]):
-            raise NotFound(f"no channel {channel_id}", code="channel_not_found")
         return row
 
 
