@@ -131,32 +131,29 @@ class AccountService:
 
     async def authenticate_key(self, secret: str) -> Principal:
         key_hash = hash_secret(secret)
-        cached = self._principals.get("key:" + key_hash)
-        if cached is not None:
-            return cached
-        async with self._db.read() as conn:
-            key = await repo.find_key_by_hash(conn, key_hash)
-            if key is None:
-                raise Unauthenticated("the API key is not valid", code="invalid_credentials")
-            visible = await repo.descendant_ids(conn, key["account_id"])
-        principal = Principal(key["account_id"], Role(key["role"]), frozenset(visible), key["id"])
-        self._principals.put("key:" + key_hash, principal)
-        return principal
+
+        async def load() -> Principal:
+            async with self._db.read() as conn:
+                key = await repo.find_key_by_hash(conn, key_hash)
+                if key is None:
+                    raise Unauthenticated("the API key is not valid", code="invalid_credentials")
+                visible = await repo.descendant_ids(conn, key["account_id"])
+            return Principal(key["account_id"], Role(key["role"]), frozenset(visible), key["id"])
+
+        return await self._principals.get_or_load("key:" + key_hash, load)
 
     async def authenticate_basic(self, account_id: str, token: str) -> Principal:
         """Twilio-style Basic auth: the account id and its auth token; an admin of that account."""
-        cache_key = "basic:" + account_id + ":" + hash_secret(token)
-        cached = self._principals.get(cache_key)
-        if cached is not None:
-            return cached
-        async with self._db.read() as conn:
-            account = await repo.get_account(conn, account_id)
-            if account is None or not secrets_equal(self.auth_token(account), token):
-                raise Unauthenticated("the account id or auth token is wrong", code="invalid_credentials")
-            visible = await repo.descendant_ids(conn, account_id)
-        principal = Principal(account_id, Role.ADMIN, frozenset(visible))
-        self._principals.put(cache_key, principal)
-        return principal
+
+        async def load() -> Principal:
+            async with self._db.read() as conn:
+                account = await repo.get_account(conn, account_id)
+                if account is None or not secrets_equal(self.auth_token(account), token):
+                    raise Unauthenticated("the account id or auth token is wrong", code="invalid_credentials")
+                visible = await repo.descendant_ids(conn, account_id)
+            return Principal(account_id, Role.ADMIN, frozenset(visible))
+
+        return await self._principals.get_or_load("basic:" + account_id + ":" + hash_secret(token), load)
 
     async def primary_account_id(self) -> str | None:
         """The root account of the install (the oldest account without a parent)."""
