@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
@@ -18,6 +19,7 @@ from tidings.features.numbers.endpoints import router as numbers_router
 from tidings.features.sandbox.endpoints import router as sandbox_router
 from tidings.runtime import Gateway
 from tidings.web import errors
+from tidings.web.bodies import add_schemas
 from tidings.web.limits import BodySizeLimit
 from tidings.web.responses import JSONResponse
 
@@ -68,4 +70,17 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_schemas(get_openapi_document(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def get_openapi_document(app: FastAPI) -> dict[str, Any]:
+    from fastapi.openapi.utils import get_openapi
+
+    return get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)

@@ -21,6 +21,7 @@ from tidings.features.messages.schemas import (
     SendMessagesRequest,
 )
 from tidings.web.auth import principal
+from tidings.web.bodies import parse_body, request_body_schema
 from tidings.web.idempotency import idempotency_key, request_hash
 from tidings.web.responses import ERRORS, JSONResponse
 
@@ -29,9 +30,19 @@ Caller = Annotated[Principal, Depends(principal)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-@router.post("/messages", status_code=202, response_model=BatchOut)
-async def send_messages(request: Request, body: SendMessagesRequest, caller: Caller) -> JSONResponse:
+@router.post(
+    "/messages",
+    status_code=202,
+    response_model=BatchOut,
+    openapi_extra={"requestBody": request_body_schema(SendMessagesRequest)},
+)
+async def send_messages(request: Request) -> JSONResponse:
     """Send one message, a campaign of up to 100,000, or personalised messages."""
+    # The hot path: the body is parsed and validated in one pass by pydantic-core and the
+    # caller authenticated inline, skipping FastAPI's dependency solving (about a third of the
+    # CPU of a single send, measured). Errors map exactly as for every other route.
+    caller = await principal(request)
+    body = parse_body(SendMessagesRequest, await request.body())
     key = idempotency_key(request)
     batch = await request.app.state.gateway.messages.send(
         caller, body, idempotency_key=key, request_hash=await request_hash(request) if key else ""
