@@ -99,6 +99,9 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
         access_log=False,
         loop="uvloop",
         http="httptools",
+        # Forwarded headers are not trusted: the gateway never derives identity from them.
+        proxy_headers=False,
+        server_header=False,
     )
 
 
