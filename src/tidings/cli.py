@@ -6,7 +6,7 @@ import asyncio
 import csv
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,10 +15,11 @@ from rich.table import Table
 
 from tidings.client import ApiError, TidingsClient
 from tidings.config import Settings, load_settings, use_config_file
-from tidings.core.numbers import normalize_numbers
+from tidings.core.numbers import InvalidNumberError, normalize_number, normalize_numbers
 from tidings.core.templates import placeholders
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox
+from tidings.errors import TidingsError
 from tidings.features.accounts.service import AccountService
 from tidings.store.engine import Database, redacted_url
 from tidings.store.migrate import upgrade
@@ -157,19 +158,18 @@ def normalize(
     ] = None,
 ) -> None:
     """Normalise numbers to E.164 and show which are invalid and why (no server needed)."""
-    result = normalize_numbers(numbers, country.upper() if country else None, None)
+    region = country.upper() if country else None
+    result = normalize_numbers(numbers, region, None)
     table = Table("input", "result")
-    valid = iter(result.valid)
-    invalid = {i.input: i.reason for i in result.invalid}
     seen: set[str] = set()
     for raw in numbers:
-        if raw in invalid:
-            table.add_row(raw, f"[red]invalid: {invalid[raw]}[/]")
-        elif raw in seen:
-            table.add_row(raw, "[yellow]duplicate[/]")
-        else:
-            table.add_row(raw, f"[green]{next(valid, '?')}[/]")
-        seen.add(raw)
+        try:
+            e164 = normalize_number(raw, region)
+        except InvalidNumberError as error:
+            table.add_row(raw, f"[red]invalid: {error.reason}[/]")
+            continue
+        table.add_row(raw, "[yellow]duplicate[/]" if e164 in seen else f"[green]{e164}[/]")
+        seen.add(e164)
     console.print(table)
     console.print(f"{len(result.valid)} valid, {len(result.invalid)} invalid, {result.duplicates} duplicates")
 
@@ -284,11 +284,8 @@ async def _status(settings: Settings, ref: str) -> None:
         try:
             if ref.startswith("bat_"):
                 batch = await client.request("GET", f"/v1/batches/{ref}")
-                table = Table(
-                    "status",
-                    "messages",
-                    title=f"batch {ref}: {batch['done']}/{batch['accepted']} final",
-                )
+                console.print(f"batch {ref}: {batch['done']}/{batch['accepted']} final")
+                table = Table("status", "messages")
                 for name, count in sorted(batch["status_counts"].items()):
                     table.add_row(name, str(count))
                 console.print(table)
@@ -348,6 +345,8 @@ def keys_create(
         db, service, admin = await _admin()
         try:
             new = await service.create_key(admin, name=name, role=role, account_id=account)
+        except TidingsError as exc:
+            _fail(exc)
         finally:
             await db.close()
         console.print(f"key {new.key['id']} ({role.value}) for {new.key['account_id']}:")
@@ -389,6 +388,8 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_â€
         db, service, admin = await _admin()
         try:
             await service.revoke_key(admin, key_id)
+        except TidingsError as exc:
+            _fail(exc)
         finally:
             await db.close()
         console.print(f"revoked {key_id}")
@@ -423,6 +424,11 @@ def accounts_create(
         console.print(token, soft_wrap=True)
 
     asyncio.run(run())
+
+
+def _fail(exc: TidingsError) -> NoReturn:
+    err.print(f"[red]error:[/] {exc.message} ({exc.code})")
+    raise typer.Exit(1)
 
 
 def run() -> None:  # pragma: no cover - console entry point
