@@ -82,11 +82,15 @@ def show(results: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("scenarios", nargs="*", choices=["bulk", "singles"], default=["bulk", "singles"])
+    # No `choices=`: argparse checks an empty `nargs="*"` list against them and refuses it.
+    parser.add_argument("scenarios", nargs="*", help="bulk and/or singles (default: both)")
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     parser.add_argument("--config", action="append", help="only this configuration (repeatable)")
     args = parser.parse_args()
-    results = asyncio.run(run(set(args.scenarios), args.quick, set(args.config) if args.config else None))
+    which = set(args.scenarios or ["bulk", "singles"])
+    if not which <= {"bulk", "singles"}:
+        parser.error("scenarios are: bulk, singles")
+    results = asyncio.run(run(which, args.quick, set(args.config) if args.config else None))
     show(results)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)

@@ -6,6 +6,7 @@ The same object backs ``tidings serve`` (API and dispatcher in one process), ``t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -65,14 +66,11 @@ class Gateway:
             sandbox_settings=self.settings.sandbox,
         )
         if self.settings.number_workers > 0:
-            # spawn, not fork: the parent has threads (database drivers) that fork would copy
-            # mid-flight. The warm-up starts the workers in the background, so the API is ready
-            # at once and the first big request rarely pays for process start.
-            pool = ProcessPoolExecutor(
-                self.settings.number_workers, mp_context=multiprocessing.get_context("spawn")
-            )
-            for _ in range(self.settings.number_workers):
-                pool.submit(normalize_numbers, ["+14155550100"])
+            pool = ProcessPoolExecutor(self.settings.number_workers, mp_context=_number_context())
+            warmups = [
+                pool.submit(normalize_numbers, ["+14155550100"]) for _ in range(self.settings.number_workers)
+            ]
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in warmups))
             self.number_pool = pool
             self.messages.use_number_pool(pool)
         self.intake.start()
@@ -91,3 +89,15 @@ class Gateway:
     def _wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+
+def _number_context() -> multiprocessing.context.BaseContext:
+    """Worker processes for number validation, forked from a small forkserver.
+
+    Not plain fork: this process has threads (database drivers) that fork would copy
+    mid-flight. Not spawn: each child would re-import the whole application (~2.7 s of CPU).
+    The forkserver preloads only the number module, so workers start in a fraction of a second.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tidings.core.numbers"])
+    return context
