@@ -1,0 +1,106 @@
+"""``serve``, ``api`` and ``migrate``: run the gateway and prepare its database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from tidings.cli.base import (
+    app,
+    console,
+    err,
+    print_bootstrap,
+    settings_from_env,
+)
+from tidings.config import Settings
+from tidings.store.engine import Database, redacted_url
+from tidings.store.migrate import upgrade
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Run the API and the dispatcher in one process (embedded mode: migrates SQLite itself)."""
+    settings = settings_from_env(host=host, port=port)
+    _run_server(settings, run_dispatcher=True, migrate_first=settings.is_sqlite)
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Run the HTTP API only (scaled mode; workers dispatch)."""
+    _run_server(settings_from_env(host=host, port=port), run_dispatcher=False, migrate_first=False)
+
+
+def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool) -> None:
+    import uvicorn
+
+    from tidings import logs
+    from tidings.runtime import Gateway
+    from tidings.web.app import create_app
+
+    logs.configure(settings.log_level, settings.log_format)
+    # Checked before the server starts so a bad database gives one clear line, not a trace.
+    asyncio.run(_prepare_database(settings, migrate=migrate_first))
+    gateway = Gateway(settings, run_dispatcher=run_dispatcher)
+    app_ = create_app(settings, gateway=gateway)
+
+    original_start = gateway.start
+
+    async def start_and_announce() -> None:
+        await original_start()
+        if gateway.bootstrapped is not None:
+            print_bootstrap(gateway.bootstrapped, settings)
+        console.print(f"Tidings listening on http://{settings.host}:{settings.port} (docs at /docs)")
+
+    gateway.start = start_and_announce  # type: ignore[method-assign]
+    uvicorn.run(
+        app_,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        # Forwarded headers are not trusted: the gateway never derives identity from them.
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+async def _prepare_database(settings: Settings, *, migrate: bool) -> None:
+    from tidings.store.migrate import SchemaNotMigrated, ensure_migrated
+
+    where = redacted_url(settings.database_url)
+    try:
+        if migrate:
+            await upgrade(settings.database_url)
+        db = Database(settings.database_url)
+        try:
+            await ensure_migrated(db)
+        finally:
+            await db.close()
+    except SchemaNotMigrated as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except Exception as exc:  # the driver's text can carry the password: name the kind only
+        err.print(f"[red]error:[/] database at {where} is unreachable ({type(exc).__name__})")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic) up to the newest."""
+    settings = settings_from_env()
+    try:
+        asyncio.run(upgrade(settings.database_url))
+    except Exception as exc:
+        err.print(f"[red]migration failed for {redacted_url(settings.database_url)}:[/] {type(exc).__name__}")
+        raise typer.Exit(1) from None
+    console.print(f"database {redacted_url(settings.database_url)} is at the newest schema")
