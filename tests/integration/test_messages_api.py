@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from integration.conftest import RunningGateway
@@ -211,3 +213,22 @@ async def test_high_priority_is_claimed_before_bulk(gw: RunningGateway) -> None:
             )
         ).scalar_one()
     assert code_event <= first_bulk
+
+
+@pytest.mark.postgres
+async def test_large_intake_refreshes_planner_statistics_on_postgres(
+    gateway_factory: Callable[..., Awaitable[RunningGateway]], make_postgres_url: Callable[[], Awaitable[str]]
+) -> None:
+    gw = await gateway_factory(make_postgres_url)
+    sent = await gw.call(
+        "POST", "/v1/messages", {"to": [f"+2783{n:07d}" for n in range(10_000)], "body": "x"}
+    )
+    assert sent.status == 202 and sent.body["accepted"] == 10_000
+    query = text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'messages'")
+    deadline = asyncio.get_running_loop().time() + 20
+    analyzed = None
+    while analyzed is None and asyncio.get_running_loop().time() < deadline:
+        async with gw.gateway.db.read() as conn:
+            analyzed = (await conn.execute(query)).scalar_one()
+        await asyncio.sleep(0.1)
+    assert analyzed is not None

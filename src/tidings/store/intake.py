@@ -50,6 +50,7 @@ class IntakeWriter:
         self._db = db
         self._queue: asyncio.Queue[IntakeUnit] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="intake-writer")
@@ -63,6 +64,8 @@ class IntakeWriter:
         # Anything still queued is written before the process goes.
         while not self._queue.empty():
             await self._commit_settling([self._queue.get_nowait()])
+        if self._background:
+            await asyncio.wait(self._background, timeout=30)
 
     async def write(self, unit: IntakeUnit) -> None:
         """Persist one unit; returns when it is committed, raises if it could not be."""
@@ -96,7 +99,17 @@ class IntakeWriter:
     async def _commit(self, units: list[IntakeUnit]) -> None:
         await self._db.transact(lambda conn: _insert_units(conn, units))
         if not self._db.is_sqlite and sum(len(u.messages) for u in units) >= _ANALYZE_AFTER_ROWS:
+            # In the background: the rows are committed, so the answer must not wait for (or
+            # fail with) the statistics refresh.
+            task = asyncio.create_task(self._refresh_statistics())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _refresh_statistics(self) -> None:
+        try:
             await self._db.transact(lambda conn: conn.execute(text("ANALYZE messages")))
+        except Exception as exc:
+            log.warning("ANALYZE messages failed: %s", type(exc).__name__)
 
     async def _commit_settling(self, units: list[IntakeUnit]) -> None:
         """Commit and hand the outcome, success or error, to the units' waiters."""
