@@ -232,3 +232,32 @@ async def test_large_intake_refreshes_planner_statistics_on_postgres(
             analyzed = (await conn.execute(query)).scalar_one()
         await asyncio.sleep(0.1)
     assert analyzed is not None
+
+
+async def test_an_idempotency_key_can_be_reused_after_its_window(gw: RunningGateway) -> None:
+    headers = {"Idempotency-Key": "daily-report"}
+    first = await gw.call("POST", "/v1/messages", {"to": "+14155550181", "body": "monday"}, headers=headers)
+    key_first = await gw.call("POST", "/v1/keys", {"name": "k"}, headers={"Idempotency-Key": "key-daily"})
+    # Both answers age past the 24 h window.
+    async with gw.gateway.db.write() as conn:
+        await conn.execute(text("UPDATE idempotency_keys SET created_at = created_at - 90000000"))
+    second = await gw.call("POST", "/v1/messages", {"to": "+14155550182", "body": "tuesday"}, headers=headers)
+    assert second.status == 202, second.body
+    assert second.body["id"] != first.body["id"]
+    key_second = await gw.call("POST", "/v1/keys", {"name": "k2"}, headers={"Idempotency-Key": "key-daily"})
+    assert key_second.status == 201 and key_second.body["id"] != key_first.body["id"]
+
+
+async def test_the_sweeper_drops_expired_idempotency_keys(gw: RunningGateway) -> None:
+    await gw.call(
+        "POST", "/v1/messages", {"to": "+14155550183", "body": "x"}, headers={"Idempotency-Key": "old"}
+    )
+    async with gw.gateway.db.write() as conn:
+        await conn.execute(text("UPDATE idempotency_keys SET created_at = created_at - 90000000"))
+    deadline = asyncio.get_running_loop().time() + 5
+    remaining = 1
+    while remaining and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+        async with gw.gateway.db.read() as conn:
+            remaining = (await conn.execute(text("SELECT count(*) FROM idempotency_keys"))).scalar_one()
+    assert remaining == 0

@@ -34,6 +34,7 @@ from tidings.metrics import (
 )
 from tidings.store import queue
 from tidings.store.engine import Database
+from tidings.store.idempotency import purge_expired
 from tidings.store.queue import ClaimedMessage, Outcome, ReceiptUpdate
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,6 @@ class Dispatcher:
                 message.id,
                 MessageStatus.SENT,
                 provider_message_id=result.provider_message_id,
-                channel_id=message.channel_id,
             )
             self._finish(outcome, "sent", channel_type)
         except SendError as error:
@@ -248,7 +248,7 @@ class Dispatcher:
                 self._wake.set()
 
     async def _sweep_loop(self) -> None:
-        """Reclaim expired leases and reconcile early receipts, every second."""
+        """Reclaim expired leases, reconcile early receipts, drop expired idempotency keys."""
         while True:
             await asyncio.sleep(1.0)
             try:
@@ -282,4 +282,5 @@ def _write_back(
 
 
 def _sweep(conn: Connection, *, now: int) -> tuple[list[str], int]:
+    purge_expired(conn, now=now)
     return queue.reclaim_expired_leases(conn, now=now), queue.reconcile_pending_receipts(conn, now=now)

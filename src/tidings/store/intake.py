@@ -18,8 +18,9 @@ from sqlalchemy import Connection, insert, text
 
 from tidings.store.bulk import insert_rows
 from tidings.store.engine import Database
+from tidings.store.idempotency import store_answers
 from tidings.store.queue import EVENT_COLUMNS
-from tidings.store.schema import batches, idempotency_keys, message_events, messages
+from tidings.store.schema import batches, message_events, messages
 
 # Intake rows are tuples in these column orders (cheaper than dicts at 100,000 rows).
 MESSAGE_COLUMNS = tuple(column.name for column in messages.columns)
@@ -126,10 +127,8 @@ class IntakeWriter:
 
 
 def _insert_units(conn: Connection, units: list[IntakeUnit]) -> None:
-    idempotency_rows = [u.idempotency for u in units if u.idempotency is not None]
-    if idempotency_rows:
-        # First, so a duplicate key fails before any bulk work is done.
-        conn.execute(insert(idempotency_keys), idempotency_rows)
+    # First, so a duplicate key fails before any bulk work is done.
+    store_answers(conn, [u.idempotency for u in units if u.idempotency is not None])
     conn.execute(insert(batches), [u.batch for u in units])
     message_rows = [row for u in units for row in u.messages]
     event_rows = [row for u in units for row in u.events]

@@ -49,7 +49,6 @@ class Outcome:
     error_code: str | None = None
     error_message: str | None = None
     due_at: int | None = None  # next attempt, for a retry
-    channel_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

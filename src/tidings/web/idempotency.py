@@ -7,21 +7,19 @@ a new account's auth token) are stored sealed with the instance secret, never in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from tidings.core.clock import now_ms
 from tidings.core.tenancy import Principal
-from tidings.errors import InvalidRequest, Unprocessable
-from tidings.features.messages.repository import find_idempotent_response
-from tidings.features.messages.service import IDEMPOTENCY_WINDOW_MS
-from tidings.store.schema import idempotency_keys
+from tidings.errors import InvalidRequest
+from tidings.store.idempotency import store_answers, stored_answer
 from tidings.web.responses import JSONResponse
 
 MAX_KEY_LENGTH = 255
@@ -60,37 +58,25 @@ async def run_idempotent(
         return JSONResponse(body, status_code=status)
     gateway = request.app.state.gateway
     fingerprint = await request_hash(request)
-    async with gateway.db.read() as conn:
-        stored = await find_idempotent_response(
-            conn, principal.account_id, key, since=now_ms() - IDEMPOTENCY_WINDOW_MS
-        )
+    stored = await stored_answer(gateway.db, principal.account_id, key, fingerprint)
     if stored is not None:
-        if stored["request_hash"] != fingerprint:
-            raise Unprocessable(
-                "this Idempotency-Key was used with a different request",
-                code="idempotency_key_reused",
-            )
-        text = stored["response_body"]
+        status, text = stored
         if text.startswith(_SEALED):
             text = gateway.box.open(text[len(_SEALED) :])
-        return JSONResponse(json.loads(text), status_code=stored["status_code"])
+        return JSONResponse(json.loads(text), status_code=status)
     status, body = await produce()
     text = json.dumps(body)
     if sealed:
         text = _SEALED + gateway.box.seal(text)
-    try:
-        async with gateway.db.write() as conn:
-            await conn.execute(
-                insert(idempotency_keys),
-                {
-                    "account_id": principal.account_id,
-                    "key": key,
-                    "request_hash": fingerprint,
-                    "status_code": status,
-                    "response_body": text,
-                    "created_at": now_ms(),
-                },
-            )
-    except IntegrityError:
-        pass  # a concurrent twin stored its answer first; both did the same work
+    answer = {
+        "account_id": principal.account_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "status_code": status,
+        "response_body": text,
+        "created_at": now_ms(),
+    }
+    # A concurrent twin may have stored its answer first; both did the same work.
+    with contextlib.suppress(IntegrityError):
+        await gateway.db.transact(lambda conn: store_answers(conn, [answer]))
     return JSONResponse(body, status_code=status)

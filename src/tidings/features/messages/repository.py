@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.statuses import CANCELABLE_STATUSES, MessageStatus
 from tidings.store.queue import insert_events
-from tidings.store.schema import batches, idempotency_keys, message_events, messages
+from tidings.store.schema import batches, message_events, messages
 
 _CANCELABLE = sorted(s.value for s in CANCELABLE_STATUSES)
 
@@ -139,23 +139,3 @@ async def latest_outbound_to(
         )
     ).first()
     return dict(row._mapping) if row else None
-
-
-async def find_idempotent_response(
-    conn: AsyncConnection, account_id: str, key: str, *, since: int
-) -> dict[str, Any] | None:
-    row = (
-        await conn.execute(
-            select(idempotency_keys).where(
-                idempotency_keys.c.account_id == account_id,
-                idempotency_keys.c.key == key,
-                idempotency_keys.c.created_at >= since,
-            )
-        )
-    ).first()
-    return dict(row._mapping) if row else None
-
-
-async def forget_idempotency_keys(conn: AsyncConnection, *, before: int) -> None:
-    """Drop keys past their 24 h window (and any stale row blocking a key's reuse)."""
-    await conn.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < before))

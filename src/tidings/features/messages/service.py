@@ -25,9 +25,9 @@ from tidings.features.messages.presenters import batch_status_json, event_json, 
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.metrics import MESSAGES_ACCEPTED
 from tidings.store.engine import Database
+from tidings.store.idempotency import stored_answer
 from tidings.store.intake import IntakeUnit, IntakeWriter
 
-IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000
 OFF_LOOP_RECIPIENTS = 1_000
 INLINE_IDS = 1000
 
@@ -138,18 +138,10 @@ class MessageService:
     async def idempotent_replay(
         self, principal: Principal, key: str, request_hash: str
     ) -> dict[str, Any] | None:
-        async with self._db.read() as conn:
-            stored = await repo.find_idempotent_response(
-                conn, principal.account_id, key, since=now_ms() - IDEMPOTENCY_WINDOW_MS
-            )
+        stored = await stored_answer(self._db, principal.account_id, key, request_hash)
         if stored is None:
             return None
-        if stored["request_hash"] != request_hash:
-            raise Unprocessable(
-                "this Idempotency-Key was used with a different request",
-                code="idempotency_key_reused",
-            )
-        body: dict[str, Any] = json.loads(stored["response_body"])
+        body: dict[str, Any] = json.loads(stored[1])
         return body
 
     async def list(
