@@ -55,7 +55,7 @@ class Gateway:
             number_pool=None,
             on_queued=self._wake_dispatcher,
         )
-        self.sandbox = SandboxService(self.db, self.inbound, self.accounts.lineage)
+        self.sandbox = SandboxService(self.db, self.inbound, self.accounts, self.channels)
         self.bootstrapped: Bootstrap | None = None
 
     async def start(self) -> None:

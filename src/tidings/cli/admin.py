@@ -119,7 +119,8 @@ def accounts_create(
 
     async def run() -> None:
         settings = settings_from_env()
-        await upgrade(settings.database_url) if settings.is_sqlite else None
+        if settings.is_sqlite:
+            await upgrade(settings.database_url)
         db = Database(settings.database_url)
         service = AccountService(db, SecretBox(settings.resolved_secret_key()))
         try:

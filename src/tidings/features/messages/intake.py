@@ -18,8 +18,6 @@ from tidings.features.messages.schemas import SendMessagesRequest
 
 PRIORITIES = {"high": 0, "normal": 1, "bulk": 2}
 PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
-# Above this many recipients, numbers are validated in the process pool.
-PARALLEL_THRESHOLD = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +77,8 @@ def plan(request: SendMessagesRequest, limits: Limits, executor: Executor | None
         _check_count(len(raws), limits, "to")
         assert request.body is not None
         info = _check_body(request.body, limits, "body")
-        pool = executor if len(raws) >= PARALLEL_THRESHOLD else None
-        numbers = normalize_addresses(raws, country, limits.allowed_countries, executor=pool)
+        # The pool is used only for lists big enough to repay it (core/numbers decides).
+        numbers = normalize_addresses(raws, country, limits.allowed_countries, executor=executor)
         if not numbers.valid:
             _no_valid_recipients(numbers.invalid, raws, "to", single)
         return Planned(

@@ -11,7 +11,8 @@ from tidings.core.addresses import parse_address
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import PermissionDenied, Unprocessable
-from tidings.features.channels.repository import find_usable_channel
+from tidings.features.accounts.service import AccountService
+from tidings.features.channels.service import ChannelService
 from tidings.features.inbound.service import InboundService
 from tidings.features.messages.presenters import message_json
 from tidings.store.engine import Database
@@ -22,10 +23,13 @@ _HANDED_OVER = ("sent", "delivered", "undelivered")
 
 
 class SandboxService:
-    def __init__(self, db: Database, inbound: InboundService, lineage: Any) -> None:
+    def __init__(
+        self, db: Database, inbound: InboundService, accounts: AccountService, channels: ChannelService
+    ) -> None:
         self._db = db
         self._inbound = inbound
-        self._lineage = lineage
+        self._accounts = accounts
+        self._channels = channels
 
     async def handset_messages(
         self, principal: Principal, number: str, *, limit: int
@@ -59,9 +63,8 @@ class SandboxService:
         recipient = _address(to, "to")
         if not body.strip():
             raise Unprocessable("the message body is empty", code="empty_body", field="body")
-        lineage = await self._lineage(principal.account_id)
-        async with self._db.read() as conn:
-            row = await find_usable_channel(conn, lineage, channel or "sandbox")
+        lineage = await self._accounts.lineage(principal.account_id)
+        row = await self._channels.usable(lineage, channel or "sandbox")
         if row is None or row["type"] != "sandbox":
             raise Unprocessable(
                 "no sandbox channel for this account", code="no_sandbox_channel", field="channel"
