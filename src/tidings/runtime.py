@@ -1,7 +1,7 @@
 """The running gateway: one object that owns the database, the services and the dispatcher.
 
 The same object backs ``tidings serve`` (API and dispatcher in one process), ``tidings api``
-(no dispatcher) and the tests; only ``run_dispatcher`` differs.
+(``run_dispatcher=False``), ``tidings worker`` (``run_api=False``) and the tests.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tidings.config import Settings
 from tidings.core.numbers import normalize_numbers
 from tidings.crypto import SecretBox
 from tidings.dispatch.dispatcher import Dispatcher
+from tidings.dispatch.wakeups import DueListener
 from tidings.features.accounts.service import AccountService, Bootstrap
 from tidings.features.channels.service import ChannelService
 from tidings.features.inbound.service import InboundService
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 
 
 class Gateway:
-    def __init__(self, settings: Settings, *, run_dispatcher: bool = True) -> None:
+    def __init__(self, settings: Settings, *, run_dispatcher: bool = True, run_api: bool = True) -> None:
         self.settings = settings
+        self.run_api = run_api
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.box = SecretBox(settings.resolved_secret_key())
         self.accounts = AccountService(self.db, self.box)
@@ -38,6 +40,11 @@ class Gateway:
         self.inbound = InboundService(self.db)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
+        self.due_listener = (
+            DueListener(settings.database_url, self.dispatcher.wake)
+            if self.dispatcher is not None and not self.db.is_sqlite
+            else None
+        )
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,
@@ -60,6 +67,15 @@ class Gateway:
 
     async def start(self) -> None:
         await ensure_migrated(self.db)
+        if self.run_api:
+            await self._start_api()
+        if self.dispatcher is not None:
+            self.dispatcher.inbound_handler = self.inbound.receive
+            await self.dispatcher.start()
+        if self.due_listener is not None:
+            self.due_listener.start()
+
+    async def _start_api(self) -> None:
         bootstrap_key = self.settings.bootstrap_key
         self.bootstrapped = await self.accounts.bootstrap(
             bootstrap_key=bootstrap_key.get_secret_value() if bootstrap_key else None,
@@ -74,11 +90,10 @@ class Gateway:
             self.number_pool = pool
             self.messages.use_number_pool(pool)
         self.intake.start()
-        if self.dispatcher is not None:
-            self.dispatcher.inbound_handler = self.inbound.receive
-            await self.dispatcher.start()
 
     async def stop(self) -> None:
+        if self.due_listener is not None:
+            await self.due_listener.stop()
         await self.intake.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()

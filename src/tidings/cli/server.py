@@ -1,8 +1,9 @@
-"""``serve``, ``api`` and ``migrate``: run the gateway and prepare its database."""
+"""``serve``, ``api``, ``worker`` and ``migrate``: run the gateway and prepare its database."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Annotated
 
 import typer
@@ -36,6 +37,46 @@ def api(
 ) -> None:
     """Run the HTTP API only (scaled mode; workers dispatch)."""
     _run_server(settings_from_env(host=host, port=port), run_dispatcher=False, migrate_first=False)
+
+
+@app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on this port (on TIDINGS_HOST)")
+    ] = None,
+) -> None:
+    """Run dispatch only: claim due messages, send them, record outcomes and receipts (scaled mode)."""
+    from tidings import logs
+
+    settings = settings_from_env()
+    logs.configure(settings.log_level, settings.log_format)
+    # A worker never migrates: on an old schema it would write rows the API can't read.
+    asyncio.run(_prepare_database(settings, migrate=False))
+    if metrics_port is not None:
+        import prometheus_client
+
+        prometheus_client.start_http_server(metrics_port, addr=settings.host)
+    import uvloop
+
+    uvloop.run(_run_worker(settings))
+
+
+async def _run_worker(settings: Settings) -> None:
+    from tidings.runtime import Gateway
+
+    gateway = Gateway(settings, run_api=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await gateway.start()
+    assert gateway.dispatcher is not None
+    console.print(f"Tidings worker {gateway.dispatcher.worker_id} running")
+    try:
+        await stop.wait()
+    finally:
+        # Graceful: in-flight sends finish and every outcome is written before exit.
+        await gateway.stop()
 
 
 def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, insert, text
 from tidings.store.bulk import insert_rows
 from tidings.store.engine import Database
 from tidings.store.idempotency import store_answers
-from tidings.store.queue import EVENT_COLUMNS
+from tidings.store.queue import EVENT_COLUMNS, notify_due
 from tidings.store.schema import batches, message_events, messages
 
 # Intake rows are tuples in these column orders (cheaper than dicts at 100,000 rows).
@@ -134,3 +134,4 @@ def _insert_units(conn: Connection, units: list[IntakeUnit]) -> None:
     event_rows = [row for u in units for row in u.events]
     insert_rows(conn, messages, MESSAGE_COLUMNS, message_rows)
     insert_rows(conn, message_events, EVENT_COLUMNS, event_rows)
+    notify_due(conn)

@@ -24,6 +24,9 @@ EVENT_COLUMNS = ("message_id", "status", "at", "code", "detail")
 _CLAIMABLE = text("messages.status IN ('scheduled', 'queued')")
 _LEASED = text("messages.status = 'sending'")
 
+# PostgreSQL NOTIFY channel that wakes the workers of every host when messages become due.
+DUE_CHANNEL = "tidings_due"
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimedMessage:
@@ -109,6 +112,13 @@ def claim_due(
     if claimed:
         insert_events(conn, [(m.id, MessageStatus.SENDING.value, now, None, None) for m in claimed])
     return claimed
+
+
+def notify_due(conn: Connection) -> None:
+    """Wake listening workers when this transaction commits (PostgreSQL; a no-op on SQLite,
+    where the one dispatcher lives in the writing process and is woken in memory)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {DUE_CHANNEL}")
 
 
 def reclaim_expired_leases(conn: Connection, *, now: int, limit: int = 1000) -> list[str]:

@@ -6,10 +6,20 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.schema import accounts, api_keys
+
+# Any constant both API processes agree on: it names the bootstrap's advisory lock.
+_BOOTSTRAP_LOCK = 0x7469_6469_6E67
+
+
+async def lock_for_bootstrap(conn: AsyncConnection) -> None:
+    """Serialise first-run bootstraps of API processes starting together on PostgreSQL (on
+    SQLite the writer lock already does); released when the transaction ends."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BOOTSTRAP_LOCK})
 
 
 async def count_accounts(conn: AsyncConnection) -> int:

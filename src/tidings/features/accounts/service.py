@@ -54,6 +54,7 @@ class AccountService:
     ) -> Bootstrap | None:
         """On an empty database: the primary account, its sandbox channel and an admin key."""
         async with self._db.write() as conn:
+            await repo.lock_for_bootstrap(conn)
             if await repo.count_accounts(conn) > 0:
                 return None
             account_id, auth_token = await self._insert_account(conn, name, parent_id=None)
