@@ -21,6 +21,7 @@ from tidings.features.channels.service import ChannelService
 from tidings.features.inbound.service import InboundService
 from tidings.features.messages.intake import Limits
 from tidings.features.messages.service import MessageService
+from tidings.features.routes.service import RouteService
 from tidings.features.sandbox.service import SandboxService
 from tidings.store.engine import Database
 from tidings.store.intake import IntakeWriter
@@ -37,6 +38,7 @@ class Gateway:
         self.box = SecretBox(settings.resolved_secret_key())
         self.accounts = AccountService(self.db, self.box)
         self.channels = ChannelService(self.db)
+        self.routes = RouteService(self.db, self.accounts)
         self.inbound = InboundService(self.db)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
@@ -51,6 +53,7 @@ class Gateway:
             self.intake,
             accounts=self.accounts,
             channels=self.channels,
+            routes=self.routes,
             limits=Limits(
                 max_recipients=settings.max_recipients,
                 max_body_chars=settings.max_body_chars,

@@ -69,13 +69,30 @@ def _schema_diff(conn: Connection) -> list[Any]:
 def _physical_schema(conn: Connection) -> dict[str, Any]:
     """What the server itself says it holds, in its own normalised spelling."""
     if conn.dialect.name == "sqlite":
-        rows = conn.execute(
+        # Per column rather than CREATE TABLE text: a column added by ALTER TABLE is spelled
+        # differently in sqlite_master but is the same column.
+        tables = [
+            row[0]
+            for row in conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'alembic_version'")
+            )
+        ]
+        described: dict[str, Any] = {}
+        for table in sorted(tables):
+            described[table] = {
+                "columns": [tuple(r) for r in conn.execute(text(f"PRAGMA table_info('{table}')"))],
+                "foreign_keys": sorted(
+                    tuple(r)[2:] for r in conn.execute(text(f"PRAGMA foreign_key_list('{table}')"))
+                ),
+            }
+        indexes = conn.execute(
             text(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master "
-                "WHERE tbl_name != 'alembic_version' ORDER BY name"
+                "SELECT name, tbl_name, sql FROM sqlite_master "
+                "WHERE type = 'index' AND tbl_name != 'alembic_version' ORDER BY name"
             )
         )
-        return {"sqlite_master": [tuple(row) for row in rows]}
+        described["indexes"] = [tuple(row) for row in indexes]
+        return described
     indexes = conn.execute(
         text(
             "SELECT indexname, indexdef FROM pg_indexes "

@@ -69,4 +69,7 @@ def test_intake_rows_follow_the_table_column_order() -> None:
         "metadata": '{"a":1}',
         "created_at": 3,
         "updated_at": 3,
+        "route": None,
+        "fallback_channel_id": None,
+        "via_fallback": False,
     }

@@ -155,6 +155,11 @@ def parse_canonical(raw: str) -> PhoneNumber | None:
 # --- One number ----------------------------------------------------------------------------------
 
 
+def known_region(code: str) -> bool:
+    """Whether ``code`` is an ISO 3166 region phonenumbers knows (``ZA``, ``US``, ...)."""
+    return code in phonenumbers.SUPPORTED_REGIONS
+
+
 def _check_country(default_country: str | None) -> str | None:
     if default_country is None:
         return None

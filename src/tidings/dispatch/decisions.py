@@ -10,6 +10,9 @@ from tidings.core.retry import backoff_seconds
 from tidings.core.statuses import MessageStatus
 from tidings.store.queue import ClaimedMessage, Outcome
 
+# The error code a send gets while its channel's circuit breaker is open.
+CIRCUIT_OPEN = "circuit_open"
+
 
 def outcome_for_error(
     message: ClaimedMessage,
@@ -19,10 +22,24 @@ def outcome_for_error(
     settings: DispatchSettings,
     rng: random.Random | None = None,
 ) -> Outcome:
-    """Retry transient errors with backoff until the attempt limit or the validity period."""
+    """Retry transient errors with backoff until the attempt limit or the validity period.
+
+    A message whose route names a fallback moves there, once, when its channel's circuit is
+    open or its retries are spent; the fallback then gets a full set of attempts.
+    """
     if not error.retryable:
         return Outcome(message.id, MessageStatus.FAILED, error_code=error.code, error_message=error.message)
-    if message.attempts >= settings.max_attempts:
+    spent = message.attempts >= settings.max_attempts
+    if (spent or error.code == CIRCUIT_OPEN) and message.fallback_channel_id and not message.via_fallback:
+        return Outcome(
+            message.id,
+            MessageStatus.QUEUED,
+            error_code=error.code,
+            error_message=f"{error.message}; moving to fallback channel {message.fallback_channel_id}",
+            due_at=now,
+            to_fallback=True,
+        )
+    if spent:
         return Outcome(
             message.id,
             MessageStatus.FAILED,

@@ -40,6 +40,8 @@ class ClaimedMessage:
     segments: int
     attempts: int
     expires_at: int | None
+    fallback_channel_id: str | None = None
+    via_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class Outcome:
     error_code: str | None = None
     error_message: str | None = None
     due_at: int | None = None  # next attempt, for a retry
+    to_fallback: bool = False  # requeue on the message's fallback channel, with fresh attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,8 @@ def claim_due(
             messages.c.segments,
             messages.c.attempts,
             messages.c.expires_at,
+            messages.c.fallback_channel_id,
+            messages.c.via_fallback,
         )
     )
     claimed = [ClaimedMessage(*row) for row in conn.execute(claim)]
@@ -193,6 +198,15 @@ def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome
             for o in written
         ],
     )
+    moved = [o.message_id for o in written if o.to_fallback]
+    if moved:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+            .where(messages.c.fallback_channel_id.is_not(None))
+            .values(channel_id=messages.c.fallback_channel_id, via_fallback=True, attempts=0),
+            {"ids": moved},
+        )
     insert_events(conn, [(o.message_id, o.status.value, now, o.error_code, o.error_message) for o in written])
     return written
 

@@ -74,6 +74,23 @@ channels = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
+routes = Table(
+    "routes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("kind", String(16), nullable=True),  # sms | whatsapp | telegram | viber; NULL = any
+    Column("country", String(2), nullable=True),
+    Column("prefix", String(16), nullable=True),
+    Column("channel_id", String(40), ForeignKey("channels.id"), nullable=False),
+    Column("fallback_channel_id", String(40), ForeignKey("channels.id"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("uq_routes_account_id_name", "account_id", "name", unique=True),
+)
+
 batches = Table(
     "batches",
     metadata,
@@ -122,6 +139,11 @@ messages = Table(
     Column("metadata", Text, nullable=True),  # JSON object from the client
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Why this channel (revision 0002): the route that chose it, the channel a failing send
+    # moves to, and whether it did.
+    Column("route", String(200), nullable=True),
+    Column("fallback_channel_id", String(40), nullable=True),
+    Column("via_fallback", Boolean, nullable=False, server_default=text("false")),
     # The claim query's index: only claimable rows are in it, so it stays small at any table size.
     Index(
         "ix_messages_claim",

@@ -12,6 +12,7 @@ from tidings.core.addresses import normalize_addresses, parse_address
 from tidings.core.clock import now_ms, to_ms
 from tidings.core.encoding import SegmentInfo, analyse
 from tidings.core.numbers import InvalidNumber, InvalidNumberError
+from tidings.core.routing import Router
 from tidings.core.templates import MissingVariable, render
 from tidings.errors import InvalidRequest, PayloadTooLarge, Unprocessable
 from tidings.features.messages.schemas import SendMessagesRequest
@@ -231,8 +232,13 @@ def message_rows(
     sender: str | None,
     status_callback: str | None,
     now: int,
+    router: Router | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Message rows as tuples in ``MESSAGE_COLUMNS`` order (a test pins the order)."""
+    """Message rows as tuples in ``MESSAGE_COLUMNS`` order (a test pins the order).
+
+    Each recipient goes to the channel of the first route that matches it (``router``), else
+    to ``channel_id``.
+    """
     status = "scheduled" if planned.send_at is not None else "queued"
     due_at = planned.send_at if planned.send_at is not None else now
     send_at, expires_at, priority, metadata = (
@@ -246,6 +252,14 @@ def message_rows(
         bodies: Any = [(body, info)] * len(ids)
     else:
         bodies = zip(planned.bodies, planned.infos, strict=True)
+    if router is not None and router.routes:
+        routes = [router.choose(recipient) for recipient in planned.recipients]
+        choices: Any = [
+            (channel_id, None, None) if r is None else (r.channel_id, r.name, r.fallback_channel_id)
+            for r in routes
+        ]
+    else:
+        choices = [(channel_id, None, None)] * len(ids)
     return [
         (
             message_id,
@@ -254,7 +268,7 @@ def message_rows(
             "outbound",
             status,
             priority,
-            channel_id,
+            routed_channel,
             sender,
             recipient,
             body,
@@ -273,6 +287,11 @@ def message_rows(
             metadata,
             now,
             now,
+            route,
+            fallback_channel_id,
+            False,
         )
-        for message_id, recipient, (body, info) in zip(ids, planned.recipients, bodies, strict=True)
+        for message_id, recipient, (body, info), (routed_channel, route, fallback_channel_id) in zip(
+            ids, planned.recipients, bodies, choices, strict=True
+        )
     ]

@@ -18,6 +18,11 @@ def message_json(row: dict[str, Any]) -> dict[str, Any]:
         "direction": row["direction"],
         "status": row["status"],
         "channel_id": row["channel_id"],
+        "routing": {
+            "route": row["route"],
+            "fallback_channel_id": row["fallback_channel_id"],
+            "via_fallback": bool(row["via_fallback"]),
+        },
         "from": row["sender"],
         "to": row["recipient"],
         "body": row["body"],

@@ -85,6 +85,14 @@ class MessageError(BaseModel):
     message: str | None
 
 
+class Routing(BaseModel):
+    """Why the message is on its channel."""
+
+    route: str | None = Field(description="The route that chose the channel; null for the default channel")
+    fallback_channel_id: str | None
+    via_fallback: bool = Field(description="True once the message moved to its fallback channel")
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -94,6 +102,7 @@ class MessageOut(BaseModel):
     direction: str
     status: str
     channel_id: str | None
+    routing: Routing
     from_: str | None = Field(alias="from")
     to: str
     body: str

@@ -23,12 +23,14 @@ from tidings.features.messages import repository as repo
 from tidings.features.messages.intake import Limits, Planned, message_rows, plan
 from tidings.features.messages.presenters import batch_status_json, event_json, message_json
 from tidings.features.messages.schemas import SendMessagesRequest
+from tidings.features.routes.service import RouteService
 from tidings.metrics import MESSAGES_ACCEPTED
 from tidings.store.engine import Database
 from tidings.store.idempotency import stored_answer
-from tidings.store.intake import IntakeUnit, IntakeWriter
+from tidings.store.intake import MESSAGE_COLUMNS, IntakeUnit, IntakeWriter
 
 OFF_LOOP_RECIPIENTS = 1_000
+_CHANNEL_POSITION = MESSAGE_COLUMNS.index("channel_id")
 INLINE_IDS = 1000
 
 
@@ -40,6 +42,7 @@ class MessageService:
         *,
         accounts: AccountService,
         channels: ChannelService,
+        routes: RouteService,
         limits: Limits,
         number_pool: Executor | None,
         on_queued: Callable[[], None],
@@ -48,6 +51,7 @@ class MessageService:
         self._intake = intake
         self._accounts = accounts
         self._channels = channels
+        self._routes = routes
         self._limits = limits
         self._pool = number_pool
         self._on_queued = on_queued
@@ -89,6 +93,8 @@ class MessageService:
             planned = await asyncio.to_thread(plan, request, limits, self._pool)
         else:
             planned = plan(request, limits, self._pool)
+        # A channel named in the request is used as is; otherwise the account's routes decide.
+        router = await self._routes.router_for(lineage) if request.channel is None else None
         now = now_ms()
         batch_id = new_id("bat")
         ids = new_ids("msg", len(planned.recipients))
@@ -101,11 +107,14 @@ class MessageService:
             sender=sender,
             status_callback=request.status_callback,
             now=now,
+            router=router,
         )
+        # With routes a batch can span channels; the batch names its first message's.
+        batch_channel = rows[0][_CHANNEL_POSITION] if rows else channel["id"]
         status = "scheduled" if planned.send_at is not None else "queued"
-        response = _batch_json(batch_id, planned, channel["id"], ids, status, now)
+        response = _batch_json(batch_id, planned, batch_channel, ids, status, now)
         unit = IntakeUnit(
-            batch=_batch_row(batch_id, principal.account_id, channel["id"], planned, sender, request, now),
+            batch=_batch_row(batch_id, principal.account_id, batch_channel, planned, sender, request, now),
             messages=rows,
             events=[(i, status, now, None, None) for i in ids],
             idempotency=(
