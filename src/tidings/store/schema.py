@@ -161,10 +161,14 @@ messages = Table(
     Index("ix_messages_account_id_id", "account_id", "id"),
     Index("ix_messages_batch_id_id", "batch_id", "id"),
     Index("ix_messages_account_id_recipient_id", "account_id", "recipient", "id"),
+    # Receipts are matched by provider id. The id leads so that a lookup of many ids is an
+    # index condition whatever the planner believes: with (channel_id, provider_message_id) and
+    # statistics from before any id was written, PostgreSQL scanned the channel's whole range
+    # and filtered (~1 s per 1,000 receipts at 50,000 messages, measured).
     Index(
-        "ix_messages_receipt",
-        "channel_id",
+        "ix_messages_provider_id",
         "provider_message_id",
+        "channel_id",
         sqlite_where=text("provider_message_id IS NOT NULL"),
         postgresql_where=text("provider_message_id IS NOT NULL"),
     ),

@@ -1,4 +1,5 @@
-"""Routing: the routes table, and on each message the route that chose its channel.
+"""Routing: the routes table, and on each message the route that chose its channel; receipts
+matched through an index led by the provider id.
 
 Revision ID: 0002
 Revises: 0001
@@ -40,6 +41,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_routes")),
     )
     op.create_index("uq_routes_account_id_name", "routes", ["account_id", "name"], unique=True)
+    op.drop_index("ix_messages_receipt", table_name="messages")
+    op.create_index(
+        "ix_messages_provider_id",
+        "messages",
+        ["provider_message_id", "channel_id"],
+        sqlite_where=sa.text("provider_message_id IS NOT NULL"),
+        postgresql_where=sa.text("provider_message_id IS NOT NULL"),
+    )
     op.add_column("messages", sa.Column("route", sa.String(length=200), nullable=True))
     op.add_column("messages", sa.Column("fallback_channel_id", sa.String(length=40), nullable=True))
     op.add_column(
@@ -53,5 +62,13 @@ def downgrade() -> None:
         batch.drop_column("via_fallback")
         batch.drop_column("fallback_channel_id")
         batch.drop_column("route")
+    op.drop_index("ix_messages_provider_id", table_name="messages")
+    op.create_index(
+        "ix_messages_receipt",
+        "messages",
+        ["channel_id", "provider_message_id"],
+        sqlite_where=sa.text("provider_message_id IS NOT NULL"),
+        postgresql_where=sa.text("provider_message_id IS NOT NULL"),
+    )
     op.drop_index("uq_routes_account_id_name", table_name="routes")
     op.drop_table("routes")
