@@ -20,6 +20,7 @@ CONFIGS = [
     Config("sqlite NORMAL", {"TIDINGS_SQLITE_SYNCHRONOUS": "NORMAL"}),
     Config("sqlite 1 proc", {"TIDINGS_NUMBER_WORKERS": "0"}),
     Config("postgresql", postgres=True),
+    Config("pg: api + 2 workers", postgres=True, workers=2),
 ]
 console = Console()
 

@@ -25,6 +25,8 @@ class Config:
     name: str
     env: dict[str, str] = field(default_factory=dict)
     postgres: bool = False
+    # Scaled mode: `tidings api` plus this many `tidings worker` processes (0: one `tidings serve`).
+    workers: int = 0
 
 
 @dataclass
@@ -33,13 +35,16 @@ class Server:
     process: subprocess.Popen[bytes]
     workdir: Path
     database: str | None
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     async def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(asyncio.to_thread(self.process.wait), 30)
-        except TimeoutError:
-            self.process.kill()
+        for process in [self.process, *self.workers]:
+            process.send_signal(signal.SIGINT)
+        for process in [self.process, *self.workers]:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(process.wait), 30)
+            except TimeoutError:
+                process.kill()
         if self.database:
             await _drop_database(self.database)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -47,7 +52,8 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server and its children so far (from /proc)."""
         total = 0.0
-        for pid in [self.process.pid, *_children(self.process.pid)]:
+        pids = [p.pid for p in [self.process, *self.workers]]
+        for pid in [*pids, *(child for parent in pids for child in _children(parent))]:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
@@ -99,15 +105,23 @@ async def start(config: Config) -> Server:
         "TIDINGS_LOG_LEVEL": "WARNING",
         **config.env,
     }
-    process = _spawn([sys.executable, "-m", "tidings.cli", "serve"], env, workdir)
+    command = "api" if config.workers else "serve"
+    process = _spawn([sys.executable, "-m", "tidings.cli", command], env, workdir)
     server = Server(f"http://127.0.0.1:{port}", process, workdir, database)
+    for n in range(config.workers):
+        worker = _spawn([sys.executable, "-m", "tidings.cli", "worker"], env, workdir, f"worker-{n}.log")
+        server.workers.append(worker)
     async with aiohttp.ClientSession() as session:
         for _ in range(600):
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {(workdir / 'server.log').read_text()[-2000:]}")
+            workers_running = all(
+                "running" in (workdir / f"worker-{n}.log").read_text(errors="replace")
+                for n in range(config.workers)
+            )
             try:
                 async with session.get(server.url + "/readyz") as response:
-                    if response.status == 200:
+                    if response.status == 200 and workers_running:
                         return server
             except aiohttp.ClientConnectionError:
                 pass
@@ -116,10 +130,12 @@ async def start(config: Config) -> Server:
     raise RuntimeError("server did not become ready in 60 s")
 
 
-def _spawn(command: list[str], env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    command: list[str], env: dict[str, str], workdir: Path, log_name: str = "server.log"
+) -> subprocess.Popen[bytes]:
     """The server as a plain child process (it outlives any one event loop of the bench)."""
-    with (workdir / "server.log").open("wb") as log:
-        return subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=log)
+    with (workdir / log_name).open("wb") as log:
+        return subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
 
 
 async def _create_database(name: str) -> None:
