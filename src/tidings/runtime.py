@@ -15,6 +15,7 @@ from tidings.config import Settings
 from tidings.core.numbers import normalize_numbers
 from tidings.crypto import SecretBox
 from tidings.dispatch.dispatcher import Dispatcher
+from tidings.dispatch.rate_limits import RateLimiter
 from tidings.features.accounts.service import AccountService, Bootstrap
 from tidings.features.channels.service import ChannelService
 from tidings.features.inbound.service import InboundService
@@ -37,7 +38,11 @@ class Gateway:
         self.channels = ChannelService(self.db)
         self.inbound = InboundService(self.db)
         self.intake = IntakeWriter(self.db)
-        self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
+        self.dispatcher = (
+            Dispatcher(self.db, settings.dispatch, limiter=RateLimiter.from_settings(settings))
+            if run_dispatcher
+            else None
+        )
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,

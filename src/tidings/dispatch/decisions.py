@@ -46,6 +46,25 @@ def outcome_for_error(
     )
 
 
+def deferred(message: ClaimedMessage, error: SendError, *, now: int) -> Outcome:
+    """Requeue a message the provider never saw (circuit open, no rate-limit slot, shutdown).
+
+    Not an attempt: it is due again after ``retry_after`` and keeps waiting as long as it is
+    valid, however long the channel stays unavailable.
+    """
+    due_at = now + int((error.retry_after or 0.0) * 1000)
+    if message.expires_at is not None and due_at > message.expires_at:
+        return expired(message.id)
+    return Outcome(
+        message.id,
+        MessageStatus.QUEUED,
+        error_code=error.code,
+        error_message=error.message,
+        due_at=due_at,
+        counts_attempt=False,
+    )
+
+
 def expired(message_id: str) -> Outcome:
     return Outcome(
         message_id,

@@ -283,4 +283,3 @@ class RateLimiter:
         self._reserved.clear()
         self._gates.clear()
         await self._store.close()
-
