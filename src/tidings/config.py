@@ -33,6 +33,13 @@ class DispatchSettings(BaseModel):
     # After a wake-up, wait this long so one claim takes what arrived meanwhile: under a stream
     # of single sends this turns one claim transaction per request into one per few ms.
     claim_gather_ms: float = Field(default=10, ge=0, le=1000)
+    # A send waits at most this long for its channel's rate limit, then is requeued (kept under
+    # the lease, which must outlast the wait and the send).
+    rate_limit_max_wait_seconds: float = Field(default=10, gt=0)
+    # Consecutive transient failures that open a channel's circuit, and how long it stays open
+    # before one probe send may test the provider again.
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_cooldown_seconds: float = Field(default=30, gt=0)
 
 
 class Settings(BaseSettings):
@@ -44,7 +51,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///./tidings.db"
-    redis_url: str | None = None
+    redis_url: str | None = None  # set: rate limits shared through Redis (scaled mode)
+    redis_key_prefix: str = "tidings"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Path(".tidings")

@@ -18,3 +18,11 @@ IN_FLIGHT = Gauge("tidings_dispatch_in_flight", "Messages claimed and not yet wr
 CLAIM_SIZE = Histogram(
     "tidings_claim_batch_size", "Messages per claim", buckets=(1, 10, 50, 100, 250, 500, 1000, 5000)
 )
+CIRCUIT_STATE = Gauge(
+    "tidings_channel_circuit_state", "Channel circuit: 0 closed, 1 half-open, 2 open", ["channel_id"]
+)
+SANDBOX_PROVIDER_CALLS = Counter(
+    "tidings_sandbox_provider_calls_total",
+    "Simulated provider calls made by sandbox channels (call: send or send_many)",
+    ["channel_id", "call"],
+)

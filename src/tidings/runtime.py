@@ -15,6 +15,7 @@ from tidings.config import Settings
 from tidings.core.numbers import normalize_numbers
 from tidings.crypto import SecretBox
 from tidings.dispatch.dispatcher import Dispatcher
+from tidings.dispatch.rate_limits import RateLimiter
 from tidings.dispatch.wakeups import DueListener
 from tidings.features.accounts.service import AccountService, Bootstrap
 from tidings.features.channels.service import ChannelService
@@ -41,7 +42,11 @@ class Gateway:
         self.routes = RouteService(self.db, self.accounts)
         self.inbound = InboundService(self.db)
         self.intake = IntakeWriter(self.db)
-        self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
+        self.dispatcher = (
+            Dispatcher(self.db, settings.dispatch, limiter=RateLimiter.from_settings(settings))
+            if run_dispatcher
+            else None
+        )
         self.due_listener = (
             DueListener(settings.database_url, self.dispatcher.wake)
             if self.dispatcher is not None and not self.db.is_sqlite

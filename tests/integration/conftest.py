@@ -22,9 +22,13 @@ from tidings.web.app import create_app
 ADMIN_KEY = "tdk_test_admin_key_0123456789abcdefghijklmnopqrstuv"
 UrlFactory = Callable[[], Awaitable[str]]
 
-# Retries that finish within a test: 20-40 ms, 40-80 ms, ...
+# Retries that finish within a test: 20-40 ms, 40-80 ms, ...; an open circuit probes after 0.2 s.
 FAST_DISPATCH = DispatchSettings(
-    retry_base_seconds=0.04, retry_max_seconds=0.2, poll_interval_seconds=0.05, lease_seconds=30
+    retry_base_seconds=0.04,
+    retry_max_seconds=0.2,
+    poll_interval_seconds=0.05,
+    lease_seconds=30,
+    circuit_cooldown_seconds=0.2,
 )
 
 

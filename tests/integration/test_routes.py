@@ -157,3 +157,30 @@ async def test_route_updates_and_deletes_take_effect(
 
     assert (await gw.call("DELETE", f"/v1/routes/{route_id}")).status == 204
     assert (await gw.call("GET", f"/v1/routes/{route_id}")).status == 404
+
+
+async def test_an_open_circuit_hands_messages_to_the_fallback_at_once(
+    gateway_factory: GatewayFactory, database_url_factory: UrlFactory
+) -> None:
+    # Retries are far from spent: only the open circuit can move these messages.
+    gw = await gateway_factory(
+        database_url_factory,
+        dispatch=FAST_DISPATCH.model_copy(
+            update={"max_attempts": 50, "circuit_failure_threshold": 3, "circuit_cooldown_seconds": 30}
+        ),
+    )
+    broken, spare = await _channel(gw, "broken", failure_rate=1.0), await _channel(gw, "spare")
+    await gw.call(
+        "POST", "/v1/routes", {"name": "guarded", "channel_id": broken, "fallback_channel_id": spare}
+    )
+
+    sent = await gw.call("POST", "/v1/messages", {"to": [f"+1415555{n:04d}" for n in range(20)], "body": "x"})
+    messages = [await gw.wait_for_status(i, {"delivered", "failed"}) for i in sent.body["message_ids"]]
+
+    assert {m["status"] for m in messages} == {"delivered"}
+    assert {m["channel_id"] for m in messages} == {spare}
+    codes = set()
+    for message in messages:
+        events = await gw.call("GET", f"/v1/messages/{message['id']}/events")
+        codes |= {e["code"] for e in events.body["data"] if e["detail"] and "fallback" in e["detail"]}
+    assert "circuit_open" in codes

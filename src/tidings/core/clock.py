@@ -23,3 +23,8 @@ def to_rfc3339(ms: int | None) -> str | None:
         return None
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def monotonic_s() -> float:
+    """Seconds on a clock that never jumps (for durations such as cool-downs, not for storage)."""
+    return time.monotonic()

@@ -1,4 +1,5 @@
-"""Live channel adapters for the dispatcher: built from their rows once, with bounded sends."""
+"""Live channel adapters for the dispatcher: built from their rows once, each with its bounded
+sends, rate limit and circuit breaker."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 from tidings.channels.base import Channel, ChannelEvents
 from tidings.channels.registry import channel_class
+from tidings.dispatch.circuits import CircuitBreaker, Circuits
+from tidings.dispatch.rate_limits import RateLimiter
 from tidings.features.channels.repository import get_channel
 from tidings.store.engine import Database
 
@@ -19,13 +22,37 @@ log = logging.getLogger(__name__)
 class LiveChannel:
     adapter: Channel
     slots: asyncio.Semaphore  # bounds concurrent provider calls so one slow provider can't hog
+    breaker: CircuitBreaker
+    limiter: RateLimiter
+    mps: int | None  # sends per second across all workers; None: unlimited
+    max_batch_size: int  # messages per provider call (send_many) when > 1
+
+    @property
+    def group_size(self) -> int:
+        """Messages per provider call: a group takes its permits at once, so never above mps."""
+        size = self.max_batch_size if self.mps is None else min(self.max_batch_size, self.mps)
+        return max(1, size)
+
+    async def acquire(self, permits: int, *, max_wait: float) -> None:
+        """Wait for this many send slots (raises ``RateLimited`` past ``max_wait``)."""
+        await self.limiter.acquire(self.adapter.channel_id, self.mps, permits, max_wait=max_wait)
 
 
 class ChannelPool:
-    def __init__(self, db: Database, events: ChannelEvents, *, concurrency: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: ChannelEvents,
+        *,
+        concurrency: int,
+        limiter: RateLimiter,
+        circuits: Circuits,
+    ) -> None:
         self._db = db
         self._events = events
         self._concurrency = concurrency
+        self._limiter = limiter
+        self._circuits = circuits
         self._live: dict[str, LiveChannel] = {}
         self._lock = asyncio.Lock()
 
@@ -50,7 +77,14 @@ class ChannelPool:
         adapter = cls(channel_id, settings, self._events)
         await adapter.start()
         log.info("channel opened", extra={"channel_id": channel_id, "channel_type": row["type"]})
-        return LiveChannel(adapter, asyncio.Semaphore(self._concurrency))
+        return LiveChannel(
+            adapter,
+            asyncio.Semaphore(self._concurrency),
+            breaker=self._circuits.breaker(channel_id),
+            limiter=self._limiter,
+            mps=row["mps"],
+            max_batch_size=row["max_batch_size"],
+        )
 
     async def close(self) -> None:
         for live in self._live.values():

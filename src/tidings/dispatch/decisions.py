@@ -24,21 +24,14 @@ def outcome_for_error(
 ) -> Outcome:
     """Retry transient errors with backoff until the attempt limit or the validity period.
 
-    A message whose route names a fallback moves there, once, when its channel's circuit is
-    open or its retries are spent; the fallback then gets a full set of attempts.
+    A message whose route names a fallback moves there, once, when its retries are spent; the
+    fallback then gets a full set of attempts.
     """
     if not error.retryable:
         return Outcome(message.id, MessageStatus.FAILED, error_code=error.code, error_message=error.message)
     spent = message.attempts >= settings.max_attempts
-    if (spent or error.code == CIRCUIT_OPEN) and message.fallback_channel_id and not message.via_fallback:
-        return Outcome(
-            message.id,
-            MessageStatus.QUEUED,
-            error_code=error.code,
-            error_message=f"{error.message}; moving to fallback channel {message.fallback_channel_id}",
-            due_at=now,
-            to_fallback=True,
-        )
+    if spent and _has_fallback(message):
+        return _to_fallback(message, error, now)
     if spent:
         return Outcome(
             message.id,
@@ -60,6 +53,44 @@ def outcome_for_error(
         error_code=error.code,
         error_message=error.message,
         due_at=due_at,
+    )
+
+
+def deferred(message: ClaimedMessage, error: SendError, *, now: int) -> Outcome:
+    """Requeue a message the provider never saw (circuit open, no rate-limit slot, shutdown).
+
+    Not an attempt: it is due again after ``retry_after`` and keeps waiting as long as it is
+    valid, however long the channel stays unavailable — unless its route names a fallback,
+    which an open circuit hands it to at once.
+    """
+    if error.code == CIRCUIT_OPEN and _has_fallback(message):
+        return _to_fallback(message, error, now)
+    due_at = now + int((error.retry_after or 0.0) * 1000)
+    if message.expires_at is not None and due_at > message.expires_at:
+        return expired(message.id)
+    return Outcome(
+        message.id,
+        MessageStatus.QUEUED,
+        error_code=error.code,
+        error_message=error.message,
+        due_at=due_at,
+        counts_attempt=False,
+    )
+
+
+def _has_fallback(message: ClaimedMessage) -> bool:
+    return message.fallback_channel_id is not None and not message.via_fallback
+
+
+def _to_fallback(message: ClaimedMessage, error: SendError, now: int) -> Outcome:
+    """Requeue on the fallback channel, due now, with a fresh set of attempts there."""
+    return Outcome(
+        message.id,
+        MessageStatus.QUEUED,
+        error_code=error.code,
+        error_message=f"{error.message}; moving to fallback channel {message.fallback_channel_id}",
+        due_at=now,
+        to_fallback=True,
     )
 
 

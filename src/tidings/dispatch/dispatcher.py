@@ -2,7 +2,10 @@
 
 One per worker process. Three loops: claiming (woken by intake, else polling so scheduled
 messages leave on time), writing outcomes and receipts in batches, and sweeping expired leases.
-Sends run as tasks bounded by ``max_in_flight`` overall and each channel's concurrency.
+Sends run as tasks bounded by ``max_in_flight`` overall and each channel's concurrency. Each
+provider call first passes the channel's circuit breaker and takes its rate-limit permits;
+messages with the same channel, sender and body go in one ``send_many`` call when the channel
+takes batches (``max_batch_size`` > 1).
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from functools import partial
 
 from sqlalchemy import Connection
 
-from tidings.channels.base import ChannelEvents, InboundMessage, OutboundMessage, Receipt, SendError
+from tidings.channels.base import (
+    ChannelEvents,
+    InboundMessage,
+    OutboundMessage,
+    Receipt,
+    SendError,
+    SendResult,
+)
 from tidings.config import DispatchSettings
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.core.statuses import MessageStatus
 from tidings.dispatch import decisions
-from tidings.dispatch.channel_pool import ChannelPool
+from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
+from tidings.dispatch.circuits import Circuits, Pass
+from tidings.dispatch.rate_limits import RateLimited, RateLimiter
 from tidings.metrics import (
     CLAIM_SIZE,
     IN_FLIGHT,
@@ -43,16 +55,35 @@ log = logging.getLogger(__name__)
 InboundHandler = Callable[[str, Sequence[InboundMessage]], Awaitable[object]]
 
 
+GroupKey = tuple[str, str | None, str]  # channel, sender, body: what one provider batch shares
+
+
 class Dispatcher:
-    def __init__(self, db: Database, settings: DispatchSettings, *, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: DispatchSettings,
+        *,
+        worker_id: str | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self._db = db
         self._settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id('wrk')[-8:]}"
+        self.limiter = limiter if limiter is not None else RateLimiter.in_memory()
+        self.circuits = Circuits(
+            failure_threshold=settings.circuit_failure_threshold,
+            cooldown_seconds=settings.circuit_cooldown_seconds,
+        )
         self.channels = ChannelPool(
             db,
             ChannelEvents(receipts=self.report_receipts, inbound=self.report_inbound),
             concurrency=settings.channel_concurrency,
+            limiter=self.limiter,
+            circuits=self.circuits,
         )
+        # The claim lease must outlast the wait for a rate-limit slot and the send after it.
+        self._rate_wait = min(settings.rate_limit_max_wait_seconds, settings.lease_seconds / 2)
         self._wake = asyncio.Event()
         self._flush_wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -77,6 +108,7 @@ class Dispatcher:
         """Stop claiming, let in-flight sends finish, write every outcome, close channels."""
         self._stopping = True
         self._wake.set()
+        await self.limiter.close()  # sends still waiting for a slot are requeued at once
         if self._sends:
             await asyncio.wait(set(self._sends), timeout=timeout)
         await self._flush()
@@ -91,6 +123,10 @@ class Dispatcher:
     def wake(self) -> None:
         """New due messages were committed: claim now rather than at the next poll."""
         self._wake.set()
+
+    def is_open(self, channel_id: str) -> bool:
+        """Whether this worker's circuit for the channel refuses sends right now (for routing)."""
+        return self.circuits.is_open(channel_id)
 
     # -- claiming and sending -------------------------------------------------------------------
 
@@ -139,55 +175,111 @@ class Dispatcher:
         self._in_flight += len(claimed)
         IN_FLIGHT.set(self._in_flight)
         now = now_ms()
+        groups: dict[GroupKey, list[ClaimedMessage]] = {}
         for message in claimed:
             if message.expires_at is not None and message.expires_at <= now:
                 self._finish(decisions.expired(message.id), "expired")
             elif message.attempts > self._settings.max_attempts:
                 self._finish(decisions.out_of_attempts(message), "failed")
             else:
-                task = asyncio.create_task(self._send(message))
-                self._sends.add(task)
-                task.add_done_callback(self._sends.discard)
+                groups.setdefault((message.channel_id, message.sender, message.body), []).append(message)
+        for group in groups.values():
+            task = asyncio.create_task(self._send_group(group))
+            self._sends.add(task)
+            task.add_done_callback(self._sends.discard)
 
-    async def _send(self, message: ClaimedMessage) -> None:
-        channel_type = "unknown"
+    async def _send_group(self, group: list[ClaimedMessage]) -> None:
+        """Messages sharing channel, sender and body: one provider call per ``group_size``."""
         try:
-            live = await self.channels.get(message.channel_id)
-            channel_type = live.adapter.type
-            outbound = OutboundMessage(
-                id=message.id,
-                account_id=message.account_id,
-                sender=message.sender,
-                recipient=message.recipient,
-                body=message.body,
-                encoding=message.encoding,
-                segments=message.segments,
-                attempt=message.attempts,
-            )
+            live = await self.channels.get(group[0].channel_id)
+        except Exception as exc:  # an unknown channel or an adapter that would not start: retry
+            for message in group:
+                self._finish_unclassified(message, exc, "unknown")
+            return
+        size = live.group_size
+        chunks = [group[start : start + size] for start in range(0, len(group), size)]
+        await asyncio.gather(*(self._send_chunk(live, chunk) for chunk in chunks))
+
+    async def _send_chunk(self, live: LiveChannel, chunk: list[ClaimedMessage]) -> None:
+        channel_type = live.adapter.type
+        try:
+            if live.breaker.is_open():
+                self._defer(chunk, _circuit_open(live), channel_type)
+                return
+            try:
+                await live.acquire(len(chunk), max_wait=self._rate_wait)
+            except RateLimited as limited:
+                error = SendError(
+                    "rate_limited", limited.reason, retryable=True, retry_after=limited.retry_after
+                )
+                self._defer(chunk, error, channel_type)
+                return
+            ticket = live.breaker.try_pass()
+            if ticket is None:  # another chunk took the half-open circuit's one probe
+                self._defer(chunk, _circuit_open(live), channel_type)
+                return
+            results = await self._call_provider(live, chunk, ticket)
+        except Exception as exc:  # a bug on our side of the call: retry rather than lose them
+            for message in chunk:
+                self._finish_unclassified(message, exc, channel_type)
+            return
+        at = now_ms()
+        for message in chunk:
+            result = results[message.id]
+            if result.error is None:
+                sent = Outcome(
+                    message.id, MessageStatus.SENT, provider_message_id=result.provider_message_id, at=at
+                )
+                self._finish(sent, "sent", channel_type)
+            else:
+                outcome = decisions.outcome_for_error(message, result.error, now=at, settings=self._settings)
+                self._finish(outcome, outcome.status.value, channel_type)
+
+    async def _call_provider(
+        self, live: LiveChannel, chunk: list[ClaimedMessage], ticket: Pass
+    ) -> dict[str, SendResult]:
+        """One provider call for the chunk; every message gets a result, reported to the breaker."""
+        outbound = [_outbound(message) for message in chunk]
+        try:
             async with live.slots:
-                result = await live.adapter.send(outbound)
-            if result.error is not None:
-                raise result.error
-            outcome = Outcome(
-                message.id,
-                MessageStatus.SENT,
-                provider_message_id=result.provider_message_id,
-            )
-            self._finish(outcome, "sent", channel_type)
+                if len(outbound) == 1:
+                    answered = [await live.adapter.send(outbound[0])]
+                else:
+                    answered = await live.adapter.send_many(outbound)
         except SendError as error:
-            outcome = decisions.outcome_for_error(message, error, now=now_ms(), settings=self._settings)
-            self._finish(outcome, outcome.status.value, channel_type)
+            answered = [SendResult(m.id, error=error) for m in outbound]
         except Exception as exc:  # an adapter bug or an unclassified network error: retry
             log.warning(
                 "send raised %s; treating as transient",
                 type(exc).__name__,
-                extra={"message_id": message.id, "channel_id": message.channel_id},
+                extra={"channel_id": live.adapter.channel_id, "messages": len(outbound)},
             )
-            unclassified = SendError("channel_error", f"{type(exc).__name__} in the channel", retryable=True)
-            outcome = decisions.outcome_for_error(
-                message, unclassified, now=now_ms(), settings=self._settings
-            )
-            self._finish(outcome, outcome.status.value, channel_type)
+            unclassified = _unclassified(exc)
+            answered = [SendResult(m.id, error=unclassified) for m in outbound]
+        results = {result.message_id: result for result in answered}
+        missing = SendError("channel_error", "the channel returned no result for it", retryable=True)
+        for message in outbound:
+            results.setdefault(message.id, SendResult(message.id, error=missing))
+        # The provider is down only if nothing in the call got through or was refused for cause.
+        failed = all(r.error is not None and r.error.retryable for r in results.values())
+        live.breaker.record(ticket, ok=not failed)
+        return results
+
+    def _defer(self, chunk: Sequence[ClaimedMessage], error: SendError, channel_type: str) -> None:
+        now = now_ms()
+        for message in chunk:
+            self._finish(decisions.deferred(message, error, now=now), "deferred", channel_type)
+
+    def _finish_unclassified(self, message: ClaimedMessage, exc: Exception, channel_type: str) -> None:
+        log.warning(
+            "send raised %s; treating as transient",
+            type(exc).__name__,
+            extra={"message_id": message.id, "channel_id": message.channel_id},
+        )
+        outcome = decisions.outcome_for_error(
+            message, _unclassified(exc), now=now_ms(), settings=self._settings
+        )
+        self._finish(outcome, outcome.status.value, channel_type)
 
     def _finish(self, outcome: Outcome, label: str, channel_type: str = "none") -> None:
         SEND_OUTCOMES.labels(channel_type, label).inc()
@@ -261,6 +353,32 @@ class Dispatcher:
                     RECEIPTS.labels("reconciled").inc(reconciled)
             except Exception:
                 log.exception("lease sweep failed")
+
+
+def _outbound(message: ClaimedMessage) -> OutboundMessage:
+    return OutboundMessage(
+        id=message.id,
+        account_id=message.account_id,
+        sender=message.sender,
+        recipient=message.recipient,
+        body=message.body,
+        encoding=message.encoding,
+        segments=message.segments,
+        attempt=message.attempts,
+    )
+
+
+def _unclassified(exc: Exception) -> SendError:
+    return SendError("channel_error", f"{type(exc).__name__} in the channel", retryable=True)
+
+
+def _circuit_open(live: LiveChannel) -> SendError:
+    return SendError(
+        decisions.CIRCUIT_OPEN,
+        "the channel's circuit is open after repeated provider failures",
+        retryable=True,
+        retry_after=live.breaker.retry_after(),
+    )
 
 
 def _write_back(

@@ -55,6 +55,10 @@ class Outcome:
     error_message: str | None = None
     due_at: int | None = None  # next attempt, for a retry
     to_fallback: bool = False  # requeue on the message's fallback channel, with fresh attempts
+    at: int | None = None  # when it happened (the provider's answer); default: when written
+    # False when the provider was never called (circuit open, no rate-limit slot, shutdown):
+    # the claim's attempt is given back so waiting never uses up a message's attempts.
+    counts_attempt: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +186,7 @@ def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome
             error_code=bindparam("b_code"),
             error_message=bindparam("b_error"),
             due_at=bindparam("b_due"),
+            attempts=messages.c.attempts - bindparam("b_refund"),
             lease_owner=None,
             lease_until=None,
             updated_at=now,
@@ -194,6 +199,7 @@ def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome
                 "b_code": o.error_code,
                 "b_error": o.error_message,
                 "b_due": o.due_at,
+                "b_refund": 0 if o.counts_attempt else 1,
             }
             for o in written
         ],
@@ -207,7 +213,10 @@ def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome
             .values(channel_id=messages.c.fallback_channel_id, via_fallback=True, attempts=0),
             {"ids": moved},
         )
-    insert_events(conn, [(o.message_id, o.status.value, now, o.error_code, o.error_message) for o in written])
+    insert_events(
+        conn,
+        [(o.message_id, o.status.value, o.at or now, o.error_code, o.error_message) for o in written],
+    )
     return written
 
 

@@ -25,6 +25,7 @@ from tidings.channels.base import (
     SendResult,
 )
 from tidings.core.statuses import MessageStatus
+from tidings.metrics import SANDBOX_PROVIDER_CALLS
 
 
 class SandboxSettings(ChannelSettings):
@@ -52,12 +53,14 @@ class SandboxChannel(Channel):
         self._random = random.Random()
 
     async def send(self, message: OutboundMessage) -> SendResult:
+        SANDBOX_PROVIDER_CALLS.labels(self.channel_id, "send").inc()
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
         return self._accept(message)
 
     async def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         # One simulated provider call for the whole group, as a bulk API would behave.
+        SANDBOX_PROVIDER_CALLS.labels(self.channel_id, "send_many").inc()
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
         results = []
