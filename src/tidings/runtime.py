@@ -34,10 +34,10 @@ class Gateway:
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.box = SecretBox(settings.resolved_secret_key())
         self.accounts = AccountService(self.db, self.box)
-        self.channels = ChannelService(self.db)
+        self.channels = ChannelService(self.db, self.box)
         self.inbound = InboundService(self.db)
         self.intake = IntakeWriter(self.db)
-        self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
+        self.dispatcher = Dispatcher(self.db, settings.dispatch, box=self.box) if run_dispatcher else None
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,

@@ -22,6 +22,7 @@ from tidings.config import DispatchSettings
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.core.statuses import MessageStatus
+from tidings.crypto import SecretBox
 from tidings.dispatch import decisions
 from tidings.dispatch.channel_pool import ChannelPool
 from tidings.metrics import (
@@ -44,7 +45,14 @@ InboundHandler = Callable[[str, Sequence[InboundMessage]], Awaitable[object]]
 
 
 class Dispatcher:
-    def __init__(self, db: Database, settings: DispatchSettings, *, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: DispatchSettings,
+        *,
+        worker_id: str | None = None,
+        box: SecretBox | None = None,
+    ) -> None:
         self._db = db
         self._settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id('wrk')[-8:]}"
@@ -52,6 +60,7 @@ class Dispatcher:
             db,
             ChannelEvents(receipts=self.report_receipts, inbound=self.report_inbound),
             concurrency=settings.channel_concurrency,
+            box=box,
         )
         self._wake = asyncio.Event()
         self._flush_wake = asyncio.Event()
