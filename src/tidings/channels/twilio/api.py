@@ -23,10 +23,13 @@ API_VERSION = "2010-04-01"
 def open_session(settings: TwilioSettings, credentials: TwilioCredentials) -> aiohttp.ClientSession:
     user, password = credentials.basic_auth()
     return aiohttp.ClientSession(
-        auth=aiohttp.BasicAuth(user, password),
         timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
         connector=aiohttp.TCPConnector(limit=settings.max_connections),
-        headers={"Accept": "application/json", "User-Agent": f"tidings/{__version__}"},
+        headers={
+            "Authorization": aiohttp.encode_basic_auth(user, password),
+            "Accept": "application/json",
+            "User-Agent": f"tidings/{__version__}",
+        },
         raise_for_status=False,
     )
 
