@@ -21,6 +21,7 @@ from tidings.features.inbound.service import InboundService
 from tidings.features.messages.intake import Limits
 from tidings.features.messages.service import MessageService
 from tidings.features.sandbox.service import SandboxService
+from tidings.features.webhooks.service import WebhookService
 from tidings.store.engine import Database
 from tidings.store.intake import IntakeWriter
 from tidings.store.migrate import ensure_migrated
@@ -36,6 +37,7 @@ class Gateway:
         self.accounts = AccountService(self.db, self.box)
         self.channels = ChannelService(self.db, self.box)
         self.inbound = InboundService(self.db)
+        self.webhooks = WebhookService(self.db, self.box, self.inbound)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = Dispatcher(self.db, settings.dispatch, box=self.box) if run_dispatcher else None
         self.number_pool: Executor | None = None

@@ -180,6 +180,29 @@ class FakeTwilio:
             fields += [("ProfileName", "Fake Handset"), ("WaId", from_.removeprefix("whatsapp:+"))]
         return await self._post_signed(url, fields, signature)
 
+    async def send_status(
+        self,
+        url: str,
+        message_sid: str,
+        status: str = "delivered",
+        *,
+        error_code: int | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST one status callback for ``message_sid``, as Twilio would; ``signature`` as in
+        :meth:`send_inbound`."""
+        fields = [
+            ("MessageSid", message_sid),
+            ("SmsSid", message_sid),
+            ("AccountSid", self.account_sid),
+            ("MessageStatus", status),
+            ("SmsStatus", status),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        if error_code is not None:
+            fields.append(("ErrorCode", str(error_code)))
+        return await self._post_signed(url, fields, signature)
+
     # -- the Twilio API -------------------------------------------------------------------------
 
     async def _create(self, request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from tidings.features.accounts.endpoints import router as accounts_router
 from tidings.features.messages.endpoints import router as messages_router
 from tidings.features.numbers.endpoints import router as numbers_router
 from tidings.features.sandbox.endpoints import router as sandbox_router
+from tidings.features.webhooks.endpoints import router as webhooks_router
 from tidings.runtime import Gateway
 from tidings.web import errors
 from tidings.web.bodies import add_schemas
@@ -47,7 +48,7 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
     )
     app.state.gateway = gateway
     errors.install(app)
-    for router in (messages_router, numbers_router, accounts_router, sandbox_router):
+    for router in (messages_router, numbers_router, accounts_router, sandbox_router, webhooks_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])
