@@ -117,10 +117,8 @@ def _validated(model: type[BaseModel], values: Mapping[str, Any] | None, where: 
     except ValidationError as exc:
         # include_input=False: for credentials the rejected value is itself a secret.
         first = exc.errors(include_input=False, include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise Unprocessable(
-            f"{where}.{field}: {first['msg']}", code=f"invalid_{where}", field=f"{where}.{field}"
-        ) from None
+        field = ".".join([where, *(str(p) for p in first["loc"])])
+        raise Unprocessable(f"{field}: {first['msg']}", code=f"invalid_{where}", field=field) from None
 
 
 def _sealed_credentials(
