@@ -24,6 +24,7 @@ from tidings.features.messages.intake import Limits
 from tidings.features.messages.service import MessageService
 from tidings.features.routes.service import RouteService
 from tidings.features.sandbox.service import SandboxService
+from tidings.features.webhooks.service import WebhookService
 from tidings.store.engine import Database
 from tidings.store.intake import IntakeWriter
 from tidings.store.migrate import ensure_migrated
@@ -38,12 +39,13 @@ class Gateway:
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.box = SecretBox(settings.resolved_secret_key())
         self.accounts = AccountService(self.db, self.box)
-        self.channels = ChannelService(self.db)
+        self.channels = ChannelService(self.db, self.box)
         self.routes = RouteService(self.db, self.accounts)
         self.inbound = InboundService(self.db)
+        self.webhooks = WebhookService(self.db, self.box, self.inbound)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = (
-            Dispatcher(self.db, settings.dispatch, limiter=RateLimiter.from_settings(settings))
+            Dispatcher(self.db, settings.dispatch, limiter=RateLimiter.from_settings(settings), box=self.box)
             if run_dispatcher
             else None
         )

@@ -3,14 +3,19 @@
 A channel is one provider connection. The dispatcher hands it :class:`OutboundMessage` values
 and gets :class:`SendResult` values back; failures are :class:`SendError` carrying whether a
 retry can help. Delivery receipts and inbound messages flow the other way through the
-:class:`ChannelEvents` the channel is given.
+:class:`ChannelEvents` the channel is given, or arrive as provider webhooks that the channel
+verifies and turns into a :class:`WebhookResult` (:meth:`Channel.parse_webhook`).
+
+Each type declares two pydantic models: ``settings_model`` (plain, stored as JSON) and
+``credentials_model`` (secrets as ``SecretStr``, stored encrypted and opened only to build the
+adapter), so a secret can never end up in a settings dump, a log line or a repr.
 """
 
 from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,6 +34,7 @@ class OutboundMessage:
     encoding: str
     segments: int
     attempt: int
+    media_urls: tuple[str, ...] = ()
 
 
 class SendError(Exception):
@@ -93,17 +99,94 @@ class ChannelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ChannelCredentials(BaseModel):
+    """Base for each channel type's secrets (``SecretStr`` fields); unknown keys are an error.
+
+    Validation errors never echo the input, so a rejected credential does not reach a response.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """A provider's call to ``/webhooks/{channel_id}/{kind}``, as received.
+
+    ``query`` is the raw query string; the channel rebuilds the public URL the provider called
+    from its own settings, never from the request's Host header, which a caller controls.
+    """
+
+    kind: str
+    query: str
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookReply:
+    """What the provider expects back."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookResult:
+    receipts: list[Receipt] = field(default_factory=list)
+    inbound: list[InboundMessage] = field(default_factory=list)
+    reply: WebhookReply = field(default_factory=WebhookReply)
+
+
+class WebhookError(Exception):
+    """A webhook the channel will not take; nothing of it is stored."""
+
+    status = 400
+    code = "invalid_webhook"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WebhookNotFound(WebhookError):
+    """The channel has no webhook of this kind (or none at all)."""
+
+    status = 404
+    code = "not_found"
+
+
+class WebhookRejected(WebhookError):
+    """The signature is missing or wrong: the request may not come from the provider."""
+
+    status = 403
+    code = "invalid_signature"
+
+
 class Channel(abc.ABC):
-    """One provider connection. Subclasses set ``type`` and ``settings_model``."""
+    """One provider connection. Subclasses set ``type``, ``settings_model`` and
+    ``credentials_model``."""
 
     type: ClassVar[str]
     # builtins.type: inside this class body, `type` names the channel-type attribute above.
     settings_model: ClassVar[builtins.type[ChannelSettings]] = ChannelSettings
+    credentials_model: ClassVar[builtins.type[ChannelCredentials]] = ChannelCredentials
 
-    def __init__(self, channel_id: str, settings: ChannelSettings, events: ChannelEvents) -> None:
+    def __init__(
+        self,
+        channel_id: str,
+        settings: ChannelSettings,
+        events: ChannelEvents,
+        credentials: ChannelCredentials | None = None,
+    ) -> None:
         self.channel_id = channel_id
         self.settings = settings
         self.events = events
+        self.credentials = credentials if credentials is not None else ChannelCredentials()
+
+    def __repr__(self) -> str:
+        # Never the credentials, not even masked: reprs end up in logs and tracebacks.
+        return f"<{type(self).__name__} {self.channel_id}>"
 
     async def start(self) -> None:  # noqa: B027 - optional hook; most channels need no setup
         """Open connections (HTTP pools, SMPP binds). Called once before the first send."""
@@ -114,6 +197,15 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     async def send(self, message: OutboundMessage) -> SendResult:
         """Hand one message to the provider. Raise :class:`SendError` when it does not take it."""
+
+    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+        """Verify a provider's webhook and turn it into receipts and inbound messages.
+
+        Must work on an adapter that was never started: the API process parses webhooks
+        without a dispatcher. Raise :class:`WebhookRejected` when the signature does not verify
+        and :class:`WebhookError` when the payload is unusable.
+        """
+        raise WebhookNotFound(f"{self.type} channels take no webhooks")
 
     async def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         """Hand several messages over at once; providers with a bulk call override this."""

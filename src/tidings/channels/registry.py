@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from tidings.channels.base import Channel
 from tidings.channels.sandbox.channel import SandboxChannel
+from tidings.channels.twilio.channel import TwilioChannel
 
-CHANNEL_TYPES: tuple[type[Channel], ...] = (SandboxChannel,)
+CHANNEL_TYPES: tuple[type[Channel], ...] = (SandboxChannel, TwilioChannel)
 
 _BY_TYPE = {channel_type.type: channel_type for channel_type in CHANNEL_TYPES}
 

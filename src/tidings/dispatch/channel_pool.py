@@ -4,12 +4,12 @@ sends, rate limit and circuit breaker."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 
 from tidings.channels.base import Channel, ChannelEvents
-from tidings.channels.registry import channel_class
+from tidings.channels.stored import build_channel
+from tidings.crypto import SecretBox
 from tidings.dispatch.circuits import CircuitBreaker, Circuits
 from tidings.dispatch.rate_limits import RateLimiter
 from tidings.features.channels.repository import get_channel
@@ -47,8 +47,10 @@ class ChannelPool:
         concurrency: int,
         limiter: RateLimiter,
         circuits: Circuits,
+        box: SecretBox | None = None,
     ) -> None:
         self._db = db
+        self._box = box  # opens channels' credentials; None only where no channel has any
         self._events = events
         self._concurrency = concurrency
         self._limiter = limiter
@@ -72,9 +74,7 @@ class ChannelPool:
             row = await get_channel(conn, channel_id)
         if row is None:
             raise LookupError(f"channel {channel_id} does not exist")
-        cls = channel_class(row["type"])
-        settings = cls.settings_model.model_validate(json.loads(row["settings"] or "{}"))
-        adapter = cls(channel_id, settings, self._events)
+        adapter = build_channel(row, self._box, self._events)
         await adapter.start()
         log.info("channel opened", extra={"channel_id": channel_id, "channel_type": row["type"]})
         return LiveChannel(

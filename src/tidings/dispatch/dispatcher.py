@@ -32,6 +32,7 @@ from tidings.config import DispatchSettings
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.core.statuses import MessageStatus
+from tidings.crypto import SecretBox
 from tidings.dispatch import decisions
 from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
 from tidings.dispatch.circuits import Circuits, Pass
@@ -66,6 +67,7 @@ class Dispatcher:
         *,
         worker_id: str | None = None,
         limiter: RateLimiter | None = None,
+        box: SecretBox | None = None,
     ) -> None:
         self._db = db
         self._settings = settings
@@ -81,6 +83,7 @@ class Dispatcher:
             concurrency=settings.channel_concurrency,
             limiter=self.limiter,
             circuits=self.circuits,
+            box=box,
         )
         # The claim lease must outlast the wait for a rate-limit slot and the send after it.
         self._rate_wait = min(settings.rate_limit_max_wait_seconds, settings.lease_seconds / 2)

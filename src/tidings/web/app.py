@@ -18,6 +18,7 @@ from tidings.features.messages.endpoints import router as messages_router
 from tidings.features.numbers.endpoints import router as numbers_router
 from tidings.features.routes.endpoints import router as routes_router
 from tidings.features.sandbox.endpoints import router as sandbox_router
+from tidings.features.webhooks.endpoints import router as webhooks_router
 from tidings.runtime import Gateway
 from tidings.web import errors
 from tidings.web.bodies import add_schemas
@@ -48,7 +49,15 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
     )
     app.state.gateway = gateway
     errors.install(app)
-    for router in (messages_router, numbers_router, accounts_router, routes_router, sandbox_router):
+    routers = (
+        messages_router,
+        numbers_router,
+        accounts_router,
+        routes_router,
+        sandbox_router,
+        webhooks_router,
+    )
+    for router in routers:
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from tidings.channels.base import (
     Channel,
+    ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
     OutboundMessage,
@@ -41,8 +42,14 @@ class SandboxChannel(Channel):
     type = "sandbox"
     settings_model = SandboxSettings
 
-    def __init__(self, channel_id: str, settings: ChannelSettings, events: ChannelEvents) -> None:
-        super().__init__(channel_id, settings, events)
+    def __init__(
+        self,
+        channel_id: str,
+        settings: ChannelSettings,
+        events: ChannelEvents,
+        credentials: ChannelCredentials | None = None,
+    ) -> None:
+        super().__init__(channel_id, settings, events, credentials)
         assert isinstance(settings, SandboxSettings)
         self.config = settings
         self._rejected = frozenset(settings.reject_numbers)

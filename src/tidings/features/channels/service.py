@@ -1,18 +1,25 @@
-"""Creating and reading channels; each type validates its own settings."""
+"""Creating and reading channels; each type validates its own settings and credentials.
+
+Credentials are sealed with the instance secret before they reach the database and are never
+returned: the row handed back carries ``credentials_ciphertext`` only.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tidings.cache import TTLCache
+from tidings.channels.base import Channel
 from tidings.channels.registry import channel_class, channel_type_names
+from tidings.channels.stored import seal_credentials
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.core.tenancy import Principal, Role
+from tidings.crypto import SecretBox
 from tidings.errors import PermissionDenied, Unprocessable
 from tidings.features.channels import repository as repo
 from tidings.store.engine import Database
@@ -22,8 +29,9 @@ CHANNEL_CACHE_SECONDS = 5.0
 
 
 class ChannelService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
+        self._box = box
         self._usable: TTLCache[dict[str, Any] | None] = TTLCache(CHANNEL_CACHE_SECONDS)
 
     async def usable(self, lineage: Sequence[str], id_or_name: str | None) -> dict[str, Any] | None:
@@ -35,11 +43,22 @@ class ChannelService:
 
         return await self._usable.get_or_load((tuple(lineage), id_or_name), load)
 
-    async def create(self, principal: Principal, *, type: str, name: str, **options: Any) -> dict[str, Any]:
-        """A channel of the caller's account; ``options`` as :func:`new_channel_row` takes them."""
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        type: str,
+        name: str,
+        credentials: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """A channel of the caller's account; ``options`` as :func:`new_channel_row` takes them,
+        ``credentials`` as the type's ``credentials_model`` takes them (sealed before storing)."""
         if not principal.allows(Role.ADMIN):
             raise PermissionDenied("this needs the admin role", code="forbidden")
-        row = new_channel_row(principal.account_id, type=type, name=name, **options)
+        row = new_channel_row(
+            principal.account_id, type=type, name=name, credentials=credentials, box=self._box, **options
+        )
         async with self._db.write() as conn:
             await repo.insert_channel(conn, row)
         self._usable.clear()
@@ -58,8 +77,11 @@ def new_channel_row(
     max_segments: int = 10,
     countries: list[str] | None = None,
     is_default: bool = False,
+    credentials: Mapping[str, Any] | None = None,
+    box: SecretBox | None = None,
 ) -> dict[str, Any]:
-    """A validated channels row; settings are checked against the type's own model."""
+    """A validated channels row; settings and credentials are checked against the type's own
+    models, and credentials sealed with ``box``."""
     try:
         cls = channel_class(type)
     except ValueError:
@@ -68,14 +90,8 @@ def new_channel_row(
             code="unknown_channel_type",
             field="type",
         ) from None
-    try:
-        checked = cls.settings_model.model_validate(settings or {})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise Unprocessable(
-            f"settings.{field}: {first['msg']}", code="invalid_settings", field=f"settings.{field}"
-        ) from None
+    checked = _validated(cls.settings_model, settings, "settings")
+    ciphertext = _sealed_credentials(cls, credentials, box)
     now = now_ms()
     return {
         "id": new_id("chn"),
@@ -85,7 +101,7 @@ def new_channel_row(
         "is_default": is_default,
         "senders": json.dumps(senders or []),
         "settings": checked.model_dump_json(),
-        "credentials_ciphertext": None,
+        "credentials_ciphertext": ciphertext,
         "mps": mps,
         "max_batch_size": max_batch_size,
         "max_segments": max_segments,
@@ -93,3 +109,25 @@ def new_channel_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _validated(model: type[BaseModel], values: Mapping[str, Any] | None, where: str) -> BaseModel:
+    try:
+        return model.model_validate(values or {})
+    except ValidationError as exc:
+        # include_input=False: for credentials the rejected value is itself a secret.
+        first = exc.errors(include_input=False, include_url=False)[0]
+        field = ".".join([where, *(str(p) for p in first["loc"])])
+        raise Unprocessable(f"{field}: {first['msg']}", code=f"invalid_{where}", field=field) from None
+
+
+def _sealed_credentials(
+    cls: type[Channel], values: Mapping[str, Any] | None, box: SecretBox | None
+) -> str | None:
+    checked = _validated(cls.credentials_model, values, "credentials")
+    assert isinstance(checked, cls.credentials_model)
+    if not type(checked).model_fields:
+        return None
+    if box is None:
+        raise ValueError("credentials need the instance secret to be sealed")
+    return seal_credentials(cls, checked, box)

@@ -1,0 +1,63 @@
+"""The Programmable Messaging REST calls the channel makes, over one pooled aiohttp session.
+
+Create: ``POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json``, form-encoded, HTTP Basic
+(Account SID + Auth Token, or API key SID + secret), answer 201 with the Message JSON whose
+``sid`` we keep. https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import aiohttp
+
+from tidings import __version__
+from tidings.channels.base import SendError
+from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
+from tidings.channels.twilio.errors import error_for_response, network_error
+
+API_VERSION = "2010-04-01"
+
+
+def open_session(settings: TwilioSettings, credentials: TwilioCredentials) -> aiohttp.ClientSession:
+    user, password = credentials.basic_auth()
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
+        connector=aiohttp.TCPConnector(limit=settings.max_connections),
+        headers={
+            "Authorization": aiohttp.encode_basic_auth(user, password),
+            "Accept": "application/json",
+            "User-Agent": f"tidings/{__version__}",
+        },
+        raise_for_status=False,
+    )
+
+
+def messages_url(settings: TwilioSettings, account_sid: str) -> str:
+    return f"{settings.api_base_url}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+
+
+async def create_message(session: aiohttp.ClientSession, url: str, form: Sequence[tuple[str, str]]) -> str:
+    """Create a Message; its SID, or :class:`SendError` classified by ``errors``."""
+    try:
+        async with session.post(url, data=list(form)) as response:
+            raw = await response.read()
+            status = response.status
+            retry_after = response.headers.get("Retry-After")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise network_error(exc) from None
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError:
+        payload = None
+    if not 200 <= status < 300:
+        raise error_for_response(status, payload, retry_after)
+    sid = payload.get("sid") if isinstance(payload, dict) else None
+    if not isinstance(sid, str) or not sid:
+        # Twilio took the request but we cannot tell which message it made: retrying could
+        # send it twice, so this one fails and says why.
+        raise SendError(
+            "twilio_bad_response", f"HTTP {status} without a message sid in the answer", retryable=False
+        )
+    return sid

@@ -1,0 +1,116 @@
+"""The Twilio adapter: sends through the Messages API and takes Twilio's webhooks.
+
+Recipients ``whatsapp:+1…`` go out over WhatsApp with a ``whatsapp:`` sender; everything else
+is SMS/MMS. Twilio's message SID is the provider message id that status callbacks match.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+from tidings.channels.base import (
+    Channel,
+    ChannelCredentials,
+    ChannelEvents,
+    ChannelSettings,
+    OutboundMessage,
+    SendError,
+    SendResult,
+    WebhookNotFound,
+    WebhookRejected,
+    WebhookReply,
+    WebhookRequest,
+    WebhookResult,
+)
+from tidings.channels.twilio import api, callbacks, signature
+from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
+
+WHATSAPP = "whatsapp:"
+WEBHOOK_KINDS = ("status", "inbound")
+
+
+class TwilioChannel(Channel):
+    type = "twilio"
+    settings_model = TwilioSettings
+    credentials_model = TwilioCredentials
+
+    def __init__(
+        self,
+        channel_id: str,
+        settings: ChannelSettings,
+        events: ChannelEvents,
+        credentials: ChannelCredentials | None = None,
+    ) -> None:
+        super().__init__(channel_id, settings, events, credentials)
+        assert isinstance(settings, TwilioSettings) and isinstance(credentials, TwilioCredentials)
+        self.config = settings
+        self.secrets = credentials
+        self._messages_url = api.messages_url(settings, credentials.account_sid)
+        self._status_callback = (
+            self.webhook_url("status") if settings.public_base_url and settings.status_callbacks else None
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = api.open_session(self.config, self.secrets)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if self._session is None:
+            raise SendError("twilio_not_started", "the channel is not started", retryable=True)
+        sid = await api.create_message(self._session, self._messages_url, self.form(message))
+        return SendResult(message.id, provider_message_id=sid)
+
+    def form(self, message: OutboundMessage) -> list[tuple[str, str]]:
+        """The Messages create parameters for one message."""
+        form = [("To", message.recipient)]
+        if message.sender:
+            sender = message.sender
+            if message.recipient.startswith(WHATSAPP) and not sender.startswith(WHATSAPP):
+                sender = WHATSAPP + sender
+            form.append(("From", sender))
+        elif self.config.messaging_service_sid:
+            form.append(("MessagingServiceSid", self.config.messaging_service_sid))
+        else:
+            raise SendError(
+                "twilio_no_sender",
+                "the message has no sender and the channel no messaging_service_sid",
+                retryable=False,
+            )
+        if message.body:
+            form.append(("Body", message.body))
+        form.extend(("MediaUrl", url) for url in message.media_urls)
+        if self._status_callback:
+            form.append(("StatusCallback", self._status_callback))
+        return form
+
+    def webhook_url(self, kind: str) -> str:
+        """The URL Twilio calls for ``kind`` (set it as the number's messaging webhook for inbound)."""
+        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{kind}"
+
+    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.kind not in WEBHOOK_KINDS:
+            raise WebhookNotFound(f"twilio channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
+        fields = callbacks.parse_form(request.body)
+        self._verify(request, fields)
+        if request.kind == "status":
+            found = callbacks.receipt(fields)
+            return WebhookResult(receipts=[found] if found else [])
+        return WebhookResult(
+            inbound=[callbacks.inbound(fields)],
+            reply=WebhookReply(body=callbacks.EMPTY_TWIML, content_type="text/xml"),
+        )
+
+    def _verify(self, request: WebhookRequest, fields: list[tuple[str, str]]) -> None:
+        if not self.config.public_base_url or self.secrets.auth_token is None:
+            raise WebhookRejected(
+                "this channel cannot verify Twilio signatures: it needs public_base_url and auth_token"
+            )
+        url = self.webhook_url(request.kind) + (f"?{request.query}" if request.query else "")
+        token = self.secrets.auth_token.get_secret_value()
+        if not signature.is_valid(token, url, fields, request.headers.get(signature.HEADER.lower())):
+            raise WebhookRejected("the X-Twilio-Signature header is missing or does not match")

@@ -1,0 +1,1 @@
+"""Fake providers speaking their real wire formats on loopback ports (``tidings simulate``)."""

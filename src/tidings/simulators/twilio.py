@@ -1,0 +1,375 @@
+"""A fake Twilio Programmable Messaging API on a loopback port, for tests and local development.
+
+It speaks the documented wire format: Messages create (form-encoded, HTTP Basic with the Account
+SID and Auth Token or an API key, 201 with Twilio's Message JSON) and fetch, Twilio's error JSON
+``{code, message, more_info, status}``, status callbacks (``sent`` then ``delivered`` or
+``undelivered``) signed with X-Twilio-Signature, and signed inbound messages posted to a
+webhook. Tests steer it in Python (:class:`FakeTwilio`) or over HTTP (``/_fake/...``, for
+gateways in other processes); every accepted message is recorded once, in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
+from tidings.channels.twilio.signature import compute_signature
+from tidings.simulators.twilio_resources import API, FakeMessage, error_response, json_response, validate
+
+
+@dataclass
+class FailNext:
+    count: int
+    status: int
+    code: int
+    retry_after: int | None = None
+
+
+class FakeTwilio:
+    """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
+
+    def __init__(
+        self,
+        *,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        api_keys: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        callback_delay: float = 0.0,
+    ) -> None:
+        self.account_sid = account_sid or "AC" + secrets.token_hex(16)
+        self.auth_token = auth_token or secrets.token_hex(16)
+        self.api_keys = dict(api_keys or {})
+        self.host = host
+        self.port = port
+        self.latency = latency  # seconds before answering each create
+        self.callback_delay = callback_delay  # seconds before each status callback
+        self.status_callbacks = True
+        self.messages: list[FakeMessage] = []
+        self.requests = 0  # create attempts, failed ones included
+        self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, HTTP status of the answer)
+        self.number_errors: dict[str, int] = {}  # To → Twilio error code refused at create
+        self.undeliverable: dict[str, int] = {}  # To → ErrorCode of an `undelivered` callback
+        self.fail_next: FailNext | None = None
+        self._by_sid: dict[str, FakeMessage] = {}
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.post(API.format(account="{account}") + "/Messages.json", self._create),
+                web.get(API.format(account="{account}") + "/Messages/{sid}.json", self._fetch),
+                web.get("/_fake/messages", self._list_received),
+                web.post("/_fake/config", self._configure),
+                web.post("/_fake/inbound", self._inject_inbound),
+                web.post("/_fake/reset", self._reset),
+            ]
+        )
+        # access_log=None: thousands of requests a second would otherwise go to the log.
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self.url
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeTwilio:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # -- steering (tests call these) ------------------------------------------------------------
+
+    def fail_number(self, number: str, code: int = 21211) -> None:
+        """Refuse creates to ``number`` with Twilio error ``code``."""
+        self.number_errors[number] = code
+
+    def fail_requests(self, count: int, *, status: int = 500, retry_after: int | None = None) -> None:
+        """Answer the next ``count`` creates with ``status`` (500, 503 or 429) before accepting."""
+        code = {429: 20429, 503: 20503}.get(status, 20500)
+        self.fail_next = FailNext(count, status, code, retry_after)
+
+    def reset(self) -> None:
+        self.messages.clear()
+        self._by_sid.clear()
+        self.callbacks.clear()
+        self.number_errors.clear()
+        self.undeliverable.clear()
+        self.fail_next = None
+        self.requests = 0
+
+    def received(self, to: str | None = None) -> list[FakeMessage]:
+        return [m for m in self.messages if to is None or m.to == to]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for tests that check each message arrived exactly once."""
+        repeats = Counter((m.to, m.body) for m in self.messages)
+        return {
+            "count": len(self.messages),
+            "requests": self.requests,
+            "distinct": len(repeats),
+            "duplicates": sum(n - 1 for n in repeats.values()),
+        }
+
+    async def send_inbound(
+        self,
+        url: str,
+        *,
+        from_: str,
+        to: str,
+        body: str,
+        media_urls: Sequence[str] = (),
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST an inbound message to ``url`` as Twilio would; ``(status, response text)``.
+
+        ``signature`` replaces the computed X-Twilio-Signature (``""`` sends none), so tests can
+        prove that forged webhooks are refused.
+        """
+        sid = "SM" + secrets.token_hex(16)
+        fields = [
+            ("MessageSid", sid),
+            ("SmsSid", sid),
+            ("SmsMessageSid", sid),
+            ("AccountSid", self.account_sid),
+            ("From", from_),
+            ("To", to),
+            ("Body", body),
+            ("NumMedia", str(len(media_urls))),
+            ("NumSegments", "1"),
+            ("SmsStatus", "received"),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        for n, media in enumerate(media_urls):
+            fields += [(f"MediaUrl{n}", media), (f"MediaContentType{n}", "image/jpeg")]
+        if from_.startswith("whatsapp:"):
+            fields += [("ProfileName", "Fake Handset"), ("WaId", from_.removeprefix("whatsapp:+"))]
+        return await self._post_signed(url, fields, signature)
+
+    async def send_status(
+        self,
+        url: str,
+        message_sid: str,
+        status: str = "delivered",
+        *,
+        error_code: int | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST one status callback for ``message_sid``, as Twilio would; ``signature`` as in
+        :meth:`send_inbound`."""
+        fields = [
+            ("MessageSid", message_sid),
+            ("SmsSid", message_sid),
+            ("AccountSid", self.account_sid),
+            ("MessageStatus", status),
+            ("SmsStatus", status),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        if error_code is not None:
+            fields.append(("ErrorCode", str(error_code)))
+        return await self._post_signed(url, fields, signature)
+
+    # -- the Twilio API -------------------------------------------------------------------------
+
+    async def _create(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        account = request.match_info["account"]
+        if not self._authorized(request, account):
+            return error_response(20003)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        failing = self.fail_next
+        if failing is not None and failing.count > 0:
+            failing.count -= 1
+            headers = {"Retry-After": str(failing.retry_after)} if failing.retry_after is not None else None
+            return error_response(failing.code, failing.status, headers)
+        form = await request.post()
+        to = _text(form.get("To"))
+        sender = _text(form.get("From"))
+        service = _text(form.get("MessagingServiceSid"))
+        body = _text(form.get("Body")) or ""
+        media = [str(v) for v in form.getall("MediaUrl", [])]
+        problem = validate(to, sender, service, body, media)
+        if problem is None and to in self.number_errors:
+            problem = self.number_errors[to]
+        if problem is not None or to is None:
+            return error_response(problem or 21604)
+        message = FakeMessage(
+            sid=("MM" if media else "SM") + secrets.token_hex(16),
+            account_sid=account,
+            to=to,
+            from_=sender,
+            messaging_service_sid=service,
+            body=body,
+            media_urls=media,
+            status_callback=_text(form.get("StatusCallback")),
+            status="accepted" if service and not sender else "queued",
+        )
+        self.messages.append(message)
+        self._by_sid[message.sid] = message
+        if message.status_callback and self.status_callbacks:
+            self._spawn(self._report(message))
+        return json_response(message.to_json(), 201)
+
+    async def _fetch(self, request: web.Request) -> web.Response:
+        account = request.match_info["account"]
+        if not self._authorized(request, account):
+            return error_response(20003)
+        message = self._by_sid.get(request.match_info["sid"])
+        if message is None or message.account_sid != account:
+            return error_response(20404)
+        return json_response(message.to_json())
+
+    def _authorized(self, request: web.Request, account: str) -> bool:
+        header = request.headers.get("Authorization", "")
+        try:
+            auth = aiohttp.BasicAuth.decode(header)
+        except ValueError:
+            return False
+        if account != self.account_sid:
+            return False
+        if auth.login == self.account_sid:
+            return secrets.compare_digest(auth.password, self.auth_token)
+        key_secret = self.api_keys.get(auth.login)
+        return key_secret is not None and secrets.compare_digest(auth.password, key_secret)
+
+    async def _report(self, message: FakeMessage) -> None:
+        """Status callbacks as Twilio sends them: ``sent``, then ``delivered`` or ``undelivered``."""
+        error = self.undeliverable.get(message.to)
+        for status in ("sent", "undelivered" if error else "delivered"):
+            if self.callback_delay:
+                await asyncio.sleep(self.callback_delay)
+            message.status = status
+            fields = [
+                ("MessageSid", message.sid),
+                ("SmsSid", message.sid),
+                ("AccountSid", message.account_sid),
+                ("From", message.from_ or ""),
+                ("To", message.to),
+                ("MessageStatus", status),
+                ("SmsStatus", status),
+                ("ApiVersion", "2010-04-01"),
+            ]
+            if message.messaging_service_sid:
+                fields.append(("MessagingServiceSid", message.messaging_service_sid))
+            if status == "undelivered":
+                message.error_code = error
+                fields.append(("ErrorCode", str(error)))
+            assert message.status_callback is not None
+            answered, _ = await self._post_signed(message.status_callback, fields, None)
+            self.callbacks.append((message.sid, status, answered))
+
+    async def _post_signed(
+        self, url: str, fields: list[tuple[str, str]], signature: str | None
+    ) -> tuple[int, str]:
+        assert self._client is not None, "start() the fake first"
+        if signature is None:
+            signature = compute_signature(self.auth_token, url, fields)
+        headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": secrets.token_hex(16)}
+        if signature:
+            headers[SIGNATURE_HEADER] = signature
+        try:
+            async with self._client.post(url, data=fields, headers=headers) as response:
+                return response.status, await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return 0, type(exc).__name__
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+
+    async def _list_received(self, request: web.Request) -> web.Response:
+        to = request.query.get("to")
+        listed = [_public(m) for m in self.received(to)]
+        return json_response({**self.summary(), "messages": listed})
+
+    async def _configure(self, request: web.Request) -> web.Response:
+        """JSON keys: latency, callback_delay, status_callbacks, number_errors {to: code},
+        undeliverable {to: code}, fail_requests {count, status, retry_after}."""
+        try:
+            config = await request.json()
+            if "latency" in config:
+                self.latency = float(config["latency"])
+            if "callback_delay" in config:
+                self.callback_delay = float(config["callback_delay"])
+            if "status_callbacks" in config:
+                self.status_callbacks = bool(config["status_callbacks"])
+            self.number_errors.update({str(k): int(v) for k, v in config.get("number_errors", {}).items()})
+            self.undeliverable.update({str(k): int(v) for k, v in config.get("undeliverable", {}).items()})
+            if "fail_requests" in config:
+                failing = config["fail_requests"]
+                self.fail_requests(
+                    int(failing["count"]),
+                    status=int(failing.get("status", 500)),
+                    retry_after=failing.get("retry_after"),
+                )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad configuration"}, 400)
+        return json_response({"ok": True})
+
+    async def _inject_inbound(self, request: web.Request) -> web.Response:
+        """JSON ``{url, from, to, body, media_urls?, signature?}``; answers what the webhook said."""
+        try:
+            spec = await request.json()
+            status, text = await self.send_inbound(
+                str(spec["url"]),
+                from_=str(spec["from"]),
+                to=str(spec["to"]),
+                body=str(spec.get("body", "")),
+                media_urls=[str(u) for u in spec.get("media_urls", [])],
+                signature=spec.get("signature"),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad inbound request"}, 400)
+        return json_response({"status": status, "body": text})
+
+    async def _reset(self, _: web.Request) -> web.Response:
+        self.reset()
+        return json_response({"ok": True})
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _public(message: FakeMessage) -> dict[str, Any]:
+    shown = asdict(message)
+    shown["from"] = shown.pop("from_")
+    return shown
