@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -231,7 +232,11 @@ class Dispatcher:
             result = results[message.id]
             if result.error is None:
                 sent = Outcome(
-                    message.id, MessageStatus.SENT, provider_message_id=result.provider_message_id, at=at
+                    message.id,
+                    MessageStatus.SENT,
+                    provider_message_id=result.provider_message_id,
+                    at=at,
+                    channel_id=message.channel_id,
                 )
                 self._finish(sent, "sent", channel_type)
             else:
@@ -392,14 +397,47 @@ def _write_back(
     now: int,
 ) -> tuple[int, int]:
     """Outcomes first, then receipts, so a receipt finds the provider id its send just wrote."""
-    for start in range(0, len(outcomes), 1000):
-        queue.record_outcomes(conn, worker=worker, outcomes=outcomes[start : start + 1000], now=now)
+    paired, unpaired = _pair_receipts(outcomes, receipts)
     applied = kept = 0
+    receipts = list(unpaired)
+    for start in range(0, len(paired), 1000):
+        chunk = paired[start : start + 1000]
+        written = {o.message_id for o in queue.record_outcomes(conn, worker=worker, outcomes=chunk, now=now)}
+        for outcome in chunk:
+            if outcome.receipt is None:
+                continue
+            if outcome.message_id in written:
+                applied += 1
+            else:  # the lease was lost: the receipt is matched (or kept) on its own, never dropped
+                receipts.append(outcome.receipt)
     for start in range(0, len(receipts), 1000):
         done, held = queue.apply_receipts(conn, receipts[start : start + 1000], now=now)
         applied += done
         kept += held
     return applied, kept
+
+
+def _pair_receipts(
+    outcomes: Sequence[Outcome], receipts: Sequence[ReceiptUpdate]
+) -> tuple[list[Outcome], list[ReceiptUpdate]]:
+    """Attach each receipt to the `sent` outcome it reports on when both are in this flush
+    (providers that confirm at once, SMPP receipts racing their submit_sm_resp)."""
+    if not receipts:
+        return list(outcomes), []
+    by_provider_id = {
+        (o.channel_id, o.provider_message_id): i
+        for i, o in enumerate(outcomes)
+        if o.status is MessageStatus.SENT and o.provider_message_id is not None and o.channel_id
+    }
+    paired = list(outcomes)
+    rest: list[ReceiptUpdate] = []
+    for receipt in receipts:
+        i = by_provider_id.pop((receipt.channel_id, receipt.provider_message_id), None)
+        if i is None:
+            rest.append(receipt)
+        else:
+            paired[i] = dataclasses.replace(paired[i], receipt=receipt)
+    return paired, rest
 
 
 def _sweep(conn: Connection, *, now: int) -> tuple[list[str], int]:

@@ -45,6 +45,15 @@ class ClaimedMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptUpdate:
+    channel_id: str
+    provider_message_id: str
+    status: MessageStatus
+    code: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened to one claimed message; written back in batches."""
 
@@ -55,19 +64,30 @@ class Outcome:
     error_message: str | None = None
     due_at: int | None = None  # next attempt, for a retry
     to_fallback: bool = False  # requeue on the message's fallback channel, with fresh attempts
+    channel_id: str | None = None  # the channel that sent it (matches receipts to a `sent`)
+    # A delivery receipt that arrived before this `sent` outcome was written: both are written
+    # as one row update (and two events), saving the receipt its own lookup and update.
+    receipt: ReceiptUpdate | None = None
+
+    def final(self) -> tuple[str, str | None, str | None]:
+        """The status, error code and error text the row ends with."""
+        if self.receipt is None:
+            return self.status.value, self.error_code, self.error_message
+        if self.receipt.status is MessageStatus.DELIVERED:
+            return self.receipt.status.value, None, None
+        return self.receipt.status.value, self.receipt.code, self.receipt.detail
+
+    def events(self, now: int) -> list[tuple[str, str, int, str | None, str | None]]:
+        sent = (self.message_id, self.status.value, self.at or now, self.error_code, self.error_message)
+        if self.receipt is None:
+            return [sent]
+        r = self.receipt
+        return [sent, (self.message_id, r.status.value, now, r.code, r.detail)]
+
     at: int | None = None  # when it happened (the provider's answer); default: when written
     # False when the provider was never called (circuit open, no rate-limit slot, shutdown):
     # the claim's attempt is given back so waiting never uses up a message's attempts.
     counts_attempt: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptUpdate:
-    channel_id: str
-    provider_message_id: str
-    status: MessageStatus
-    code: str | None = None
-    detail: str | None = None
 
 
 def claim_due(
@@ -163,12 +183,85 @@ def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome
     """
     if not outcomes:
         return []
+    if conn.dialect.name == "postgresql":
+        held = _update_held_postgresql(conn, worker, outcomes, now)
+        written = [o for o in outcomes if o.message_id in held]
+    else:
+        written = _update_held_sqlite(conn, worker, outcomes, now)
+    if not written:
+        return []
+    moved = [o.message_id for o in written if o.to_fallback]
+    if moved:
+        conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+            .where(messages.c.fallback_channel_id.is_not(None))
+            .values(channel_id=messages.c.fallback_channel_id, via_fallback=True, attempts=0),
+            {"ids": moved},
+        )
+    insert_events(conn, [event for o in written for event in o.events(now)])
+    return written
+
+
+# One statement for a whole batch: row-at-a-time UPDATEs cost PostgreSQL a statement execution
+# each (record_outcomes was 40 % of the queue's database time at 500 rows per flush, measured).
+# The lease check is in the same statement, so no separate SELECT … FOR UPDATE pass is needed.
+_RECORD_POSTGRESQL = text(
+    """
+    UPDATE messages AS m SET
+        status = v.status,
+        provider_message_id = v.provider_id,
+        error_code = v.code,
+        error_message = v.error,
+        due_at = v.due,
+        attempts = m.attempts - v.refund,
+        lease_owner = NULL,
+        lease_until = NULL,
+        updated_at = :now
+    FROM unnest(
+        CAST(:ids AS text[]), CAST(:statuses AS text[]), CAST(:provider_ids AS text[]),
+        CAST(:codes AS text[]), CAST(:errors AS text[]), CAST(:dues AS bigint[]),
+        CAST(:refunds AS integer[])
+    ) AS v(id, status, provider_id, code, error, due, refund)
+    WHERE m.id = v.id AND m.status = 'sending' AND m.lease_owner = :worker
+    RETURNING m.id
+    """
+)
+
+
+def _update_held_postgresql(conn: Connection, worker: str, outcomes: Sequence[Outcome], now: int) -> set[str]:
+    """Write the outcomes of messages this worker still holds; the ids written."""
+    held: set[str] = set()
+    for start in range(0, len(outcomes), 1000):
+        chunk = sorted(outcomes[start : start + 1000], key=lambda o: o.message_id)
+        rows = conn.execute(
+            _RECORD_POSTGRESQL,
+            {
+                "now": now,
+                "worker": worker,
+                "ids": [o.message_id for o in chunk],
+                "statuses": [o.final()[0] for o in chunk],
+                "provider_ids": [o.provider_message_id for o in chunk],
+                "codes": [o.final()[1] for o in chunk],
+                "errors": [o.final()[2] for o in chunk],
+                "dues": [o.due_at for o in chunk],
+                "refunds": [0 if o.counts_attempt else 1 for o in chunk],
+            },
+        )
+        held.update(row[0] for row in rows)
+    return held
+
+
+def _update_held_sqlite(
+    conn: Connection, worker: str, outcomes: Sequence[Outcome], now: int
+) -> list[Outcome]:
+    """SQLite runs executemany in C against one prepared statement: row-at-a-time is cheap there,
+    and the writer lock makes the held-check and the update atomic."""
     ids = [o.message_id for o in outcomes]
     held_query = (
         select(messages.c.id)
         .where(messages.c.id.in_(bindparam("ids", expanding=True)), _LEASED)
         .where(messages.c.lease_owner == worker)
-        .with_for_update()
     )
     held: set[str] = set()
     for start in range(0, len(ids), 1000):
@@ -194,28 +287,15 @@ def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome
         [
             {
                 "b_id": o.message_id,
-                "b_status": o.status.value,
+                "b_status": o.final()[0],
                 "b_provider_id": o.provider_message_id,
-                "b_code": o.error_code,
-                "b_error": o.error_message,
+                "b_code": o.final()[1],
+                "b_error": o.final()[2],
                 "b_due": o.due_at,
                 "b_refund": 0 if o.counts_attempt else 1,
             }
             for o in written
         ],
-    )
-    moved = [o.message_id for o in written if o.to_fallback]
-    if moved:
-        conn.execute(
-            update(messages)
-            .where(messages.c.id.in_(bindparam("ids", expanding=True)))
-            .where(messages.c.fallback_channel_id.is_not(None))
-            .values(channel_id=messages.c.fallback_channel_id, via_fallback=True, attempts=0),
-            {"ids": moved},
-        )
-    insert_events(
-        conn,
-        [(o.message_id, o.status.value, o.at or now, o.error_code, o.error_message) for o in written],
     )
     return written
 
