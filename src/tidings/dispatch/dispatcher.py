@@ -112,6 +112,12 @@ class Dispatcher:
         """Stop claiming, let in-flight sends finish, write every outcome, close channels."""
         self._stopping = True
         self._wake.set()
+        self._room.set()
+        # The claim loop ends by itself: cancelling it mid-claim would abandon a committed claim
+        # (its messages would sit leased, unsent, until the lease expired).
+        claim_loop = self._loops[0] if self._loops else None
+        if claim_loop is not None:
+            await asyncio.wait({claim_loop}, timeout=timeout)
         await self.limiter.close()  # sends still waiting for a slot are requeued at once
         if self._sends:
             await asyncio.wait(set(self._sends), timeout=timeout)
