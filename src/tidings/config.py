@@ -35,6 +35,21 @@ class DispatchSettings(BaseModel):
     claim_gather_ms: float = Field(default=10, ge=0, le=1000)
 
 
+class WebhookSettings(BaseModel):
+    """Delivery of signed event webhooks from the outbox (tidings.events.deliverer)."""
+
+    poll_interval_seconds: float = Field(default=0.25, gt=0, le=5)
+    claim_batch_size: int = Field(default=200, ge=1, le=5_000)
+    max_in_flight: int = Field(default=100, ge=1)  # concurrent POSTs per worker process
+    connections_per_host: int = Field(default=20, ge=1)
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+    lease_seconds: float = Field(default=60, gt=0)
+    retry_base_seconds: float = Field(default=5, gt=0)
+    retry_max_seconds: float = Field(default=3_600, gt=0)
+    # Deliveries are retried until this long after their event, then marked failed (SPEC: 24 h).
+    give_up_after_seconds: float = Field(default=86_400, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TIDINGS_",
@@ -62,6 +77,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     dispatch: DispatchSettings = DispatchSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     # Settings of the sandbox channel created on first run (see channels/sandbox), e.g.
     # TIDINGS_SANDBOX__LATENCY_MS=20 or TIDINGS_SANDBOX__RECEIPT_DELAY_MS=500.
     sandbox: dict[str, Any] = Field(default_factory=dict)

@@ -18,3 +18,10 @@ IN_FLIGHT = Gauge("tidings_dispatch_in_flight", "Messages claimed and not yet wr
 CLAIM_SIZE = Histogram(
     "tidings_claim_batch_size", "Messages per claim", buckets=(1, 10, 50, 100, 250, 500, 1000, 5000)
 )
+WEBHOOK_DELIVERIES = Counter(
+    "tidings_webhook_deliveries_total",
+    "Event webhook attempts by result: delivered, retried (will try again) or failed (gave up)",
+    ["result"],
+)
+WEBHOOK_IN_FLIGHT = Gauge("tidings_webhook_in_flight", "Event webhook POSTs under way in this worker")
+EVENT_STREAMS = Gauge("tidings_event_streams_open", "Server-sent event streams open in this process")

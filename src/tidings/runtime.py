@@ -15,8 +15,10 @@ from tidings.config import Settings
 from tidings.core.numbers import normalize_numbers
 from tidings.crypto import SecretBox
 from tidings.dispatch.dispatcher import Dispatcher
+from tidings.events.deliverer import Deliverer
 from tidings.features.accounts.service import AccountService, Bootstrap
 from tidings.features.channels.service import ChannelService
+from tidings.features.events.service import EventStream
 from tidings.features.inbound.service import InboundService
 from tidings.features.messages.intake import Limits
 from tidings.features.messages.service import MessageService
@@ -38,6 +40,9 @@ class Gateway:
         self.inbound = InboundService(self.db)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
+        # Webhooks go out wherever messages do: worker processes, or the single serve process.
+        self.deliverer = Deliverer(self.db, self.box, settings.webhooks) if run_dispatcher else None
+        self.events = EventStream(self.db)
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,
@@ -77,11 +82,15 @@ class Gateway:
         if self.dispatcher is not None:
             self.dispatcher.inbound_handler = self.inbound.receive
             await self.dispatcher.start()
+        if self.deliverer is not None:
+            await self.deliverer.start()
 
     async def stop(self) -> None:
         await self.intake.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
+        if self.deliverer is not None:
+            await self.deliverer.stop()
         if self.number_pool is not None:
             self.number_pool.shutdown(cancel_futures=True)
         await self.db.close()

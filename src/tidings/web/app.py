@@ -14,6 +14,7 @@ from sqlalchemy import text
 from tidings import __version__
 from tidings.config import Settings
 from tidings.features.accounts.endpoints import router as accounts_router
+from tidings.features.events.endpoints import router as events_router
 from tidings.features.messages.endpoints import router as messages_router
 from tidings.features.numbers.endpoints import router as numbers_router
 from tidings.features.sandbox.endpoints import router as sandbox_router
@@ -47,7 +48,7 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
     )
     app.state.gateway = gateway
     errors.install(app)
-    for router in (messages_router, numbers_router, accounts_router, sandbox_router):
+    for router in (messages_router, numbers_router, accounts_router, sandbox_router, events_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])
