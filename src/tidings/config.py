@@ -50,6 +50,16 @@ class WebhookSettings(BaseModel):
     give_up_after_seconds: float = Field(default=86_400, gt=0)
 
 
+class EventStreamSettings(BaseModel):
+    """The live stream, ``GET /v1/events/stream`` (tidings.features.events)."""
+
+    poll_interval_seconds: float = Field(default=0.25, gt=0, le=5)
+    keep_alive_seconds: float = Field(default=15, gt=0, le=300)
+    # How long a gap in event ids is waited for before it is taken for a rolled-back
+    # transaction (see core.tailing); only PostgreSQL leaves gaps.
+    gap_timeout_seconds: float = Field(default=10, gt=0, le=600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TIDINGS_",
@@ -78,6 +88,7 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     dispatch: DispatchSettings = DispatchSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    event_stream: EventStreamSettings = EventStreamSettings()
     # Settings of the sandbox channel created on first run (see channels/sandbox), e.g.
     # TIDINGS_SANDBOX__LATENCY_MS=20 or TIDINGS_SANDBOX__RECEIPT_DELAY_MS=500.
     sandbox: dict[str, Any] = Field(default_factory=dict)

@@ -42,7 +42,7 @@ class Gateway:
         self.dispatcher = Dispatcher(self.db, settings.dispatch) if run_dispatcher else None
         # Webhooks go out wherever messages do: worker processes, or the single serve process.
         self.deliverer = Deliverer(self.db, self.box, settings.webhooks) if run_dispatcher else None
-        self.events = EventStream(self.db)
+        self.events = EventStream(self.db, settings.event_stream)
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,

@@ -15,7 +15,6 @@ from tidings.web.responses import ERRORS
 
 router = APIRouter(prefix="/v1", tags=["events"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
-KEEP_ALIVE_SECONDS = 15
 
 
 @router.get(
@@ -30,7 +29,8 @@ async def stream(
 ) -> EventSourceResponse:
     """``message.status`` and ``message.received`` events as they happen, each with an ``id:``
     line; reconnecting with ``Last-Event-ID`` resumes after that event. A comment line every
-    15 s keeps idle connections open through proxies."""
+    15 s (``TIDINGS_EVENT_STREAM__KEEP_ALIVE_SECONDS``) keeps idle connections open through
+    proxies."""
     after: int | None = None
     if last_event_id is not None and last_event_id.strip():
         after = parse_event_id(last_event_id)
@@ -40,4 +40,4 @@ async def stream(
             )
     events = request.app.state.gateway.events
     start = await events.start_position(after)
-    return EventSourceResponse(events.events(caller, start), ping=KEEP_ALIVE_SECONDS)
+    return EventSourceResponse(events.events(caller, start), ping=events.settings.keep_alive_seconds)

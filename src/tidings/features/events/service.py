@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from sse_starlette import ServerSentEvent
 
+from tidings.config import EventStreamSettings
 from tidings.core.clock import now_ms
 from tidings.core.events import event_id
 from tidings.core.tailing import Horizon
@@ -21,20 +21,14 @@ from tidings.features.events import repository as repo
 from tidings.metrics import EVENT_STREAMS
 from tidings.store.engine import Database
 
-
-@dataclass(frozen=True, slots=True)
-class StreamSettings:
-    poll_seconds: float = 0.25
-    # How long a gap in the ids is waited for before it is taken for a rolled-back transaction
-    # (see core.tailing); only PostgreSQL leaves gaps.
-    gap_timeout_ms: int = 10_000
-    window: int = 5_000  # ids examined per poll
+# Event ids examined per poll: bounds one poll's work however far behind a stream starts.
+WINDOW = 5_000
 
 
 class EventStream:
-    def __init__(self, db: Database, settings: StreamSettings | None = None) -> None:
+    def __init__(self, db: Database, settings: EventStreamSettings) -> None:
         self._db = db
-        self._settings = settings or StreamSettings()
+        self.settings = settings
 
     async def start_position(self, last_event_id: int | None) -> int:
         """Where a stream starts: after the client's last event, else after the newest event."""
@@ -45,15 +39,15 @@ class EventStream:
 
     async def events(self, principal: Principal, after: int) -> AsyncIterator[ServerSentEvent]:
         """Announced events after ``after`` as they commit, for as long as the client listens."""
-        settings = self._settings
+        settings = self.settings
         accounts = sorted(principal.account_ids)
-        horizon = Horizon(after, settings.gap_timeout_ms)
+        horizon = Horizon(after, int(settings.gap_timeout_seconds * 1000))
         EVENT_STREAMS.inc()
         try:
             while True:
                 start = horizon.safe
                 async with self._db.read() as conn:
-                    seen = await repo.event_ids_after(conn, start, limit=settings.window)
+                    seen = await repo.event_ids_after(conn, start, limit=WINDOW)
                     upto = horizon.advance(seen, now_ms())
                     rows = (
                         await repo.announced_events(conn, accounts, after=start, upto=upto)
@@ -65,7 +59,7 @@ class EventStream:
                     yield ServerSentEvent(
                         data=encode(payload), id=event_id(row["event_id"]), event=payload["type"]
                     )
-                if len(seen) < settings.window or upto == start:
-                    await asyncio.sleep(settings.poll_seconds)
+                if len(seen) < WINDOW or upto == start:
+                    await asyncio.sleep(settings.poll_interval_seconds)
         finally:
             EVENT_STREAMS.dec()
