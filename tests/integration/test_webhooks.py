@@ -13,10 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from integration.conftest import RunningGateway, UrlFactory, start_gateway
+from integration.conftest import ADMIN_KEY, RunningGateway, UrlFactory, start_gateway
 from integration.receiver import Received, Receiver
-from tidings.config import WebhookSettings
+from tidings.config import Settings, WebhookSettings
+from tidings.core.clock import now_ms
+from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.metrics import WEBHOOK_DELIVERIES
+from tidings.runtime import Gateway
+from tidings.store import outbox
+from tidings.store.migrate import upgrade
 from tidings.store.schema import account_webhooks, webhook_deliveries
 from tidings.webhooks import verify_signature
 
@@ -309,3 +314,60 @@ async def test_webhook_secret_is_shown_only_when_made_and_never_logged(
         assert second_secret not in str(request.headers) and second_secret.encode() not in request.body
     logged = caplog.text + str([r.__dict__ for r in caplog.records])
     assert first_secret not in logged and second_secret not in logged
+
+
+async def test_a_dead_workers_lease_runs_out_and_its_delivery_goes_out(
+    database_url_factory: UrlFactory, receiver: Receiver, tmp_path: Path
+) -> None:
+    url = await database_url_factory()
+    await upgrade(url)
+    settings = Settings(
+        database_url=url,
+        bootstrap_key=ADMIN_KEY,
+        data_dir=tmp_path / "data",
+        number_workers=0,
+        secret_key="the-same-instance-secret",
+        webhooks=FAST_WEBHOOKS,
+    )
+    # An API-only process: it writes the outbox row but delivers nothing.
+    api = Gateway(settings, run_dispatcher=False)
+    await api.start()
+    try:
+        assert api.deliverer is None
+        admin = await api.accounts.authenticate_key(ADMIN_KEY)
+        await api.accounts.update_account(
+            admin, admin.account_id, name=None, webhook_url=receiver.url + "/lease", set_url=True
+        )
+        batch = await api.messages.send(
+            admin,
+            SendMessagesRequest(to="+14155550280", body="x", send_at=datetime.now(UTC) + timedelta(days=1)),
+        )
+        [message_id] = batch["message_ids"]
+        await api.messages.cancel(admin, message_id)
+        # A worker claims it and dies before posting: its lease is all that is left of it.
+        now = now_ms()
+        [claimed] = await api.db.transact(
+            lambda conn: outbox.claim_due(
+                conn,
+                worker="dead",
+                now=now,
+                lease_until=now + 400,
+                limit=10,
+                skip_locked=not api.db.is_sqlite,
+            )
+        )
+    finally:
+        await api.stop()
+
+    server, task, worker = await start_gateway(
+        url, tmp_path / "worker", **{"webhooks": FAST_WEBHOOKS, "secret_key": "the-same-instance-secret"}
+    )
+    try:
+        await receiver.wait_until(lambda: len(receiver.delivered()) >= 1)
+        assert _statuses_by_message(receiver.delivered()) == {message_id: ["canceled"]}
+        [row] = await _wait_rows(worker, lambda rows: rows[0]["status"] == "delivered")
+        assert row["id"] == claimed.id and row["attempts"] == 2
+    finally:
+        await worker.session.close()
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
