@@ -232,6 +232,9 @@ async def test_pending_deliveries_survive_a_restart(
         secret = await _set_webhook(first, receiver.url + "/later")
         receiver.fail_all = True
         ids = await _send(first, [f"+1415555{n:04d}" for n in range(140, 145)])
+        # Every message reaches its final status here; only their webhooks are left pending.
+        for message_id in ids:
+            await first.wait_for_status(message_id, {"delivered"})
         await receiver.wait_until(lambda: len(receiver.requests) >= 3)
     finally:
         await first.session.close()

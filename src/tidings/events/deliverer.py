@@ -89,6 +89,15 @@ class Deliverer:
         self._stopping = True
         self._wake.set()
         self._room.set()
+        claim_loop, write_loop = self._loops or (None, None)
+        if claim_loop is not None:
+            # Let a claim under way finish rather than cancel it: on SQLite its transaction
+            # commits in the writer thread regardless, and the rows it leased would be lost to
+            # everyone until the lease ran out.
+            await asyncio.wait({claim_loop}, timeout=timeout)
+            claim_loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await claim_loop
         if self._posts:
             await asyncio.wait(set(self._posts), timeout=timeout)
         unfinished = list(self._posts.items())
@@ -97,11 +106,10 @@ class Deliverer:
         for task, _ in unfinished:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
+        if write_loop is not None:
+            write_loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await write_loop
         await self._flush()
         if unfinished:
             ids = [delivery_id for _, delivery_id in unfinished]
