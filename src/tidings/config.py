@@ -42,6 +42,31 @@ class DispatchSettings(BaseModel):
     circuit_cooldown_seconds: float = Field(default=30, gt=0)
 
 
+class WebhookSettings(BaseModel):
+    """Delivery of signed event webhooks from the outbox (tidings.events.deliverer)."""
+
+    poll_interval_seconds: float = Field(default=0.25, gt=0, le=5)
+    claim_batch_size: int = Field(default=200, ge=1, le=5_000)
+    max_in_flight: int = Field(default=100, ge=1)  # concurrent POSTs per worker process
+    connections_per_host: int = Field(default=20, ge=1)
+    timeout_seconds: float = Field(default=10, gt=0, le=60)
+    lease_seconds: float = Field(default=60, gt=0)
+    retry_base_seconds: float = Field(default=5, gt=0)
+    retry_max_seconds: float = Field(default=3_600, gt=0)
+    # Deliveries are retried until this long after their event, then marked failed (SPEC: 24 h).
+    give_up_after_seconds: float = Field(default=86_400, gt=0)
+
+
+class EventStreamSettings(BaseModel):
+    """The live stream, ``GET /v1/events/stream`` (tidings.features.events)."""
+
+    poll_interval_seconds: float = Field(default=0.25, gt=0, le=5)
+    keep_alive_seconds: float = Field(default=15, gt=0, le=300)
+    # How long a gap in event ids is waited for before it is taken for a rolled-back
+    # transaction (see core.tailing); only PostgreSQL leaves gaps.
+    gap_timeout_seconds: float = Field(default=10, gt=0, le=600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TIDINGS_",
@@ -70,6 +95,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     dispatch: DispatchSettings = DispatchSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    event_stream: EventStreamSettings = EventStreamSettings()
     # Settings of the sandbox channel created on first run (see channels/sandbox), e.g.
     # TIDINGS_SANDBOX__LATENCY_MS=20 or TIDINGS_SANDBOX__RECEIPT_DELAY_MS=500.
     sandbox: dict[str, Any] = Field(default_factory=dict)

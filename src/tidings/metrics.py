@@ -26,3 +26,10 @@ SANDBOX_PROVIDER_CALLS = Counter(
     "Simulated provider calls made by sandbox channels (call: send or send_many)",
     ["channel_id", "call"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "tidings_webhook_deliveries_total",
+    "Event webhook attempts by result: delivered, retried (will try again) or failed (gave up)",
+    ["result"],
+)
+WEBHOOK_IN_FLIGHT = Gauge("tidings_webhook_in_flight", "Event webhook POSTs under way in this worker")
+EVENT_STREAMS = Gauge("tidings_event_streams_open", "Server-sent event streams open in this process")

@@ -17,8 +17,10 @@ from tidings.crypto import SecretBox
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.dispatch.rate_limits import RateLimiter
 from tidings.dispatch.wakeups import DueListener
+from tidings.events.deliverer import Deliverer
 from tidings.features.accounts.service import AccountService, Bootstrap
 from tidings.features.channels.service import ChannelService
+from tidings.features.events.service import EventStream
 from tidings.features.inbound.service import InboundService
 from tidings.features.messages.intake import Limits
 from tidings.features.messages.service import MessageService
@@ -54,6 +56,9 @@ class Gateway:
             if self.dispatcher is not None and not self.db.is_sqlite
             else None
         )
+        # Webhooks go out wherever messages do: worker processes, or the single serve process.
+        self.deliverer = Deliverer(self.db, self.box, settings.webhooks) if run_dispatcher else None
+        self.events = EventStream(self.db, settings.event_stream)
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,
@@ -82,6 +87,8 @@ class Gateway:
         if self.dispatcher is not None:
             self.dispatcher.inbound_handler = self.inbound.receive
             await self.dispatcher.start()
+        if self.deliverer is not None:
+            await self.deliverer.start()
         if self.due_listener is not None:
             self.due_listener.start()
 
@@ -107,6 +114,8 @@ class Gateway:
         await self.intake.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
+        if self.deliverer is not None:
+            await self.deliverer.stop()
         if self.number_pool is not None:
             self.number_pool.shutdown(cancel_futures=True)
         await self.db.close()

@@ -3,7 +3,8 @@
 Plain sync functions over a Connection, run as whole transactions by ``Database.transact``.
 
 Every status change made here goes through :func:`tidings.core.statuses.predecessors`, so the
-forward-only rule holds whichever path the news arrives by.
+forward-only rule holds whichever path the news arrives by, and is recorded by
+:func:`insert_events`, which also queues its webhook deliveries in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
+from tidings.core.events import ANNOUNCED_VALUES
 from tidings.core.statuses import MessageStatus, predecessors
 from tidings.store.bulk import insert_rows
+from tidings.store.outbox import enqueue_message_events
 from tidings.store.schema import message_events, messages, pending_receipts
 
 EVENT_COLUMNS = ("message_id", "status", "at", "code", "detail")
@@ -199,7 +202,12 @@ def record_outcomes(conn: Connection, *, worker: str, outcomes: Sequence[Outcome
             .values(channel_id=messages.c.fallback_channel_id, via_fallback=True, attempts=0),
             {"ids": moved},
         )
-    insert_events(conn, [event for o in written for event in o.events(now)])
+    # In two steps so each message's `sent` is the newest event when its webhook is queued,
+    # then the receipt's status (the outbox announces a message's newest event).
+    insert_events(conn, [o.events(now)[0] for o in written])
+    with_receipts = [o.events(now)[1] for o in written if o.receipt is not None]
+    if with_receipts:
+        insert_events(conn, with_receipts)
     return written
 
 
@@ -412,5 +420,11 @@ def _advance(conn: Connection, matched: Sequence[tuple[str, ReceiptUpdate]], now
 
 
 def insert_events(conn: Connection, rows: Sequence[tuple[str, str, int, str | None, str | None]]) -> None:
-    """Append status events: (message id, status, at, code, detail)."""
+    """Append status events: (message id, status, at, code, detail); all rows of one call share
+    their time. Announced ones (core.events) are queued for webhook delivery in this transaction,
+    which is what makes the outbox transactional: every path that changes a status comes here.
+    """
     insert_rows(conn, message_events, EVENT_COLUMNS, rows)
+    announced = [row[0] for row in rows if row[1] in ANNOUNCED_VALUES]
+    if announced:
+        enqueue_message_events(conn, announced, now=rows[0][2])

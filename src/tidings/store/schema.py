@@ -211,3 +211,56 @@ idempotency_keys = Table(
     Column("response_body", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False, index=True),
 )
+
+# An account's outbound-event settings (SPEC §3 "Inbound and webhooks"). A side table rather than
+# columns on ``accounts``: adding it is a plain CREATE TABLE on both backends (SQLite can only add
+# columns by appending to the table's stored definition), and the outbox insert joins only the
+# accounts that configured something. ``url`` may be NULL: the secret also signs deliveries to a
+# message's ``status_callback``.
+account_webhooks = Table(
+    "account_webhooks",
+    metadata,
+    Column("account_id", String(34), ForeignKey("accounts.id"), primary_key=True),
+    Column("url", Text, nullable=True),
+    Column("secret_ciphertext", Text, nullable=False),  # Fernet, instance secret
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# The transactional outbox of signed event webhooks (DESIGN §5): one row per (event, target URL),
+# written in the transaction that made the event. ``event_id`` points at the message_events row the
+# payload is rendered from (on the first attempt, then kept in ``payload`` so every retry sends the
+# same bytes); events without such a row carry their payload from the start.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=True),
+    Column("event_id", BigInteger, ForeignKey("message_events.id"), nullable=True),
+    Column("event_type", String(32), nullable=False),
+    Column("payload", Text, nullable=True),
+    Column("url", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # The claim's index: only pending rows are in it.
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    # Per-message order: "is an earlier delivery of this message still pending?"
+    Index(
+        "ix_webhook_deliveries_order",
+        "message_id",
+        "id",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)

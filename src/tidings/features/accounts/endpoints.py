@@ -6,11 +6,12 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tidings.core.clock import to_rfc3339
 from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal, Role
+from tidings.core.urls import check_webhook_url
 from tidings.web.auth import principal
 from tidings.web.idempotency import run_idempotent
 from tidings.web.responses import ERRORS, JSONResponse
@@ -26,12 +27,29 @@ class AccountIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
+class AccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    webhook_url: str | None = Field(
+        default=None, description="Where this account's events are POSTed (http or https); null stops them"
+    )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else check_webhook_url(value)
+
+
 class AccountOut(BaseModel):
     id: str
     name: str
     parent_id: str | None
     created_at: str
+    webhook_url: str | None = None
     auth_token: str | None = Field(default=None, description="Only for admins of that account")
+    webhook_secret: str | None = Field(
+        default=None, description="Shown once: when the first webhook URL is set and on rotation"
+    )
 
 
 class AccountPage(BaseModel):
@@ -62,15 +80,20 @@ class KeyPage(BaseModel):
     next_cursor: str | None
 
 
-def account_json(account: dict[str, Any], auth_token: str | None = None) -> dict[str, Any]:
+def account_json(
+    account: dict[str, Any], auth_token: str | None = None, webhook_secret: str | None = None
+) -> dict[str, Any]:
     body = {
         "id": account["id"],
         "name": account["name"],
         "parent_id": account["parent_id"],
         "created_at": to_rfc3339(account["created_at"]),
+        "webhook_url": account.get("webhook_url"),
     }
     if auth_token is not None:
         body["auth_token"] = auth_token
+    if webhook_secret is not None:
+        body["webhook_secret"] = webhook_secret
     return body
 
 
@@ -123,6 +146,42 @@ async def create_account(request: Request, body: AccountIn, caller: Caller) -> J
 async def get_account(request: Request, account_id: str, caller: Caller) -> JSONResponse:
     account = await request.app.state.gateway.accounts.get_account(caller, account_id)
     return JSONResponse(account_json(account))
+
+
+def _target(caller: Principal, account_id: str) -> str:
+    return caller.account_id if account_id == "me" else account_id
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountOut)
+async def update_account(
+    request: Request, account_id: str, body: AccountPatch, caller: Caller
+) -> JSONResponse:
+    """Rename the account or set its ``webhook_url`` (``me`` for the caller's own account).
+
+    The first time a URL is set the account's webhook signing secret is made and shown in this
+    answer only; rotate it with ``POST /v1/accounts/{id}/webhook-secret``."""
+    changed = await request.app.state.gateway.accounts.update_account(
+        caller,
+        _target(caller, account_id),
+        name=body.name,
+        webhook_url=body.webhook_url,
+        set_url="webhook_url" in body.model_fields_set,
+    )
+    return JSONResponse(account_json(changed.account, webhook_secret=changed.webhook_secret))
+
+
+@router.post("/accounts/{account_id}/webhook-secret", response_model=AccountOut)
+async def rotate_webhook_secret(request: Request, account_id: str, caller: Caller) -> JSONResponse:
+    """A new signing secret for the account's events, shown in this answer only. Deliveries from
+    now on are signed with it; the old one stops verifying at once."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        rotated = await request.app.state.gateway.accounts.rotate_webhook_secret(
+            caller, _target(caller, account_id)
+        )
+        return 200, account_json(rotated.account, webhook_secret=rotated.webhook_secret)
+
+    return await run_idempotent(request, caller, produce, sealed=True)
 
 
 @router.get("/keys", response_model=KeyPage)

@@ -9,7 +9,12 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tidings.store.schema import accounts, api_keys
+from tidings.store.schema import account_webhooks, accounts, api_keys
+
+# Account rows carry their webhook URL (never the secret) as ``webhook_url``.
+_WITH_WEBHOOK = select(accounts, account_webhooks.c.url.label("webhook_url")).select_from(
+    accounts.outerjoin(account_webhooks, account_webhooks.c.account_id == accounts.c.id)
+)
 
 # Any constant both API processes agree on: it names the bootstrap's advisory lock.
 _BOOTSTRAP_LOCK = 0x7469_6469_6E67
@@ -43,14 +48,14 @@ async def insert_account(conn: AsyncConnection, row: dict[str, Any]) -> None:
 
 
 async def get_account(conn: AsyncConnection, account_id: str) -> dict[str, Any] | None:
-    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    row = (await conn.execute(_WITH_WEBHOOK.where(accounts.c.id == account_id))).first()
     return dict(row._mapping) if row else None
 
 
 async def list_accounts(
     conn: AsyncConnection, parent_ids: Sequence[str], *, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    query = select(accounts).where(accounts.c.parent_id.in_(parent_ids))
+    query = _WITH_WEBHOOK.where(accounts.c.parent_id.in_(parent_ids))
     if after is not None:
         query = query.where(accounts.c.id > after)
     rows = await conn.execute(query.order_by(accounts.c.id).limit(limit))
@@ -66,6 +71,29 @@ async def descendant_ids(conn: AsyncConnection, account_id: str) -> set[str]:
         frontier = [r[0] for r in rows if r[0] not in found]
         found.update(frontier)
     return found
+
+
+async def rename_account(conn: AsyncConnection, account_id: str, name: str) -> None:
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(name=name))
+
+
+async def webhook_settings(conn: AsyncConnection, account_id: str) -> dict[str, Any] | None:
+    row = (
+        await conn.execute(select(account_webhooks).where(account_webhooks.c.account_id == account_id))
+    ).first()
+    return dict(row._mapping) if row else None
+
+
+async def save_webhook_settings(
+    conn: AsyncConnection, account_id: str, *, url: str | None, secret_ciphertext: str, now: int, exists: bool
+) -> None:
+    values = {"url": url, "secret_ciphertext": secret_ciphertext, "updated_at": now}
+    if exists:
+        await conn.execute(
+            update(account_webhooks).where(account_webhooks.c.account_id == account_id).values(**values)
+        )
+    else:
+        await conn.execute(insert(account_webhooks), {"account_id": account_id, **values})
 
 
 async def insert_key(conn: AsyncConnection, row: dict[str, Any]) -> None:

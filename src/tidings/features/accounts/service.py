@@ -11,6 +11,7 @@ from tidings.core.ids import new_account_id, new_id, new_secret
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox, hash_secret, secrets_equal
 from tidings.errors import NotFound, PermissionDenied, Unauthenticated
+from tidings.events.secrets import new_webhook_secret
 from tidings.features.accounts import repository as repo
 from tidings.features.channels.repository import insert_channel
 from tidings.features.channels.service import new_channel_row
@@ -29,6 +30,14 @@ class Bootstrap:
     auth_token: str
     api_key: str
     sandbox_channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUpdate:
+    """The account after a change, and its new webhook secret when one was just made (shown once)."""
+
+    account: dict[str, Any]
+    webhook_secret: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +103,64 @@ class AccountService:
     ) -> list[dict[str, Any]]:
         async with self._db.read() as conn:
             return await repo.list_accounts(conn, [principal.account_id], after=after, limit=limit)
+
+    async def update_account(
+        self,
+        principal: Principal,
+        account_id: str,
+        *,
+        name: str | None,
+        webhook_url: str | None,
+        set_url: bool,
+    ) -> AccountUpdate:
+        """Rename an account and/or set (``set_url``) its webhook URL, None clearing it.
+
+        Setting a URL on an account without a webhook secret makes one, answered this once.
+        """
+        self._require(principal, Role.ADMIN)
+        await self.get_account(principal, account_id)  # 404 outside the caller's tree
+        secret: str | None = None
+        async with self._db.write() as conn:
+            if name is not None:
+                await repo.rename_account(conn, account_id, name)
+            if set_url:
+                current = await repo.webhook_settings(conn, account_id)
+                if current is not None:
+                    sealed = current["secret_ciphertext"]
+                else:
+                    secret = new_webhook_secret()
+                    sealed = self._box.seal(secret)
+                await repo.save_webhook_settings(
+                    conn,
+                    account_id,
+                    url=webhook_url,
+                    secret_ciphertext=sealed,
+                    now=now_ms(),
+                    exists=current is not None,
+                )
+            account = await repo.get_account(conn, account_id)
+        assert account is not None
+        self._accounts.discard(account_id)
+        return AccountUpdate(account, secret)
+
+    async def rotate_webhook_secret(self, principal: Principal, account_id: str) -> AccountUpdate:
+        """A new webhook secret for the account, answered this once; the old one stops signing."""
+        self._require(principal, Role.ADMIN)
+        await self.get_account(principal, account_id)
+        secret = new_webhook_secret()
+        async with self._db.write() as conn:
+            current = await repo.webhook_settings(conn, account_id)
+            await repo.save_webhook_settings(
+                conn,
+                account_id,
+                url=current["url"] if current else None,
+                secret_ciphertext=self._box.seal(secret),
+                now=now_ms(),
+                exists=current is not None,
+            )
+            account = await repo.get_account(conn, account_id)
+        assert account is not None
+        return AccountUpdate(account, secret)
 
     def auth_token(self, account: dict[str, Any]) -> str:
         return self._box.open(account["auth_token_ciphertext"])

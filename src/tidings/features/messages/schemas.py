@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tidings.core.urls import check_webhook_url
 
 
 class Strict(BaseModel):
@@ -39,10 +41,18 @@ class SendMessagesRequest(Strict):
     validity_period: int | None = Field(
         default=None, ge=1, le=35 * 86_400, description="Seconds the message may wait to be sent"
     )
-    status_callback: str | None = Field(default=None, max_length=2048)
+    status_callback: str | None = Field(
+        default=None, max_length=2048, description="Also POST this message's events here (http or https)"
+    )
     metadata: dict[str, Any] | None = None
     priority: Literal["high", "normal", "bulk"] = "normal"
     default_country: str | None = Field(default=None, min_length=2, max_length=2)
+
+    @field_validator("status_callback")
+    @classmethod
+    def _callback_url(cls, value: str | None) -> str | None:
+        # Checked here, at intake: a bad URL would otherwise fail its deliveries for 24 hours.
+        return None if value is None else check_webhook_url(value)
 
 
 class InvalidRecipient(BaseModel):

@@ -1,0 +1,58 @@
+"""Which message changes are announced to customers (webhooks and the live stream), and as what.
+
+Announced: every status a customer acts on — ``sent``, ``delivered``, ``undelivered``, ``failed``,
+``expired``, ``canceled`` — and every inbound message (``received``). Not announced: the intake
+status (the caller holds the 202 answer already), ``sending`` (a claim is not news, and would
+double the webhook traffic of a campaign) and ``queued`` after a retry or a lease reclaim (churn a
+retry storm would otherwise flood receivers with). docs/webhooks.md gives the full reasoning; the
+whole history stays readable at ``GET /v1/messages/{id}/events``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tidings.core.statuses import MessageStatus
+
+MESSAGE_STATUS = "message.status"
+MESSAGE_RECEIVED = "message.received"
+
+ANNOUNCED_STATUSES = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.EXPIRED,
+        MessageStatus.CANCELED,
+        MessageStatus.RECEIVED,
+    }
+)
+# Plain strings, for the hot paths that hold status values rather than members.
+ANNOUNCED_VALUES = frozenset(s.value for s in ANNOUNCED_STATUSES)
+
+# The error fields of a message belong to these statuses; on any other event they are empty.
+_ERROR_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.EXPIRED})
+
+_EVENT_ID = re.compile(r"^evt_([1-9][0-9]{0,18})$")
+
+
+def event_type(status: str) -> str:
+    """The event type a status change is announced as."""
+    return MESSAGE_RECEIVED if status == MessageStatus.RECEIVED.value else MESSAGE_STATUS
+
+
+def carries_error(status: str) -> bool:
+    """Whether an event of this status shows the message's error code and text."""
+    return status in {s.value for s in _ERROR_STATUSES}
+
+
+def event_id(sequence: int) -> str:
+    """The public id of the event stored as message_events row ``sequence``."""
+    return f"evt_{sequence}"
+
+
+def parse_event_id(text: str) -> int | None:
+    """The message_events row of a public event id, or None when it is not one."""
+    match = _EVENT_ID.match(text.strip())
+    return int(match.group(1)) if match else None

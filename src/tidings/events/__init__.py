@@ -1,0 +1,1 @@
+"""Events out: signed webhooks delivered from the outbox, and the live server-sent event stream."""

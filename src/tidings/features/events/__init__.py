@@ -1,0 +1,1 @@
+"""The live event stream (``GET /v1/events/stream``)."""
