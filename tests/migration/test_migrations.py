@@ -25,7 +25,7 @@ from tidings.store.migrate import (
     head_revision,
     upgrade,
 )
-from tidings.store.schema import metadata
+from tidings.store.schema import declared_on, metadata
 
 UrlFactory = Callable[[], Awaitable[str]]
 
@@ -62,7 +62,14 @@ async def _with_connection(url: str, fn: Callable[[Connection], Any]) -> Any:
 
 
 def _schema_diff(conn: Connection) -> list[Any]:
-    context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+    context = MigrationContext.configure(
+        conn,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_object": declared_on(conn.dialect.name),
+        },
+    )
     return list(compare_metadata(context, metadata))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tidings.store.engine import async_url
-from tidings.store.schema import metadata
+from tidings.store.schema import declared_on, metadata
 
 config = context.config
 target_metadata = metadata
@@ -51,6 +51,7 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        include_object=declared_on(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
