@@ -1,4 +1,5 @@
-"""``python -m bench [bulk|singles] [--quick]``: run the scenarios on each configuration, print a table."""
+"""``python -m bench [bulk|singles|capped] [--quick]``: run the scenarios on each configuration and
+print one table."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,17 @@ CONFIGS = [
     Config("sqlite NORMAL", {"TIDINGS_SQLITE_SYNCHRONOUS": "NORMAL"}),
     Config("sqlite 1 proc", {"TIDINGS_NUMBER_WORKERS": "0"}),
     Config("postgresql", postgres=True),
-    Config("pg: api + 2 workers", postgres=True, workers=2),
+    Config(
+        "pg: api + 2 workers",
+        {
+            "TIDINGS_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "TIDINGS_REDIS_KEY_PREFIX": f"bench-{uuid.uuid4().hex}",
+        },
+        postgres=True,
+        workers=2,
+    ),
 ]
+CAPS = (100, 1_000)
 console = Console()
 
 
@@ -43,6 +54,13 @@ async def run(which: set[str], quick: bool, config_names: set[str] | None) -> di
             try:
                 row["closed"] = await scenarios.singles_closed(server, requests=3_000 if quick else 10_000)
                 row["paced"] = await scenarios.singles_paced(server, seconds=4 if quick else 10)
+            finally:
+                await server.stop()
+        if "capped" in which:
+            server = await start(config)
+            try:
+                for mps in CAPS:
+                    row[f"capped {mps}"] = await scenarios.capped(server, mps, seconds=5 if quick else 10)
             finally:
                 await server.stop()
         results[config.name] = row
@@ -68,6 +86,13 @@ def show(results: dict[str, Any]) -> None:
         ),
         ("singles at 500/s: achieved req/s", lambda r: f"{r['paced'].rate:,.0f}"),
         ("singles at 500/s: p50 / p99 ms", lambda r: f"{r['paced'].p50_ms:.1f} / {r['paced'].p99_ms:.1f}"),
+        *(
+            (
+                f"channel capped at {mps} mps: achieved",
+                lambda r, mps=mps: f"{r[f'capped {mps}'].rate:,.1f} ({r[f'capped {mps}'].deviation:+.1%})",
+            )
+            for mps in CAPS
+        ),
         ("errors", lambda r: str(sum(getattr(r.get(k), "errors", 0) for k in ("closed", "paced")))),
     ]
     for label, cell in rows:
@@ -84,11 +109,11 @@ def show(results: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     # No `choices=`: argparse checks an empty `nargs="*"` list against them and refuses it.
-    parser.add_argument("scenarios", nargs="*", help="bulk and/or singles (default: both)")
+    parser.add_argument("scenarios", nargs="*", help="bulk, singles and/or capped (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     parser.add_argument("--config", action="append", help="only this configuration (repeatable)")
     args = parser.parse_args()
-    which = set(args.scenarios or ["bulk", "singles"])
+    which = set(args.scenarios or ["bulk", "singles", "capped"])
     if not which <= {"bulk", "singles"}:
         parser.error("scenarios are: bulk, singles")
     results = asyncio.run(run(which, args.quick, set(args.config) if args.config else None))

@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
 
@@ -144,3 +145,73 @@ async def singles_paced(
     return LatencyResult(
         len(latencies), errors, elapsed, _percentile(latencies, 0.5), _percentile(latencies, 0.99)
     )
+
+
+@dataclass
+class CappedResult:
+    mps: int
+    messages: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+    @property
+    def deviation(self) -> float:
+        """Achieved rate against the cap, as a signed fraction (-0.03: 3 % below)."""
+        return self.rate / self.mps - 1
+
+
+async def capped(server: Server, mps: int, seconds: float = 10, deadline_s: float = 120) -> CappedResult:
+    """A sandbox channel capped at ``mps`` gets ``mps * seconds`` messages in one request; the
+    rate is the messages over the time from the first to the last send (the channel's own pace,
+    without intake and claim latency)."""
+    total = int(mps * seconds)
+    async with aiohttp.ClientSession(headers=HEADERS) as session:
+        name = f"capped-{mps}-{random.randrange(10**9)}"
+        async with session.post(
+            server.url + "/v1/channels", json={"type": "sandbox", "name": name, "mps": mps}
+        ) as response:
+            if response.status != 201:
+                raise RuntimeError(f"channel refused: {response.status} {await response.text()}")
+        numbers = [f"+2782{n:07d}" for n in random.sample(range(10_000_000), total)]
+        async with session.post(
+            server.url + "/v1/messages", json={"to": numbers, "body": "capped", "channel": name}
+        ) as response:
+            batch = await response.json()
+            if response.status != 202:
+                raise RuntimeError(f"send refused: {response.status} {batch}")
+        started = time.perf_counter()
+        while time.perf_counter() - started < deadline_s:
+            async with session.get(f"{server.url}/v1/batches/{batch['id']}") as response:
+                status = await response.json()
+            if status["done"] >= status["accepted"]:
+                break
+            await asyncio.sleep(0.25)
+        sent_times = await _sent_times(session, server, batch["id"])
+    if len(sent_times) < 2:
+        raise RuntimeError("no messages were sent")
+    # n sends at the cap span n - 1 intervals.
+    span = (max(sent_times) - min(sent_times)) / 1000 * len(sent_times) / (len(sent_times) - 1)
+    return CappedResult(mps, len(sent_times), span)
+
+
+async def _sent_times(session: aiohttp.ClientSession, server: Server, batch_id: str) -> list[int]:
+    """When each message of the batch reached its final status (epoch ms): with the sandbox's
+    immediate receipts that is its send, written within one result flush (20 ms)."""
+    times: list[int] = []
+    cursor: str | None = None
+    for _ in range(1_000):  # pages of the batch's messages
+        query = f"/v1/messages?batch_id={batch_id}&limit=1000" + (f"&cursor={cursor}" if cursor else "")
+        async with session.get(server.url + query) as response:
+            page = await response.json()
+        times += [
+            int(datetime.fromisoformat(m["updated_at"].replace("Z", "+00:00")).timestamp() * 1000)
+            for m in page["data"]
+            if m["status"] == "delivered"
+        ]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    return times
