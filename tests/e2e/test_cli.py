@@ -495,6 +495,20 @@ def test_api_with_unreachable_postgres_hides_password(tmp_path: Path) -> None:
     assert "secretpw" not in result.err
 
 
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_unreachable_redis_at_start_is_one_line_naming_it(tmp_path: Path, command: str) -> None:
+    url = f"redis://:redispw@127.0.0.1:{free_port()}/0"
+    env = cli_env(tmp_path, TIDINGS_REDIS_URL=url, TIDINGS_PORT=str(free_port()))
+    assert tidings("migrate", env=env, cwd=tmp_path).code == 0
+    result = tidings(command, env=env, cwd=tmp_path, timeout=60)
+    assert result.code == 1
+    assert_no_traceback(result)
+    errors = [line for line in result.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.err
+    assert "Redis" in errors[0] and "unreachable" in errors[0]
+    assert "redispw" not in result.out + result.err
+
+
 def test_key_commands_on_unknown_ids_fail_in_one_line(gateway: Server) -> None:
     for args in (("keys", "revoke", "key_nope"), ("keys", "create", "--account", "AC" + "0" * 32)):
         result = tidings(*args, env=gateway.env, cwd=gateway.workdir)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -142,18 +143,78 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_unreachable_redis_holds_sends_and_is_logged_once_without_the_password(
+async def test_unreachable_redis_at_first_paces_locally_and_is_logged_once_without_the_password(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     limiter = RateLimiter.redis(f"redis://:hunter2-secret@127.0.0.1:{_closed_port()}/0", key_prefix="x")
     caplog.set_level(logging.INFO, logger="tidings.dispatch.rate_limits")
     try:
-        for _ in range(2):
-            with pytest.raises(RateLimited):
-                await limiter.acquire("chn_any", 100, max_wait=1.2)
+        grants = await _run([limiter], 20, 30)
     finally:
         await limiter.close()
+    assert _busiest_second(grants) <= 21  # alone, its share is the whole limit
     warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(warnings) == 1
-    assert "127.0.0.1" in warnings[0].getMessage()
+    assert "127.0.0.1" in warnings[0].getMessage() and "local limit" in warnings[0].getMessage()
+    assert "hunter2-secret" not in caplog.text
+
+
+@pytest.fixture
+def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis server of this test's own, so the test can take it away."""
+    port = _closed_port()
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            "hunter2-secret",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"redis://:hunter2-secret@127.0.0.1:{port}/0", server
+    finally:
+        server.kill()
+        server.wait()
+
+
+async def test_redis_lost_while_running_leaves_each_worker_its_share(
+    private_redis: tuple[str, subprocess.Popen[bytes]], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, server = private_redis
+    caplog.set_level(logging.INFO, logger="tidings.dispatch.rate_limits")
+    workers = [RateLimiter.redis(url, key_prefix="lost", heartbeat_seconds=0.2) for _ in range(2)]
+    try:
+        for limiter in workers:
+            await limiter.start()
+        await asyncio.sleep(0.5)  # both have announced themselves and counted each other
+        await _run(workers, 20, 10)  # shared through Redis
+        server.kill()
+        server.wait()
+
+        grants = await _run(workers, 20, 60)  # Redis gone: each alone at 10/s
+    finally:
+        for limiter in workers:
+            await limiter.close()
+
+    assert len(grants) >= 60  # sending went on
+    assert _busiest_second(grants) <= 22  # both together still within the limit
+    assert 14 <= _rate(grants) <= 21
+    warnings = [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(warnings) == 2 and all("1/2" in w for w in warnings)
     assert "hunter2-secret" not in caplog.text

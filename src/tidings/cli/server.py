@@ -133,6 +133,22 @@ async def _prepare_database(settings: Settings, *, migrate: bool) -> None:
     except Exception as exc:  # the driver's text can carry the password: name the kind only
         err.print(f"[red]error:[/] database at {where} is unreachable ({type(exc).__name__})")
         raise typer.Exit(1) from None
+    if settings.redis_url:
+        await _check_redis(settings.redis_url)
+
+
+async def _check_redis(url: str) -> None:
+    """Scaled mode's shared rate limits need Redis: refuse to start without it, in one line."""
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        await client.ping()
+    except Exception as exc:
+        err.print(f"[red]error:[/] Redis at {redacted_url(url)} is unreachable ({type(exc).__name__})")
+        raise typer.Exit(1) from None
+    finally:
+        await client.aclose()
 
 
 @app.command()

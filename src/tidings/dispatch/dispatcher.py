@@ -102,6 +102,7 @@ class Dispatcher:
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.limiter.start()
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="dispatch-claim"),
             asyncio.create_task(self._write_loop(), name="dispatch-write"),

@@ -6,6 +6,8 @@ sends at once and says how long until each slot; the sends then wait exactly tha
 state is one number per channel (the "theoretical arrival time" of the next free slot): in
 memory in embedded mode, in Redis in scaled mode, where a Lua script reads and advances it
 atomically on the Redis clock, so workers on any host share the limit whatever their clocks say.
+If Redis goes away, each worker carries on alone at its share of the limit (1/N, N being the
+number of workers last seen announcing themselves in Redis) and says so in the log.
 See docs/limits.md for why this and not an off-the-shelf limiter.
 """
 
@@ -14,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,12 +34,19 @@ log = logging.getLogger(__name__)
 # Reserve at most this far ahead of now (plus one call's worth of slots): a worker never holds
 # slots that others could use while its sends wait, nor slots its sends would give up on.
 HORIZON_SECONDS = 1.0
-# While the store does not answer, ask again this often; sends keep waiting meanwhile.
+# While the store does not answer, ask it again this often (sends go on under the local limit).
 STORE_RETRY_SECONDS = 0.5
 RESERVE_LEAD_SECONDS = 0.05
 GATHER_SECONDS = 0.005  # at most one store call per 5 ms per channel and process
 MIN_SLEEP_SECONDS = 0.001  # a computed wait of a few microseconds must not spin
 REDIS_TIMEOUT_SECONDS = 2.0
+# Workers announce themselves in Redis this often and count as live for three announcements:
+# the last count seen is each worker's share of a limit while Redis is away.
+HEARTBEAT_SECONDS = 5.0
+
+
+class _StoreAway(Exception):
+    """The shared store failed moments ago: pace locally until it is worth asking again."""
 
 
 class RateLimited(Exception):
@@ -124,6 +135,18 @@ class RedisPermitStore:
         granted, wait = await self._script(keys=[key], args=[interval * 1e6, permits, horizon * 1e6])
         return Reservation(bool(granted), float(wait) / 1e6)
 
+    async def heartbeat(self, key: str, member: str, every: float) -> int:
+        """Announce ``member`` as live and count those announced in the last three periods."""
+        (seconds, micros) = await self._client.time()
+        now = seconds + micros / 1e6
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {member: now})
+            pipe.zremrangebyscore(key, "-inf", now - 3 * every)
+            pipe.zcard(key)
+            pipe.expire(key, max(1, int(10 * every)))
+            *_, live, _ = await pipe.execute()
+        return max(1, int(live))
+
     async def close(self) -> None:
         await self._client.aclose()
 
@@ -149,7 +172,14 @@ class _Gate:
 class RateLimiter:
     """Hands out send permits per channel; one instance per worker process."""
 
-    def __init__(self, store: PermitStore, *, store_name: str, key_prefix: str = "tidings") -> None:
+    def __init__(
+        self,
+        store: PermitStore,
+        *,
+        store_name: str,
+        key_prefix: str = "tidings",
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ) -> None:
         self._store = store
         self._store_name = store_name  # for logs; never holds a password
         self._key_prefix = key_prefix
@@ -157,21 +187,49 @@ class RateLimiter:
         self._reserved: set[asyncio.Future[None]] = set()  # slots reserved, not yet come
         self._store_down = False
         self._closed = False
+        # While a shared store is away, each channel is paced here at 1/peers of its limit,
+        # peers being the number of workers last seen sharing the store: conservative, never
+        # above the limit however many of them carry on.
+        self._fallback = MemoryPermitStore()
+        self._peers = 1
+        self._member = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._heartbeat_seconds = heartbeat_seconds
+        self._retry_store_at = 0.0
 
     @classmethod
     def in_memory(cls) -> RateLimiter:
         return cls(MemoryPermitStore(), store_name="memory")
 
     @classmethod
-    def redis(cls, url: str, *, key_prefix: str = "tidings") -> RateLimiter:
+    def redis(
+        cls, url: str, *, key_prefix: str = "tidings", heartbeat_seconds: float = HEARTBEAT_SECONDS
+    ) -> RateLimiter:
         shown = make_url(url).render_as_string(hide_password=True)
-        return cls(RedisPermitStore(url), store_name=f"redis {shown}", key_prefix=key_prefix)
+        return cls(
+            RedisPermitStore(url),
+            store_name=f"redis {shown}",
+            key_prefix=key_prefix,
+            heartbeat_seconds=heartbeat_seconds,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimiter:
         if settings.redis_url:
             return cls.redis(settings.redis_url, key_prefix=settings.redis_key_prefix)
         return cls.in_memory()
+
+    async def start(self) -> None:
+        """Begin announcing this worker to the other users of a shared store."""
+        if isinstance(self._store, RedisPermitStore) and self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._announce(self._store), name="rate-limit-heartbeat")
+
+    async def _announce(self, store: RedisPermitStore) -> None:
+        key = f"{self._key_prefix}:workers"
+        while True:
+            with contextlib.suppress(redis.exceptions.RedisError, OSError):
+                self._peers = await store.heartbeat(key, self._member, self._heartbeat_seconds)
+            await asyncio.sleep(self._heartbeat_seconds)
 
     async def acquire(self, channel_id: str, mps: int | None, permits: int = 1, *, max_wait: float) -> None:
         """Wait until ``permits`` sends on the channel may leave together; None ``mps`` is unlimited.
@@ -218,14 +276,18 @@ class RateLimiter:
                 wanted += head.permits
             if not batch:
                 return
+            interval = gate.interval
             try:
-                reservation = await self._store.reserve(gate.key, gate.interval, wanted, HORIZON_SECONDS)
-            except (redis.exceptions.RedisError, OSError) as exc:
-                self._store_failed(exc)
-                gate.waiters.extendleft(reversed(batch))
-                await asyncio.sleep(STORE_RETRY_SECONDS)
-                continue
-            self._store_answered()
+                if self._store_down and loop.time() < self._retry_store_at:
+                    raise _StoreAway
+                reservation = await self._store.reserve(gate.key, interval, wanted, HORIZON_SECONDS)
+                self._store_answered()
+            except (_StoreAway, redis.exceptions.RedisError, OSError) as exc:
+                if not isinstance(exc, _StoreAway):
+                    self._store_failed(exc, gate.mps)
+                    self._retry_store_at = loop.time() + STORE_RETRY_SECONDS
+                interval = gate.interval * self._peers
+                reservation = await self._fallback.reserve(gate.key, interval, wanted, HORIZON_SECONDS)
             if not reservation.granted:
                 gate.waiters.extendleft(reversed(batch))
                 # Computed, not guessed: other workers hold the slots until this moment.
@@ -235,8 +297,8 @@ class RateLimiter:
             offset = reservation.wait
             for waiter in batch:
                 # A group leaves at its last slot, so every slot it uses has come.
-                due = offset + (waiter.permits - 1) * gate.interval
-                offset += waiter.permits * gate.interval
+                due = offset + (waiter.permits - 1) * interval
+                offset += waiter.permits * interval
                 if waiter.granted.done():
                     continue  # gave up during the store call; its slots go unused, never reused
                 if now + due > waiter.deadline:
@@ -253,13 +315,17 @@ class RateLimiter:
         if not granted.done():  # else it timed out: its slot passes unused
             granted.set_result(None)
 
-    def _store_failed(self, exc: BaseException) -> None:
+    def _store_failed(self, exc: BaseException, mps: int) -> None:
         if not self._store_down:
             self._store_down = True
             log.warning(
-                "rate limit store %s unreachable (%s); sends wait until it answers",
+                "rate limit store %s unreachable (%s); sending under a local limit of 1/%d of each "
+                "channel's mps (e.g. %.1f/s for %d mps) until it answers",
                 self._store_name,
                 type(exc).__name__,
+                self._peers,
+                mps / self._peers,
+                mps,
             )
 
     def _store_answered(self) -> None:
@@ -270,6 +336,11 @@ class RateLimiter:
     async def close(self) -> None:
         """Stop granting: every waiting send is told to requeue now; release the store."""
         self._closed = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
         pumps = [gate.pump for gate in self._gates.values() if gate.pump is not None]
         for pump in pumps:
             pump.cancel()
