@@ -7,11 +7,13 @@ Precedence (highest first): environment, ``.env``, the TOML file given with ``--
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -40,6 +42,75 @@ class DispatchSettings(BaseModel):
     # before one probe send may test the provider again.
     circuit_failure_threshold: int = Field(default=5, ge=1)
     circuit_cooldown_seconds: float = Field(default=30, gt=0)
+    # How often a worker checks whether its open channels were changed (or deleted) through the
+    # API; a changed one is reopened from its row before its next send.
+    channel_refresh_seconds: float = Field(default=2, gt=0, le=300)
+
+
+# ``${NAME}`` in a declared channel's credentials or settings; ``$${NAME}`` stands for a literal
+# ``${NAME}``. Hand-written rather than string.Template or os.path.expandvars: those also expand
+# a bare ``$NAME``, which would corrupt secrets that happen to contain a ``$``.
+_ENV_REFERENCE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_references(values: Any) -> Any:
+    """String values of a table with their ``${NAME}`` references replaced from the environment
+    (then the ``.env`` file). A variable that is not set is an error naming it, never a value."""
+    if not isinstance(values, dict):
+        return values
+    environment: dict[str, str | None] | None = None
+
+    def expand(text: str) -> str:
+        nonlocal environment
+
+        def substitute(match: re.Match[str]) -> str:
+            nonlocal environment
+            escaped, name = match.groups()
+            if escaped:
+                return "${" + name + "}"
+            if environment is None:
+                environment = {**dotenv_values(".env"), **os.environ}
+            value = environment.get(name)
+            if value is None:
+                raise ValueError(f"environment variable {name} is not set")
+            return value
+
+        return _ENV_REFERENCE.sub(substitute, text)
+
+    return {key: expand(value) if isinstance(value, str) else value for key, value in values.items()}
+
+
+class DeclaredChannel(BaseModel):
+    """A ``[[channels]]`` table of the TOML file: created in the primary account at start when
+    no channel there has its name, else updated with the fields given here (see docs/channels.md).
+    The type's own models check ``settings`` and ``credentials`` when it is applied."""
+
+    # Errors never echo the input: the credentials table holds secrets.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    name: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=32)
+    settings: dict[str, Any] | None = None
+    # SecretStr keeps the values out of reprs of the Settings object.
+    credentials: dict[str, SecretStr | int | float | bool] | None = Field(default=None, repr=False)
+    senders: list[str] | None = None
+    mps: int | None = Field(default=None, ge=1, le=100_000)
+    max_batch_size: int | None = Field(default=None, ge=1, le=10_000)
+    max_segments: int | None = Field(default=None, ge=1, le=255)
+    countries: list[str] | None = None
+    default: bool | None = None
+
+    _expanded = field_validator("settings", "credentials", mode="before")(_expand_references)
+
+
+class DeclaredRoute(BaseModel):
+    """A ``[[routes]]`` table: channels are named, not given by id (see docs/channels.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    priority: int = Field(default=100, ge=0, le=1_000_000)
+    match: dict[str, Any] = Field(default_factory=dict)
+    channel: str = Field(min_length=1, max_length=200)
+    fallback: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class WebhookSettings(BaseModel):
@@ -100,6 +171,24 @@ class Settings(BaseSettings):
     # Settings of the sandbox channel created on first run (see channels/sandbox), e.g.
     # TIDINGS_SANDBOX__LATENCY_MS=20 or TIDINGS_SANDBOX__RECEIPT_DELAY_MS=500.
     sandbox: dict[str, Any] = Field(default_factory=dict)
+    # Channels and routes declared in the TOML file (``[[channels]]``, ``[[routes]]``), applied to
+    # the primary account when ``serve`` or ``api`` starts.
+    channels: list[DeclaredChannel] = Field(default_factory=list)
+    routes: list[DeclaredRoute] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _declared_names_once(self) -> Self:
+        for kind, names in (
+            ("channels", [c.name for c in self.channels]),
+            ("routes", [r.name for r in self.routes]),
+        ):
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise ValueError(f"{kind} declared more than once: {', '.join(twice)}")
+        defaults = [c.name for c in self.channels if c.default]
+        if len(defaults) > 1:
+            raise ValueError(f"only one declared channel can be the default, not {', '.join(defaults)}")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -26,6 +26,9 @@ SANDBOX_PROVIDER_CALLS = Counter(
     "Simulated provider calls made by sandbox channels (call: send or send_many)",
     ["channel_id", "call"],
 )
+CHANNEL_REOPENS = Counter(
+    "tidings_channel_reopens_total", "Open channels retired by this worker because their row changed"
+)
 WEBHOOK_DELIVERIES = Counter(
     "tidings_webhook_deliveries_total",
     "Event webhook attempts by result: delivered, retried (will try again) or failed (gave up)",

@@ -14,6 +14,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from tidings.config import Settings
 from tidings.core.numbers import normalize_numbers
 from tidings.crypto import SecretBox
+from tidings.declarations import Applied, apply_declarations
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.dispatch.rate_limits import RateLimiter
 from tidings.dispatch.wakeups import DueListener
@@ -41,10 +42,11 @@ class Gateway:
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.box = SecretBox(settings.resolved_secret_key())
         self.accounts = AccountService(self.db, self.box)
-        self.channels = ChannelService(self.db, self.box)
+        self.channels = ChannelService(self.db, self.box, lineage=self.accounts.lineage)
         self.routes = RouteService(self.db, self.accounts)
         self.inbound = InboundService(self.db)
         self.webhooks = WebhookService(self.db, self.box, self.inbound)
+        self.channels.on_change(self.webhooks.forget)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = (
             Dispatcher(self.db, settings.dispatch, limiter=RateLimiter.from_settings(settings), box=self.box)
@@ -79,6 +81,7 @@ class Gateway:
         )
         self.sandbox = SandboxService(self.db, self.inbound, self.accounts, self.channels)
         self.bootstrapped: Bootstrap | None = None
+        self.declared: Applied | None = None
 
     async def start(self) -> None:
         await ensure_migrated(self.db)
@@ -93,11 +96,7 @@ class Gateway:
             self.due_listener.start()
 
     async def _start_api(self) -> None:
-        bootstrap_key = self.settings.bootstrap_key
-        self.bootstrapped = await self.accounts.bootstrap(
-            bootstrap_key=bootstrap_key.get_secret_value() if bootstrap_key else None,
-            sandbox_settings=self.settings.sandbox,
-        )
+        self.bootstrapped, self.declared = await install(self.db, self.box, self.settings, self.accounts)
         if self.settings.number_workers > 0:
             pool = ProcessPoolExecutor(self.settings.number_workers, mp_context=_number_context())
             warmups = [
@@ -123,6 +122,35 @@ class Gateway:
     def _wake_dispatcher(self) -> None:
         if self.dispatcher is not None:
             self.dispatcher.wake()
+
+
+async def install(
+    db: Database, box: SecretBox, settings: Settings, accounts: AccountService | None = None
+) -> tuple[Bootstrap | None, Applied]:
+    """What an API process sets up before it serves: on an empty database the primary account
+    (:func:`bootstrap`), then the channels and routes declared in the TOML file. Both are safe
+    to repeat and to run in several processes at once. Raises :class:`DeclarationError` when
+    the declarations cannot be applied."""
+    bootstrapped = await bootstrap(accounts or AccountService(db, box), settings)
+    return bootstrapped, await declare(db, box, settings)
+
+
+async def bootstrap(accounts: AccountService, settings: Settings) -> Bootstrap | None:
+    bootstrap_key = settings.bootstrap_key
+    return await accounts.bootstrap(
+        bootstrap_key=bootstrap_key.get_secret_value() if bootstrap_key else None,
+        sandbox_settings=settings.sandbox,
+    )
+
+
+async def declare(db: Database, box: SecretBox, settings: Settings) -> Applied:
+    declared = await apply_declarations(db, box, settings.channels, settings.routes)
+    if declared.created or declared.updated:
+        log.info(
+            declared.summary(),
+            extra={"declared_created": declared.created, "declared_updated": declared.updated},
+        )
+    return declared
 
 
 def _number_context() -> multiprocessing.context.BaseContext:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tidings.cli import admin, messaging, server, simulate  # noqa: F401 - importing registers the commands
+from tidings.cli import admin, channels, messaging, server, simulate  # noqa: F401 - importing registers the commands
 from tidings.cli.base import app
 
 __all__ = ["app", "run"]

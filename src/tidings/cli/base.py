@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from tidings.client import TidingsClient
 from tidings.config import Settings, load_settings, use_config_file
 from tidings.errors import TidingsError
 
@@ -33,9 +36,26 @@ def main(config: ConfigOption = None) -> None:
 def settings_from_env(**overrides: Any) -> Settings:
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except Exception as exc:  # pydantic's message names the bad setting, never a secret's value
-        err.print(f"[red]invalid configuration:[/] {exc}")
+    except ValidationError as exc:
+        # Field paths and pydantic's messages only: the input itself may be a secret.
+        problems = [
+            f"{'.'.join(str(part) for part in problem['loc']) or 'settings'}: {problem['msg']}"
+            for problem in exc.errors(include_input=False, include_url=False)
+        ]
+        err.print(f"[red]invalid configuration:[/] {escape('; '.join(problems))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    except Exception as exc:  # e.g. the TOML file does not parse: its message names the line
+        err.print(f"[red]invalid configuration:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def api_client(settings: Settings) -> TidingsClient:
+    """A client of the gateway at TIDINGS_API_URL with TIDINGS_API_KEY, for the commands that
+    talk to a running gateway."""
+    if settings.api_key is None:
+        err.print("[red]set TIDINGS_API_KEY to an API key of the gateway at TIDINGS_API_URL[/]")
+        raise typer.Exit(2)
+    return TidingsClient(settings.api_url, settings.api_key.get_secret_value())
 
 
 def fail(exc: TidingsError) -> NoReturn:

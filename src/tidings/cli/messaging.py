@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tidings.cli.base import (
+    api_client,
     app,
     console,
     err,
@@ -107,7 +108,7 @@ def _recipients_from_csv(path: Path, body: str) -> dict[str, Any]:
 
 
 async def _send(settings: Settings, payload: dict[str, Any], wait: bool) -> None:
-    async with _client(settings) as client:
+    async with api_client(settings) as client:
         try:
             batch = await client.request("POST", "/v1/messages", json=payload)
         except ApiError as exc:
@@ -153,7 +154,7 @@ def status(
 
 
 async def _status(settings: Settings, ref: str) -> None:
-    async with _client(settings) as client:
+    async with api_client(settings) as client:
         try:
             if ref.startswith("bat_"):
                 batch = await client.request("GET", f"/v1/batches/{ref}")
@@ -175,10 +176,3 @@ async def _status(settings: Settings, ref: str) -> None:
     for event in events["data"]:
         table.add_row(event["at"], event["status"], event["code"] or "", event["detail"] or "")
     console.print(table)
-
-
-def _client(settings: Settings) -> TidingsClient:
-    if settings.api_key is None:
-        err.print("[red]set TIDINGS_API_KEY to an API key of the gateway at TIDINGS_API_URL[/]")
-        raise typer.Exit(2)
-    return TidingsClient(settings.api_url, settings.api_key.get_secret_value())

@@ -7,6 +7,7 @@ import signal
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from tidings.cli.base import (
     app,
@@ -16,6 +17,7 @@ from tidings.cli.base import (
     settings_from_env,
 )
 from tidings.config import Settings
+from tidings.declarations import Applied
 from tidings.store.engine import Database, redacted_url
 from tidings.store.migrate import upgrade
 
@@ -87,8 +89,11 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
     from tidings.web.app import create_app
 
     logs.configure(settings.log_level, settings.log_format)
-    # Checked before the server starts so a bad database gives one clear line, not a trace.
+    # Checked before the server starts so a bad database or a bad declaration in the config
+    # file gives one clear line, not a trace. The gateway repeats the install step when it
+    # starts; by then it changes nothing.
     asyncio.run(_prepare_database(settings, migrate=migrate_first))
+    declared = asyncio.run(_prepare_install(settings))
     gateway = Gateway(settings, run_dispatcher=run_dispatcher)
     app_ = create_app(settings, gateway=gateway)
 
@@ -96,8 +101,10 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
 
     async def start_and_announce() -> None:
         await original_start()
-        if gateway.bootstrapped is not None:
+        if gateway.bootstrapped is not None:  # another process emptied the database meanwhile
             print_bootstrap(gateway.bootstrapped, settings)
+        if settings.channels or settings.routes:
+            console.print(declared.summary(), soft_wrap=True)
         console.print(f"Tidings listening on http://{settings.host}:{settings.port} (docs at /docs)")
 
     gateway.start = start_and_announce  # type: ignore[method-assign]
@@ -149,6 +156,28 @@ async def _check_redis(url: str) -> None:
         raise typer.Exit(1) from None
     finally:
         await client.aclose()
+
+
+async def _prepare_install(settings: Settings) -> Applied:
+    """The primary account on an empty database (its credentials printed now: they are shown
+    once, even if a declaration below fails), then the config file's channels and routes."""
+    from tidings.crypto import SecretBox
+    from tidings.declarations import DeclarationError
+    from tidings.features.accounts.service import AccountService
+    from tidings.runtime import bootstrap, declare
+
+    db = Database(settings.database_url)
+    box = SecretBox(settings.resolved_secret_key())
+    try:
+        boot = await bootstrap(AccountService(db, box), settings)
+        if boot is not None:
+            print_bootstrap(boot, settings)
+        return await declare(db, box, settings)
+    except DeclarationError as exc:
+        err.print(f"[red]error:[/] config file: {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    finally:
+        await db.close()
 
 
 @app.command()

@@ -1,9 +1,18 @@
-"""Live channel adapters for the dispatcher: built from their rows once, each with its bounded
-sends, rate limit and circuit breaker."""
+"""Live channel adapters for the dispatcher: built from their rows, each with its bounded sends,
+rate limit and circuit breaker.
+
+A channel changed through the API (mps, batch size, settings, credentials) or deleted is noticed
+by a periodic check of the open channels' ``updated_at`` (one small query every few seconds):
+the stale adapter is retired and the next send opens the channel afresh from its row. A retired
+adapter closes once no send uses it and a grace period has passed, so receipts it still owes
+(the sandbox's delayed ones, a provider connection's late reports) can arrive. The circuit
+breaker and the rate limiter are keyed by channel id, so their state carries over.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -12,13 +21,14 @@ from tidings.channels.stored import build_channel
 from tidings.crypto import SecretBox
 from tidings.dispatch.circuits import CircuitBreaker, Circuits
 from tidings.dispatch.rate_limits import RateLimiter
-from tidings.features.channels.repository import get_channel
+from tidings.features.channels.repository import get_channel, versions
+from tidings.metrics import CHANNEL_REOPENS
 from tidings.store.engine import Database
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: the pool keeps retired ones in a set
 class LiveChannel:
     adapter: Channel
     slots: asyncio.Semaphore  # bounds concurrent provider calls so one slow provider can't hog
@@ -26,6 +36,9 @@ class LiveChannel:
     limiter: RateLimiter
     mps: int | None  # sends per second across all workers; None: unlimited
     max_batch_size: int  # messages per provider call (send_many) when > 1
+    version: int = 0  # the row's updated_at when it was opened
+    users: int = 0  # sends holding it (acquire … release)
+    retired: bool = False
 
     @property
     def group_size(self) -> int:
@@ -48,6 +61,8 @@ class ChannelPool:
         limiter: RateLimiter,
         circuits: Circuits,
         box: SecretBox | None = None,
+        refresh_seconds: float = 2.0,
+        retire_grace_seconds: float = 10.0,
     ) -> None:
         self._db = db
         self._box = box  # opens channels' credentials; None only where no channel has any
@@ -57,6 +72,32 @@ class ChannelPool:
         self._circuits = circuits
         self._live: dict[str, LiveChannel] = {}
         self._lock = asyncio.Lock()
+        self._refresh_seconds = refresh_seconds
+        self._grace = retire_grace_seconds
+        self._retired: set[LiveChannel] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._refresher: asyncio.Task[None] | None = None
+
+    @property
+    def retired_count(self) -> int:
+        """Retired adapters not closed yet: a send still holds them, or their grace period runs."""
+        return len(self._retired)
+
+    def start(self) -> None:
+        """Begin the periodic check for changed channels."""
+        if self._refresher is None:
+            self._refresher = asyncio.create_task(self._refresh_loop(), name="channel-refresh")
+
+    async def acquire(self, channel_id: str) -> LiveChannel:
+        """The live channel, held until :meth:`release` so a refresh does not close it under a send."""
+        live = await self.get(channel_id)
+        live.users += 1
+        return live
+
+    def release(self, live: LiveChannel) -> None:
+        live.users -= 1
+        if live.retired and live.users == 0:
+            self._close_later(live)
 
     async def get(self, channel_id: str) -> LiveChannel:
         live = self._live.get(channel_id)
@@ -84,9 +125,71 @@ class ChannelPool:
             limiter=self._limiter,
             mps=row["mps"],
             max_batch_size=row["max_batch_size"],
+            version=row["updated_at"],
         )
 
+    async def refresh(self) -> list[str]:
+        """Retire open channels whose row changed or was deleted since they were opened; the next
+        send reopens them. Returns the ids retired."""
+        if not self._live:
+            return []
+        async with self._db.read() as conn:
+            current = await versions(conn, list(self._live))
+        retired = []
+        async with self._lock:
+            for channel_id, live in list(self._live.items()):
+                if current.get(channel_id) != live.version:
+                    del self._live[channel_id]
+                    self._retire(live)
+                    retired.append(channel_id)
+        for channel_id in retired:
+            CHANNEL_REOPENS.inc()
+            log.info("channel changed; reopening it", extra={"channel_id": channel_id})
+        return retired
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._refresh_seconds)
+            try:
+                await self.refresh()
+            except Exception as exc:  # the database is away: keep the open channels, try again
+                log.warning("channel refresh failed (%s)", type(exc).__name__)
+
+    def _retire(self, live: LiveChannel) -> None:
+        live.retired = True
+        self._retired.add(live)
+        if live.users == 0:
+            self._close_later(live)
+
+    def _close_later(self, live: LiveChannel) -> None:
+        async def close() -> None:
+            await asyncio.sleep(self._grace)
+            if live.users == 0 and live in self._retired:
+                self._retired.discard(live)
+                await _close_quietly(live)
+
+        task = asyncio.create_task(close())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def close(self) -> None:
-        for live in self._live.values():
-            await live.adapter.close()
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
+        for task in list(self._tasks):
+            task.cancel()
+        for live in [*self._live.values(), *self._retired]:
+            await _close_quietly(live)
         self._live.clear()
+        self._retired.clear()
+
+
+async def _close_quietly(live: LiveChannel) -> None:
+    try:
+        await live.adapter.close()
+    except Exception as exc:  # one adapter failing to close must not keep the others open
+        log.warning(
+            "closing channel failed (%s)", type(exc).__name__, extra={"channel_id": live.adapter.channel_id}
+        )

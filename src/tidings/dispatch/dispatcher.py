@@ -85,6 +85,7 @@ class Dispatcher:
             limiter=self.limiter,
             circuits=self.circuits,
             box=box,
+            refresh_seconds=settings.channel_refresh_seconds,
         )
         # The claim lease must outlast the wait for a rate-limit slot and the send after it.
         self._rate_wait = min(settings.rate_limit_max_wait_seconds, settings.lease_seconds / 2)
@@ -103,6 +104,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         await self.limiter.start()
+        self.channels.start()
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="dispatch-claim"),
             asyncio.create_task(self._write_loop(), name="dispatch-write"),
@@ -202,14 +204,17 @@ class Dispatcher:
     async def _send_group(self, group: list[ClaimedMessage]) -> None:
         """Messages sharing channel, sender and body: one provider call per ``group_size``."""
         try:
-            live = await self.channels.get(group[0].channel_id)
+            live = await self.channels.acquire(group[0].channel_id)
         except Exception as exc:  # an unknown channel or an adapter that would not start: retry
             for message in group:
                 self._finish_unclassified(message, exc, "unknown")
             return
-        size = live.group_size
-        chunks = [group[start : start + size] for start in range(0, len(group), size)]
-        await asyncio.gather(*(self._send_chunk(live, chunk) for chunk in chunks))
+        try:
+            size = live.group_size
+            chunks = [group[start : start + size] for start in range(0, len(group), size)]
+            await asyncio.gather(*(self._send_chunk(live, chunk) for chunk in chunks))
+        finally:
+            self.channels.release(live)
 
     async def _send_chunk(self, live: LiveChannel, chunk: list[ClaimedMessage]) -> None:
         channel_type = live.adapter.type

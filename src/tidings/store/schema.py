@@ -104,6 +104,17 @@ channels = Table(
     Column("countries", Text, nullable=True),  # JSON list of ISO codes; NULL = any
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Revision 0005. Deleting a channel keeps its row (its messages and batches still point at
+    # it) and frees its name; every lookup skips deleted channels.
+    Column("deleted_at", BigInteger, nullable=True),
+    Index(
+        "uq_channels_account_id_name",
+        "account_id",
+        "name",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
 )
 
 routes = Table(

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from tidings import __version__
 from tidings.config import Settings
 from tidings.features.accounts.endpoints import router as accounts_router
+from tidings.features.channels.endpoints import router as channels_router
 from tidings.features.events.endpoints import router as events_router
 from tidings.features.messages.endpoints import router as messages_router
 from tidings.features.numbers.endpoints import router as numbers_router
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
         messages_router,
         numbers_router,
         accounts_router,
+        channels_router,
         routes_router,
         sandbox_router,
         webhooks_router,

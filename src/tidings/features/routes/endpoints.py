@@ -5,34 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from tidings.core.addresses import ChannelKind
 from tidings.core.clock import to_rfc3339
-from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal
+from tidings.features.routes.schemas import RouteMatch
 from tidings.features.routes.service import RouteService
 from tidings.web.auth import principal
 from tidings.web.responses import ERRORS
 
 router = APIRouter(prefix="/v1", tags=["routes"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
-
-
-class RouteMatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: ChannelKind | None = Field(default=None, description="sms, whatsapp, telegram or viber")
-    country: str | None = Field(default=None, description="ISO 3166 code of the recipient's number")
-    prefix: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{0,14}$", description="E.164 prefix")
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not known_region(value.upper()):
-            raise ValueError(f"{value!r} is not an ISO 3166 country code")
-        return value.upper()
 
 
 class RouteIn(BaseModel):

@@ -31,3 +31,9 @@ async def update_route(conn: AsyncConnection, route_id: str, values: dict[str, A
 
 async def delete_route(conn: AsyncConnection, route_id: str) -> None:
     await conn.execute(delete(routes).where(routes.c.id == route_id))
+
+
+async def route_named(conn: AsyncConnection, account_id: str, name: str) -> dict[str, Any] | None:
+    query = select(routes).where(routes.c.account_id == account_id, routes.c.name == name)
+    row = (await conn.execute(query)).first()
+    return dict(row._mapping) if row else None

@@ -53,6 +53,10 @@ class WebhookService:
         await self.store_inbound(channel_id, result.inbound)
         return result.reply
 
+    def forget(self, channel_id: str) -> None:
+        """The channel changed: build its adapter afresh on its next webhook."""
+        self._adapters.discard(channel_id)
+
     async def store_receipts(self, channel_id: str, receipts: Sequence[Receipt]) -> None:
         if not receipts:
             return
