@@ -33,6 +33,7 @@ CONFIGS = [
     ),
 ]
 CAPS = (100, 1_000)
+SCENARIOS = {"bulk", "singles", "capped"}
 console = Console()
 
 
@@ -113,9 +114,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     parser.add_argument("--config", action="append", help="only this configuration (repeatable)")
     args = parser.parse_args()
-    which = set(args.scenarios or ["bulk", "singles", "capped"])
-    if not which <= {"bulk", "singles"}:
-        parser.error("scenarios are: bulk, singles")
+    which = set(args.scenarios or SCENARIOS)
+    if not which <= SCENARIOS:
+        parser.error(f"scenarios are: {', '.join(sorted(SCENARIOS))}")
     results = asyncio.run(run(which, args.quick, set(args.config) if args.config else None))
     show(results)
     out = Path(__file__).parent / "results"
