@@ -147,6 +147,23 @@ async def test_lease_of_a_dead_worker_is_reclaimed_and_the_message_sent(gw: Runn
     assert LEASES_RECLAIMED._value.get() - before == 2
 
 
+async def test_a_live_worker_renews_its_leases_while_a_send_outlasts_them(
+    gateway_factory: GatewayFactory, database_url_factory: UrlFactory
+) -> None:
+    # A 0.6 s lease against a provider that takes 2 s: without renewal the sweep would hand the
+    # message back to the queue mid-send and it would go out twice.
+    gw = await gateway_factory(
+        database_url_factory, dispatch=FAST_DISPATCH.model_copy(update={"lease_seconds": 0.6})
+    )
+    await _channel(gw, "slow", latency_ms=2000)
+    before = LEASES_RECLAIMED._value.get()
+    sent = await gw.call("POST", "/v1/messages", {"to": "+14155550212", "body": "slow", "channel": "slow"})
+    message = await gw.wait_for_status(sent.body["message_ids"][0], {"delivered"}, timeout=10)
+    assert message["attempts"] == 1
+    assert ("queued", "lease_expired") not in await _statuses(gw, message["id"])
+    assert LEASES_RECLAIMED._value.get() == before
+
+
 async def test_two_dispatchers_never_claim_the_same_message(gw: RunningGateway) -> None:
     second = Dispatcher(gw.gateway.db, FAST_DISPATCH.model_copy(update={"claim_batch_size": 50}))
     await second.start()

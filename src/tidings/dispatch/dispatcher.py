@@ -360,11 +360,22 @@ class Dispatcher:
                 self._wake.set()
 
     async def _sweep_loop(self) -> None:
-        """Reclaim expired leases, reconcile early receipts, drop expired idempotency keys."""
+        """Renew this worker's leases; reclaim expired ones, reconcile early receipts, drop expired
+        idempotency keys."""
+        lease_ms = int(self._settings.lease_seconds * 1000)
+        renewed_at = now_ms()
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(min(1.0, self._settings.lease_seconds / 3))
             try:
-                reclaimed, reconciled = await self._db.transact(partial(_sweep, now=now_ms()))
+                now = now_ms()
+                # Renewed at a third of the lease, so a live worker misses two renewals before
+                # another worker may take its messages; only a dead one's leases run out.
+                if self._in_flight and now - renewed_at >= lease_ms / 3:
+                    await self._db.transact(
+                        partial(queue.renew_leases, worker=self.worker_id, lease_until=now + lease_ms)
+                    )
+                    renewed_at = now
+                reclaimed, reconciled = await self._db.transact(partial(_sweep, now=now))
                 if reclaimed:
                     LEASES_RECLAIMED.inc(len(reclaimed))
                     log.warning("reclaimed expired leases", extra={"count": len(reclaimed)})

@@ -153,6 +153,15 @@ def notify_due(conn: Connection) -> None:
         conn.exec_driver_sql(f"NOTIFY {DUE_CHANNEL}")
 
 
+def renew_leases(conn: Connection, *, worker: str, lease_until: int) -> int:
+    """Extend every lease this worker holds: a live worker's messages are never reclaimed, however
+    long they wait for a rate-limit slot or a slow provider. Returns how many were renewed."""
+    renewed = conn.execute(
+        update(messages).where(_LEASED, messages.c.lease_owner == worker).values(lease_until=lease_until)
+    )
+    return int(renewed.rowcount or 0)
+
+
 def reclaim_expired_leases(conn: Connection, *, now: int, limit: int = 1000) -> list[str]:
     """Put messages whose worker stopped renewing its lease back in the queue.
 
