@@ -35,6 +35,9 @@ class OutboundMessage:
     segments: int
     attempt: int
     media_urls: tuple[str, ...] = ()
+    # A provider-side template (WhatsApp Cloud API: {name, language: {code}, components}); the
+    # channels that know templates send it instead of the free-form body.
+    template: Mapping[str, Any] | None = None
 
 
 class SendError(Exception):
@@ -120,6 +123,8 @@ class WebhookRequest:
     query: str
     headers: Mapping[str, str]  # lower-cased names
     body: bytes
+    # GET carries subscription handshakes (Meta's hub.challenge); channels without one refuse it.
+    method: str = "POST"
 
 
 @dataclass(frozen=True, slots=True)

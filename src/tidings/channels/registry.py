@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from tidings.channels.base import Channel
+from tidings.channels.flowroute.channel import FlowrouteChannel
 from tidings.channels.sandbox.channel import SandboxChannel
+from tidings.channels.telegram.channel import TelegramChannel
 from tidings.channels.twilio.channel import TwilioChannel
+from tidings.channels.viber.channel import ViberChannel
+from tidings.channels.whatsapp.channel import WhatsAppChannel
 
-CHANNEL_TYPES: tuple[type[Channel], ...] = (SandboxChannel, TwilioChannel)
+CHANNEL_TYPES: tuple[type[Channel], ...] = (
+    SandboxChannel,
+    TwilioChannel,
+    WhatsAppChannel,
+    ViberChannel,
+    FlowrouteChannel,
+    TelegramChannel,
+)
 
 _BY_TYPE = {channel_type.type: channel_type for channel_type in CHANNEL_TYPES}
 

@@ -11,6 +11,7 @@ import typer
 from tidings.cli.base import app, console
 
 if TYPE_CHECKING:
+    from tidings.simulators.flowroute import FakeFlowroute
     from tidings.simulators.twilio import FakeTwilio
 
 simulate_app = typer.Typer(help="Run a fake provider on a local port.", no_args_is_help=True)
@@ -55,3 +56,169 @@ async def _serve(fake: FakeTwilio) -> None:
         await stop.wait()
     finally:
         await fake.close()
+
+
+@simulate_app.command("flowroute")
+def flowroute(
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8766,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    access_key: Annotated[str | None, typer.Option(help="Access key to accept (default: random)")] = None,
+    secret_key: Annotated[str | None, typer.Option(help="Secret key to accept (default: random)")] = None,
+    latency: Annotated[float, typer.Option(help="Seconds before answering each send", min=0)] = 0.0,
+    callback_delay: Annotated[float, typer.Option(help="Seconds before each delivery receipt", min=0)] = 0.5,
+) -> None:
+    """A fake Flowroute Messaging API (v2.1 and v2.2): point a flowroute channel's api_base_url at it."""
+    from tidings.simulators.flowroute import FakeFlowroute
+
+    fake = FakeFlowroute(
+        access_key=access_key,
+        secret_key=secret_key,
+        host=host,
+        port=port,
+        latency=latency,
+        callback_delay=callback_delay,
+    )
+    asyncio.run(_serve_flowroute(fake))
+
+
+async def _serve_flowroute(fake: FakeFlowroute) -> None:
+    url = await fake.start()
+    # The fake's own throwaway credentials: printed so a channel can be configured with them.
+    console.print(f"fake Flowroute listening on {url}", soft_wrap=True)
+    console.print(f"access_key {fake.access_key}", soft_wrap=True)
+    console.print(f"secret_key {fake.secret_key}", soft_wrap=True)
+    console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await fake.close()
+
+
+@simulate_app.command("viber")
+def viber(
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8767,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    auth_token: Annotated[str | None, typer.Option(help="Bot auth token to accept (default: random)")] = None,
+    latency: Annotated[float, typer.Option(help="Seconds before answering each send", min=0)] = 0.0,
+    callback_delay: Annotated[float, typer.Option(help="Seconds before each receipt callback", min=0)] = 0.5,
+) -> None:
+    """A fake Viber REST bot API: point a viber channel's api_base_url at it."""
+    from tidings.simulators.viber import FakeViber
+
+    fake = FakeViber(
+        auth_token=auth_token, host=host, port=port, latency=latency, callback_delay=callback_delay
+    )
+
+    async def serve() -> None:
+        url = await fake.start()
+        # The fake's own throwaway token: printed so a channel can be configured with it.
+        console.print(f"fake Viber listening on {url}", soft_wrap=True)
+        console.print(f"auth_token {fake.auth_token}", soft_wrap=True)
+        console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await fake.close()
+
+    asyncio.run(serve())
+
+
+@simulate_app.command("telegram")
+def telegram(
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8769,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    bot_token: Annotated[str | None, typer.Option(help="Bot token to accept (default: random)")] = None,
+    webhook_secret: Annotated[
+        str | None, typer.Option(help="Secret for Updates until setWebhook sets one (default: random)")
+    ] = None,
+    latency: Annotated[float, typer.Option(help="Seconds before answering each call", min=0)] = 0.0,
+) -> None:
+    """A fake Telegram Bot API: point a telegram channel's api_base_url at it."""
+    from tidings.simulators.telegram import FakeTelegram
+
+    fake = FakeTelegram(
+        bot_token=bot_token, webhook_secret=webhook_secret, host=host, port=port, latency=latency
+    )
+
+    async def serve() -> None:
+        url = await fake.start()
+        # The fake's own throwaway secrets: printed so a channel can be configured with them.
+        console.print(f"fake Telegram Bot API listening on {url}", soft_wrap=True)
+        console.print(f"bot_token {fake.bot_token}", soft_wrap=True)
+        console.print(f"webhook_secret {fake.webhook_secret}", soft_wrap=True)
+        console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await fake.close()
+
+    asyncio.run(serve())
+
+
+@simulate_app.command("whatsapp")
+def whatsapp(
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8768,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    access_token: Annotated[str | None, typer.Option(help="Bearer token to accept (default: random)")] = None,
+    app_secret: Annotated[
+        str | None, typer.Option(help="Secret that signs notifications (default: random)")
+    ] = None,
+    phone_number_id: Annotated[
+        str | None, typer.Option(help="Business phone number id (default: random)")
+    ] = None,
+    display_phone_number: Annotated[str, typer.Option(help="The business number, digits")] = "15550783881",
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(help="Callback URL for notifications: {gateway}/webhooks/{channel_id}/events"),
+    ] = None,
+    latency: Annotated[float, typer.Option(help="Seconds before answering each send", min=0)] = 0.0,
+    status_delay: Annotated[float, typer.Option(help="Seconds before each status notification", min=0)] = 0.5,
+) -> None:
+    """A fake WhatsApp Cloud API: point a whatsapp channel's api_base_url at it."""
+    from tidings.simulators.whatsapp import FakeWhatsApp
+
+    fake = FakeWhatsApp(
+        access_token=access_token,
+        app_secret=app_secret,
+        phone_number_id=phone_number_id,
+        display_phone_number=display_phone_number,
+        webhook_url=webhook_url,
+        host=host,
+        port=port,
+        latency=latency,
+        status_delay=status_delay,
+    )
+
+    async def serve() -> None:
+        url = await fake.start()
+        # The fake's own throwaway secrets: printed so a channel can be configured with them.
+        console.print(f"fake WhatsApp Cloud API listening on {url}", soft_wrap=True)
+        console.print(f"phone_number_id {fake.phone_number_id}", soft_wrap=True)
+        console.print(f"access_token {fake.access_token}", soft_wrap=True)
+        console.print(f"app_secret {fake.app_secret}", soft_wrap=True)
+        console.print(
+            f'open a number\'s 24 h window: POST {url}/_fake/window {{"number": "+1…"}}', soft_wrap=True
+        )
+        console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await fake.close()
+
+    asyncio.run(serve())

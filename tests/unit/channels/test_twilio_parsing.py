@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 import pytest
 
 from tidings.channels.base import WebhookError
+from tidings.channels.http import parse_retry_after
 from tidings.channels.twilio import callbacks
-from tidings.channels.twilio.errors import error_for_response, parse_retry_after
+from tidings.channels.twilio.errors import error_for_response
 
 PAYLOADS = Path(__file__).parent / "twilio_payloads"
 

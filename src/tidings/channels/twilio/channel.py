@@ -95,6 +95,9 @@ class TwilioChannel(Channel):
     async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.kind not in WEBHOOK_KINDS:
             raise WebhookNotFound(f"twilio channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
+        if request.method != "POST":
+            # Twilio's messaging webhooks are configured as POST; nothing here answers a GET.
+            raise WebhookNotFound("twilio channels take webhooks by POST only")
         fields = callbacks.parse_form(request.body)
         self._verify(request, fields)
         if request.kind == "status":

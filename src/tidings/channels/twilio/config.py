@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from tidings.channels.base import ChannelCredentials, ChannelSettings
-
-
-def _base_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return value.rstrip("/")
-
-
-BaseUrl = Annotated[str, Field(min_length=8, max_length=512), AfterValidator(_base_url)]
+from tidings.channels.http import BaseUrl
 
 
 class TwilioSettings(ChannelSettings):

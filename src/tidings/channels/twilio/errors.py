@@ -6,12 +6,11 @@ Error body (REST API 2010-04-01): ``{"code": 21211, "message": "...", "more_info
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from tidings.channels.base import SendError
+from tidings.channels.http import parse_retry_after
 
 # Twilio error codes that mean "not now" rather than "never", whatever the HTTP status says.
 TRANSIENT_CODES = frozenset(
@@ -37,8 +36,6 @@ DELIVERY_ERRORS = {
     63016: "WhatsApp: outside the 24-hour session window; a template is needed",
 }
 
-# Retry-After beyond this is treated as this: a provider's typo must not park a message for days.
-MAX_RETRY_AFTER_SECONDS = 3600.0
 MAX_MESSAGE_CHARS = 500
 
 
@@ -60,23 +57,6 @@ def network_error(exc: BaseException) -> SendError:
     """Connection refused or reset, DNS, TLS, timeout: the request may not have arrived."""
     detail = str(exc)[:200] or "no detail"
     return SendError("twilio_network", f"{type(exc).__name__} talking to Twilio: {detail}", retryable=True)
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    seconds: float
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def delivery_error(code: str | None) -> tuple[str | None, str | None]:

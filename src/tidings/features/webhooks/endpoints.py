@@ -1,6 +1,6 @@
-"""``POST /webhooks/{channel_id}/{kind}``: providers' status callbacks and inbound messages.
-
-No API key: the provider's signature is the authentication, checked by the channel.
+"""``POST /webhooks/{channel_id}/{kind}``: providers' status callbacks and inbound messages;
+``GET`` on the same path: subscription handshakes. No API key: the provider's signature (or
+verify token) is the authentication, checked by the channel.
 """
 
 from __future__ import annotations
@@ -30,13 +30,34 @@ async def receive_webhook(request: Request, channel_id: str, kind: str) -> Respo
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
         return JSONResponse(error_body("payload_too_large", "webhook bodies are limited to 256 KiB"), 413)
-    webhook = WebhookRequest(
+    return await _handle(request, channel_id, _webhook_request(request, kind, body))
+
+
+@router.get(
+    "/webhooks/{channel_id}/{kind}",
+    responses={
+        200: {"description": "The handshake succeeded; the body is what the provider expects back"},
+        403: {"description": "The verify token is missing or wrong"},
+        404: {"description": "No such channel, or it takes no GET of this kind"},
+    },
+)
+async def verify_webhook(request: Request, channel_id: str, kind: str) -> Response:
+    """A provider's subscription handshake (Meta's ``hub.challenge``), answered by the channel."""
+    return await _handle(request, channel_id, _webhook_request(request, kind, b"", method="GET"))
+
+
+def _webhook_request(request: Request, kind: str, body: bytes, *, method: str = "POST") -> WebhookRequest:
+    return WebhookRequest(
         kind=kind,
         # Raw, as sent: the signature covers the query string exactly as the provider wrote it.
         query=request.scope.get("query_string", b"").decode("latin-1"),
         headers={name.lower(): value for name, value in request.headers.items()},
         body=body,
+        method=method,
     )
+
+
+async def _handle(request: Request, channel_id: str, webhook: WebhookRequest) -> Response:
     try:
         reply = await request.app.state.gateway.webhooks.handle(channel_id, webhook)
     except WebhookError as exc:

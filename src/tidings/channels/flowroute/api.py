@@ -1,0 +1,68 @@
+"""The Messaging API call the channel makes, over one pooled aiohttp session.
+
+Send: ``POST {base}/{v2.1|v2.2}/messages`` with a JSON:API document, ``Content-Type:
+application/vnd.api+json``, HTTP Basic (access key, secret key); answer 202 with
+``{"data": {"id": "mdr2-…", "type": "message", "links": {...}}}`` whose id we keep.
+https://developer.flowroute.com/api/messages/v2.1/send-an-sms/
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import orjson
+
+from tidings import __version__
+from tidings.channels.base import SendError
+from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
+from tidings.channels.flowroute.errors import error_for_response, network_error
+
+JSON_API = "application/vnd.api+json"
+_JSON_API_BODY = {"Content-Type": JSON_API}
+
+
+def open_session(settings: FlowrouteSettings, credentials: FlowrouteCredentials) -> aiohttp.ClientSession:
+    user = credentials.access_key.get_secret_value()
+    password = credentials.secret_key.get_secret_value()
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
+        connector=aiohttp.TCPConnector(limit=settings.max_connections),
+        headers={
+            "Authorization": aiohttp.encode_basic_auth(user, password),
+            "Accept": JSON_API,
+            "User-Agent": f"tidings/{__version__}",
+        },
+        raise_for_status=False,
+    )
+
+
+def messages_url(settings: FlowrouteSettings) -> str:
+    return f"{settings.api_base_url}/{settings.api_version}/messages"
+
+
+async def create_message(session: aiohttp.ClientSession, url: str, document: dict[str, Any]) -> str:
+    """Send one message; its ``mdr2-…`` id, or :class:`SendError` classified by ``errors``."""
+    try:
+        async with session.post(url, data=orjson.dumps(document), headers=_JSON_API_BODY) as response:
+            raw = await response.read()
+            status = response.status
+            retry_after = response.headers.get("Retry-After")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise network_error(exc) from None
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError:
+        payload = None
+    if not 200 <= status < 300:
+        raise error_for_response(status, payload, retry_after)
+    data = payload.get("data") if isinstance(payload, dict) else None
+    message_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(message_id, str) or not message_id:
+        # Flowroute took the request but we cannot tell which message it made: retrying could
+        # send it twice, so this one fails and says why.
+        raise SendError(
+            "flowroute_bad_response", f"HTTP {status} without a message id in the answer", retryable=False
+        )
+    return message_id

@@ -1,0 +1,124 @@
+"""The Flowroute adapter: sends SMS and MMS through the Messaging API and takes its webhooks.
+
+A message with media URLs goes out as MMS (``is_mms``, ``media_urls``); everything else as SMS.
+Flowroute's ``mdr2-…`` record id is the provider message id that delivery receipts match.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from tidings.channels.base import (
+    Channel,
+    ChannelCredentials,
+    ChannelEvents,
+    ChannelSettings,
+    OutboundMessage,
+    SendError,
+    SendResult,
+    WebhookNotFound,
+    WebhookRejected,
+    WebhookRequest,
+    WebhookResult,
+)
+from tidings.channels.flowroute import api, auth, callbacks
+from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
+
+WEBHOOK_KINDS = ("status", "inbound")
+_PHONE_DIGITS = frozenset("0123456789")
+
+
+class FlowrouteChannel(Channel):
+    type = "flowroute"
+    settings_model = FlowrouteSettings
+    credentials_model = FlowrouteCredentials
+
+    def __init__(
+        self,
+        channel_id: str,
+        settings: ChannelSettings,
+        events: ChannelEvents,
+        credentials: ChannelCredentials | None = None,
+    ) -> None:
+        super().__init__(channel_id, settings, events, credentials)
+        assert isinstance(settings, FlowrouteSettings) and isinstance(credentials, FlowrouteCredentials)
+        self.config = settings
+        self.secrets = credentials
+        self._messages_url = api.messages_url(settings)
+        wants_receipts = settings.public_base_url and settings.delivery_receipts
+        self._dlr_callback = (
+            self.webhook_url("status") if wants_receipts and credentials.webhook_token else None
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = api.open_session(self.config, self.secrets)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if self._session is None:
+            raise SendError("flowroute_not_started", "the channel is not started", retryable=True)
+        message_id = await api.create_message(self._session, self._messages_url, self.document(message))
+        return SendResult(message.id, provider_message_id=message_id)
+
+    def document(self, message: OutboundMessage) -> dict[str, Any]:
+        """The JSON:API ``message`` document Flowroute's send endpoint takes."""
+        if not message.sender:
+            raise SendError(
+                "flowroute_no_sender",
+                "Flowroute needs a sender: one of the account's numbers",
+                retryable=False,
+            )
+        attributes: dict[str, Any] = {
+            "to": self._number(message.recipient, "recipient"),
+            "from": self._number(message.sender, "sender"),
+            "body": message.body,
+        }
+        if message.media_urls:
+            attributes["is_mms"] = True
+            attributes["media_urls"] = list(message.media_urls)
+        if self._dlr_callback:
+            attributes["dlr_callback"] = self._dlr_callback
+        return {"data": {"type": "message", "attributes": attributes}}
+
+    def _number(self, number: str, role: str) -> str:
+        digits = number.removeprefix("+")
+        if not number.startswith("+") or not digits or not set(digits) <= _PHONE_DIGITS:
+            # whatsapp:, telegram: ... addresses: Flowroute carries SMS and MMS only.
+            raise SendError(
+                f"flowroute_invalid_{role}",
+                f"Flowroute sends to phone numbers only: {number!r}",
+                retryable=False,
+            )
+        # v2.1 wants 11-digit NANP digits ("12065551234"); v2.2 wants E.164 ("+12065551234").
+        return digits if self.config.api_version == "v2.1" else number
+
+    def webhook_url(self, kind: str) -> str:
+        """The URL Flowroute calls for ``kind``, token included: give it as the number's or
+        account's SMS and MMS callback for ``inbound``; ``status`` is sent with every message.
+
+        It holds the webhook token, so it is a secret: never log it."""
+        base = f"{self.config.public_base_url}/webhooks/{self.channel_id}/{kind}"
+        token = self.secrets.webhook_token
+        return auth.with_token(base, token.get_secret_value()) if token is not None else base
+
+    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.kind not in WEBHOOK_KINDS:
+            raise WebhookNotFound(f"flowroute channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
+        token = self.secrets.webhook_token
+        if token is None:
+            raise WebhookRejected("this channel cannot verify Flowroute webhooks: it needs webhook_token")
+        # Before parsing: an unauthenticated body gets no further than this.
+        if not auth.is_valid(request.query, token.get_secret_value()):
+            raise WebhookRejected("the webhook token is missing or does not match")
+        document = callbacks.parse_document(request.body)
+        if request.kind == "status":
+            found = callbacks.receipt(document)
+            return WebhookResult(receipts=[found] if found else [])
+        return WebhookResult(inbound=[callbacks.inbound(document)])

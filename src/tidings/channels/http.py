@@ -1,0 +1,41 @@
+"""What every HTTP provider channel shares: validated base URLs and the Retry-After header."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+
+def _base_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+# A provider's API root or the gateway's public address, kept without a trailing slash so
+# paths can be appended as they are documented.
+BaseUrl = Annotated[str, Field(min_length=8, max_length=512), AfterValidator(_base_url)]
+
+# A provider asking for a longer pause than this is waited for this long: flood waits of hours
+# have been seen, and a message held that long is better retried and re-decided.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    seconds: float
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

@@ -1,0 +1,87 @@
+"""The Bot API calls the channel makes, over one pooled aiohttp session.
+
+``POST {api_base_url}/bot<token>/<method>`` with a JSON body; every answer is JSON
+``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N, "description": "..."}``
+(https://core.telegram.org/bots/api#making-requests). The token is part of the URL, so URLs are
+built per call and never kept, logged or put into an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from tidings import __version__
+from tidings.channels.base import SendError
+from tidings.channels.telegram.config import TelegramSettings
+from tidings.channels.telegram.errors import error_for_response, network_error, redact
+
+TELEGRAM = "telegram:"
+
+
+def open_session(settings: TelegramSettings) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
+        connector=aiohttp.TCPConnector(limit=settings.max_connections),
+        headers={"Accept": "application/json", "User-Agent": f"tidings/{__version__}"},
+        raise_for_status=False,
+    )
+
+
+async def call(
+    session: aiohttp.ClientSession, base_url: str, token: str, method: str, params: Mapping[str, Any]
+) -> Any:
+    """Call ``method``; its ``result``, or :class:`SendError` classified by ``errors``."""
+    try:
+        async with session.post(f"{base_url}/bot{token}/{method}", json=dict(params)) as response:
+            raw = await response.read()
+            status = response.status
+    except aiohttp.InvalidURL as exc:
+        # api_base_url cannot make a URL (a bad port...): no retry can help. Its text is the URL.
+        raise SendError("telegram_bad_url", redact(str(exc), token)[:200], retryable=False) from None
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise network_error(exc, token) from None
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError:
+        payload = None
+    if not 200 <= status < 300 or not isinstance(payload, dict) or payload.get("ok") is not True:
+        if 200 <= status < 300:
+            # Telegram took the request but we cannot tell what it did: retrying could send twice.
+            raise SendError(
+                "telegram_bad_response", f"HTTP {status} without ok: true in the answer", retryable=False
+            )
+        raise error_for_response(status, payload)
+    return payload.get("result")
+
+
+def chat_id(recipient: str) -> int | str:
+    """sendMessage's ``chat_id`` for ``telegram:<chat id>`` (an Integer) or ``telegram:@channel``
+    (a String), https://core.telegram.org/bots/api#sendmessage."""
+    if not recipient.startswith(TELEGRAM):
+        raise SendError(
+            "telegram_bad_recipient", "a telegram channel sends to telegram:<chat id> only", retryable=False
+        )
+    value = recipient.removeprefix(TELEGRAM)
+    try:
+        return int(value)
+    except ValueError:
+        if value.startswith("@") and len(value) > 1:
+            return value
+    raise SendError("telegram_bad_recipient", "not a chat id or @channel username", retryable=False)
+
+
+def message_key(message: Any) -> str:
+    """``<chat id>:<message_id>`` for a Message: message ids are unique only within their chat
+    (https://core.telegram.org/bots/api#message)."""
+    chat = message.get("chat") if isinstance(message, dict) else None
+    number = message.get("message_id") if isinstance(message, dict) else None
+    chat_number = chat.get("id") if isinstance(chat, dict) else None
+    if not isinstance(number, int) or not isinstance(chat_number, int):
+        raise SendError(
+            "telegram_bad_response", "no Message with chat.id and message_id in the answer", retryable=False
+        )
+    return f"{chat_number}:{number}"

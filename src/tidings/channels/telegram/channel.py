@@ -1,0 +1,139 @@
+"""The Telegram adapter: sends text with the Bot API's sendMessage and takes webhook Updates.
+
+Recipients are ``telegram:<chat id>`` or ``telegram:@channelusername``. The Bot API has no
+delivery receipts: a sendMessage answered with the Message means the message is in the chat, so
+each accepted send is reported ``delivered`` at once (docs/providers.md, "Telegram").
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+
+from tidings.channels.base import (
+    Channel,
+    ChannelCredentials,
+    ChannelEvents,
+    ChannelSettings,
+    OutboundMessage,
+    Receipt,
+    SendError,
+    SendResult,
+    WebhookNotFound,
+    WebhookRejected,
+    WebhookRequest,
+    WebhookResult,
+)
+from tidings.channels.telegram import api, callbacks
+from tidings.channels.telegram.config import TelegramCredentials, TelegramSettings
+from tidings.core.statuses import MessageStatus
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_KIND = "updates"
+# What the registered webhook asks for: the adapter turns nothing else into messages.
+ALLOWED_UPDATES = ("message",)
+
+
+class TelegramChannel(Channel):
+    type = "telegram"
+    settings_model = TelegramSettings
+    credentials_model = TelegramCredentials
+
+    def __init__(
+        self,
+        channel_id: str,
+        settings: ChannelSettings,
+        events: ChannelEvents,
+        credentials: ChannelCredentials | None = None,
+    ) -> None:
+        super().__init__(channel_id, settings, events, credentials)
+        assert isinstance(settings, TelegramSettings) and isinstance(credentials, TelegramCredentials)
+        self.config = settings
+        self.secrets = credentials
+        self.bot_address = settings.bot_address or f"telegram:{credentials.bot_id}"
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = api.open_session(self.config)
+        if self.config.register_webhook:
+            try:
+                await self.register_webhook()
+            except (SendError, ValueError) as error:
+                # Sending does not depend on it; inbound messages wait until it is set.
+                log.warning("telegram setWebhook failed: %s", error, extra={"channel_id": self.channel_id})
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if self._session is None:
+            raise SendError("telegram_not_started", "the channel is not started", retryable=True)
+        params = self.send_params(message)
+        sent = await self._call(self._session, "sendMessage", params)
+        provider_id = api.message_key(sent)
+        await self._report_delivered(provider_id)
+        return SendResult(message.id, provider_message_id=provider_id)
+
+    def send_params(self, message: OutboundMessage) -> dict[str, Any]:
+        """sendMessage's parameters for one message: plain text, no parse_mode, so the body
+        reaches the chat exactly as written (https://core.telegram.org/bots/api#sendmessage)."""
+        if message.media_urls:
+            raise SendError(
+                "telegram_media_unsupported", "this channel sends text only, not media", retryable=False
+            )
+        return {"chat_id": api.chat_id(message.recipient), "text": message.body}
+
+    def webhook_url(self) -> str:
+        """The URL to register with setWebhook (:meth:`register_webhook` does it)."""
+        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{WEBHOOK_KIND}"
+
+    async def register_webhook(self, *, drop_pending_updates: bool = False) -> str:
+        """Point the bot's Updates at this channel: setWebhook with the channel's webhook URL and
+        secret_token (https://core.telegram.org/bots/api#setwebhook). Returns the URL set;
+        raises ``ValueError`` without public_base_url or webhook_secret, :class:`SendError` when
+        the Bot API refuses."""
+        if not self.config.public_base_url or self.secrets.webhook_secret is None:
+            raise ValueError("registering a webhook needs public_base_url and webhook_secret")
+        params = {
+            "url": self.webhook_url(),
+            "secret_token": self.secrets.webhook_secret.get_secret_value(),
+            "allowed_updates": list(ALLOWED_UPDATES),
+            "drop_pending_updates": drop_pending_updates,
+        }
+        if self._session is not None:
+            await self._call(self._session, "setWebhook", params)
+        else:
+            async with api.open_session(self.config) as session:
+                await self._call(session, "setWebhook", params)
+        return str(params["url"])
+
+    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.kind != WEBHOOK_KIND:
+            raise WebhookNotFound(f"telegram channels take webhooks of kind {WEBHOOK_KIND}")
+        secret = self.secrets.webhook_secret
+        if secret is None:
+            raise WebhookRejected("this channel has no webhook_secret to verify Telegram's calls with")
+        given = request.headers.get(callbacks.SECRET_HEADER.lower())
+        if not callbacks.secret_matches(secret.get_secret_value(), given):
+            raise WebhookRejected(f"the {callbacks.SECRET_HEADER} header is missing or does not match")
+        message = callbacks.inbound(callbacks.parse_update(request.body), self.bot_address)
+        # Any 2xx tells Telegram the Update arrived; other kinds are acknowledged so they are not
+        # redelivered.
+        return WebhookResult(inbound=[message] if message else [])
+
+    async def _call(self, session: aiohttp.ClientSession, method: str, params: dict[str, Any]) -> Any:
+        token = self.secrets.bot_token.get_secret_value()
+        return await api.call(session, self.config.api_base_url, token, method, params)
+
+    async def _report_delivered(self, provider_id: str) -> None:
+        try:
+            await self.events.receipts(self.channel_id, [Receipt(provider_id, MessageStatus.DELIVERED)])
+        except Exception:
+            # The message did go out; failing the send now would send it again on retry. It stays
+            # `sent`, which is true.
+            log.exception("could not report a delivered receipt", extra={"channel_id": self.channel_id})

@@ -1,0 +1,352 @@
+"""A fake Flowroute Messaging API (v2.1 and v2.2) on a loopback port, for tests and development.
+
+It speaks the documented wire format: send (JSON:API or compact JSON, HTTP Basic with access key
+and secret key, 202 with the ``mdr2-…`` id), message records, Flowroute's ``{"errors": [...]}``
+bodies, delivery receipts (level 1 ``smsc submit``, then level 2 ``delivered`` or ``delivery
+failure``) posted to each message's ``dlr_callback``, and inbound SMS/MMS posted to a webhook.
+Tests steer it in Python (:class:`FakeFlowroute`) or over HTTP (``/_fake/...``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from tidings.simulators.flowroute_resources import (
+    JSON_API,
+    VERSIONS,
+    DeliveryReceipt,
+    FakeMessage,
+    dlr_document,
+    error_response,
+    inbound_document,
+    is_mms,
+    json_response,
+    message_id,
+    read_send,
+    validate,
+)
+
+BODY_TYPES = (JSON_API, "application/json")
+
+
+@dataclass
+class FailNext:
+    count: int
+    status: int
+    retry_after: int | None = None
+
+
+class FakeFlowroute:
+    """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
+
+    def __init__(
+        self,
+        *,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        callback_delay: float = 0.0,
+    ) -> None:
+        self.access_key = access_key or str(secrets.randbelow(90_000_000) + 10_000_000)
+        self.secret_key = secret_key or secrets.token_hex(16)
+        self.host = host
+        self.port = port
+        self.latency = latency  # seconds before answering each send
+        self.callback_delay = callback_delay  # seconds before each delivery receipt
+        self.dlr_callbacks = True
+        self.messages: list[FakeMessage] = []
+        self.requests = 0  # send attempts, failed ones included
+        self.callbacks: list[tuple[str, str, int]] = []  # (mdr id, status, HTTP status of the answer)
+        self.number_errors: dict[str, tuple[int, str | None]] = {}  # to → (HTTP status, detail)
+        self.undeliverable: dict[str, int | None] = {}  # to → status_code of a "delivery failure"
+        self.fail_next: FailNext | None = None
+        self._by_id: dict[str, FakeMessage] = {}
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> str:
+        app = web.Application()
+        for version in VERSIONS:
+            app.router.add_post(f"/{version}/messages", self._send)
+            app.router.add_get(f"/{version}/messages/{{id}}", self._fetch)
+        app.router.add_get("/_fake/messages", self._list_received)
+        app.router.add_post("/_fake/config", self._configure)
+        app.router.add_post("/_fake/inbound", self._inject_inbound)
+        app.router.add_post("/_fake/reset", self._reset)
+        # access_log=None: thousands of requests a second would otherwise go to the log.
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self.url
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeFlowroute:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # -- steering (tests call these) ------------------------------------------------------------
+
+    def fail_number(self, number: str, status: int = 422, detail: str | None = None) -> None:
+        """Refuse sends to ``number`` with HTTP ``status`` (a 4xx) and ``detail``."""
+        self.number_errors[_key(number)] = (status, detail or f"'to' {number} is not a valid mobile number")
+
+    def fail_requests(self, count: int, *, status: int = 500, retry_after: int | None = None) -> None:
+        """Answer the next ``count`` sends with ``status`` (500, 503 or 429) before accepting."""
+        self.fail_next = FailNext(count, status, retry_after)
+
+    def set_undeliverable(self, number: str, status_code: int | None = None) -> None:
+        """Report ``delivery failure`` (with ``status_code``) instead of ``delivered`` for ``number``."""
+        self.undeliverable[_key(number)] = status_code
+
+    def reset(self) -> None:
+        self.messages.clear()
+        self._by_id.clear()
+        self.callbacks.clear()
+        self.number_errors.clear()
+        self.undeliverable.clear()
+        self.fail_next = None
+        self.requests = 0
+
+    def received(self, to: str | None = None) -> list[FakeMessage]:
+        """Accepted messages, in arrival order; ``to`` matches with or without its "+"."""
+        return [m for m in self.messages if to is None or _key(m.to) == _key(to)]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for tests that check each message arrived exactly once."""
+        repeats = Counter((_key(m.to), m.body) for m in self.messages)
+        return {
+            "count": len(self.messages),
+            "requests": self.requests,
+            "distinct": len(repeats),
+            "duplicates": sum(n - 1 for n in repeats.values()),
+        }
+
+    async def send_inbound(
+        self,
+        url: str,
+        *,
+        from_: str,
+        to: str,
+        body: str,
+        media_urls: Sequence[str] = (),
+        api_version: str = "v2.1",
+    ) -> tuple[int, str]:
+        """POST an inbound SMS (or MMS, with media) to ``url`` as Flowroute would.
+
+        Numbers are written as ``api_version`` writes them (v2.1: digits only). Flowroute has no
+        signature: a test forges a callback by posting to a URL without the right token.
+        """
+        document = inbound_document(
+            url, self.url, from_=from_, to=to, body=body, media_urls=media_urls, api_version=api_version
+        )
+        return await self._post(url, document)
+
+    async def send_dlr(
+        self,
+        url: str,
+        record_id: str,
+        status: str = "delivered",
+        *,
+        level: int = 2,
+        status_code: str | None = None,
+        description: str | None = None,
+    ) -> tuple[int, str]:
+        """POST one delivery receipt for ``record_id`` to ``url``, as Flowroute would."""
+        receipt = DeliveryReceipt(level, status, status_code, description or status)
+        return await self._post(url, dlr_document(record_id, receipt, self.url))
+
+    # -- the Flowroute API ----------------------------------------------------------------------
+
+    async def _send(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if not self._authorized(request):
+            return error_response(401, "Authentication failed: check your access key and secret key")
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        failing = self.fail_next
+        if failing is not None and failing.count > 0:
+            failing.count -= 1
+            headers = {"Retry-After": str(failing.retry_after)} if failing.retry_after is not None else None
+            return error_response(failing.status, headers=headers)
+        if request.content_type not in BODY_TYPES:
+            return error_response(415, f"Content-Type must be {JSON_API}")
+        try:
+            attributes = read_send(orjson.loads(await request.read()))
+        except orjson.JSONDecodeError:
+            return error_response(400, "The request body is not valid JSON")
+        version = request.path.split("/")[1]
+        problem = attributes if isinstance(attributes, str) else validate(version, attributes)
+        if problem is not None or isinstance(attributes, str):
+            return error_response(422, problem)
+        refused = self.number_errors.get(_key(attributes["to"]))
+        if refused is not None:
+            return error_response(*refused)
+        callback = attributes.get("dlr_callback")
+        message = FakeMessage(
+            id=message_id(),
+            api_version=version,
+            to=attributes["to"],
+            from_=attributes["from"],
+            body=attributes.get("body") or "",
+            is_mms=is_mms(attributes),
+            media_urls=list(attributes.get("media_urls") or []),
+            dlr_callback=callback if isinstance(callback, str) and callback else None,
+        )
+        self.messages.append(message)
+        self._by_id[message.id] = message
+        if message.dlr_callback and self.dlr_callbacks:
+            self._spawn(self._report(message))
+        return json_response(message.accepted(self.url), 202)
+
+    async def _fetch(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return error_response(401, "Authentication failed: check your access key and secret key")
+        message = self._by_id.get(request.match_info["id"])
+        if message is None:
+            return error_response(404, "No message with this id")
+        return json_response(message.to_json())
+
+    def _authorized(self, request: web.Request) -> bool:
+        try:
+            given = aiohttp.BasicAuth.decode(request.headers.get("Authorization", ""))
+        except ValueError:
+            return False
+        return secrets.compare_digest(given.login, self.access_key) and secrets.compare_digest(
+            given.password, self.secret_key
+        )
+
+    async def _report(self, message: FakeMessage) -> None:
+        """Delivery receipts as Flowroute sends them: level 1 (to the carrier), then level 2."""
+        failed = _key(message.to) in self.undeliverable
+        code = self.undeliverable.get(_key(message.to))
+        receipts = [
+            DeliveryReceipt(1, "smsc submit", None, "Message has been sent"),
+            DeliveryReceipt(
+                2, "delivery failure", str(code) if code is not None else None, "Message undeliverable"
+            )
+            if failed
+            else DeliveryReceipt(2, "delivered", None, "Message delivered to handset"),
+        ]
+        for receipt in receipts:
+            if self.callback_delay:
+                await asyncio.sleep(self.callback_delay)
+            message.status = receipt.status
+            message.delivery_receipts.append(receipt)
+            assert message.dlr_callback is not None
+            answered, _ = await self._post(message.dlr_callback, dlr_document(message.id, receipt, self.url))
+            self.callbacks.append((message.id, receipt.status, answered))
+
+    async def _post(self, url: str, document: dict[str, Any]) -> tuple[int, str]:
+        assert self._client is not None, "start() the fake first"
+        headers = {"Content-Type": "application/json", "User-Agent": "Flowroute-Messaging/2.1"}
+        try:
+            async with self._client.post(url, data=orjson.dumps(document), headers=headers) as response:
+                return response.status, await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return 0, type(exc).__name__
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+
+    async def _list_received(self, request: web.Request) -> web.Response:
+        listed = [_public(m) for m in self.received(request.query.get("to"))]
+        return json_response({**self.summary(), "messages": listed}, content_type="application/json")
+
+    async def _configure(self, request: web.Request) -> web.Response:
+        """JSON keys: latency, callback_delay, dlr_callbacks, number_errors {to: status},
+        undeliverable {to: status_code or null}, fail_requests {count, status, retry_after}."""
+        try:
+            config = await request.json()
+            if "latency" in config:
+                self.latency = float(config["latency"])
+            if "callback_delay" in config:
+                self.callback_delay = float(config["callback_delay"])
+            if "dlr_callbacks" in config:
+                self.dlr_callbacks = bool(config["dlr_callbacks"])
+            for number, status in config.get("number_errors", {}).items():
+                self.fail_number(str(number), int(status))
+            for number, code in config.get("undeliverable", {}).items():
+                self.set_undeliverable(str(number), None if code is None else int(code))
+            if "fail_requests" in config:
+                failing = config["fail_requests"]
+                self.fail_requests(
+                    int(failing["count"]),
+                    status=int(failing.get("status", 500)),
+                    retry_after=failing.get("retry_after"),
+                )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad configuration"}, 400, content_type="application/json")
+        return json_response({"ok": True}, content_type="application/json")
+
+    async def _inject_inbound(self, request: web.Request) -> web.Response:
+        """JSON ``{url, from, to, body, media_urls?, api_version?}``; answers what the webhook said."""
+        try:
+            spec = await request.json()
+            status, text = await self.send_inbound(
+                str(spec["url"]),
+                from_=str(spec["from"]),
+                to=str(spec["to"]),
+                body=str(spec.get("body", "")),
+                media_urls=[str(u) for u in spec.get("media_urls", [])],
+                api_version=str(spec.get("api_version", "v2.1")),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad inbound request"}, 400, content_type="application/json")
+        return json_response({"status": status, "body": text}, content_type="application/json")
+
+    async def _reset(self, _: web.Request) -> web.Response:
+        self.reset()
+        return json_response({"ok": True}, content_type="application/json")
+
+
+def _key(number: str) -> str:
+    return number.removeprefix("+")
+
+
+def _text(code: int | None) -> str | None:
+    return None if code is None else str(code)
+
+
+def _public(message: FakeMessage) -> dict[str, Any]:
+    shown = asdict(message)
+    shown["from"] = shown.pop("from_")
+    return shown

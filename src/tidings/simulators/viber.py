@@ -1,0 +1,339 @@
+"""A fake Viber REST bot API on loopback: send_message, set_webhook, signed callbacks (webhook
+check, delivered/failed, inbound message); steered in Python (:class:`FakeViber`) or ``/_fake/...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tidings.channels.viber.api import AUTH_HEADER
+from tidings.channels.viber.signature import HEADER as SIGNATURE_HEADER
+from tidings.channels.viber.signature import compute_signature
+from tidings.simulators.viber_resources import (
+    MAX_REQUEST_BYTES,
+    FakeViberMessage,
+    callback_body,
+    json_response,
+    message_from,
+    status_response,
+    validate,
+)
+
+# Every event type set_webhook may filter; ``message``, ``subscribed`` and ``unsubscribed`` are
+# always sent (https://creators.viber.com/docs/bots-api/getting-started/web-hooks).
+FILTERABLE_EVENTS = ("delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started")
+
+
+@dataclass
+class FailNext:
+    count: int
+    status: int  # an HTTP status (≥ 400), or a Viber status code answered with HTTP 200
+    retry_after: int | None = None
+
+
+class FakeViber:
+    """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
+
+    def __init__(
+        self,
+        *,
+        auth_token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        callback_delay: float = 0.0,
+    ) -> None:
+        self.auth_token = auth_token or "-".join(secrets.token_hex(8) for _ in range(3))
+        self.host = host
+        self.port = port
+        self.latency = latency  # seconds before answering each send_message
+        self.callback_delay = callback_delay  # seconds before each receipt callback
+        self.delivery_callbacks = True  # post delivered/failed for each accepted message
+        self.webhook_url: str | None = None
+        self.event_types: list[str] = list(FILTERABLE_EVENTS)
+        self.messages: list[FakeViberMessage] = []
+        self.requests = 0  # send_message attempts, failed ones included
+        self.callbacks: list[tuple[int, str, int]] = []  # (token, event, HTTP status of the answer)
+        self.refused: dict[str, int] = {}  # receiver → Viber status answered at send (5, 6, ...)
+        self.undeliverable: dict[str, str] = {}  # receiver → ``desc`` of a ``failed`` callback
+        self.fail_next: FailNext | None = None
+        # Above 2**53, so a token that went through a float would come back different.
+        self._next_token = 5_000_000_000_000_000_000 + secrets.randbits(48)
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.post("/pa/send_message", self._send_message),
+                web.post("/pa/set_webhook", self._set_webhook),
+                web.get("/_fake/messages", self._list_received),
+                web.post("/_fake/config", self._configure),
+                web.post("/_fake/inbound", self._inject_inbound),
+                web.post("/_fake/reset", self._reset),
+            ]
+        )
+        # access_log=None: thousands of requests a second would otherwise go to the log.
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self.url
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeViber:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # -- steering (tests call these) ------------------------------------------------------------
+
+    def refuse(self, receiver: str, status: int = 5) -> None:
+        """Refuse sends to ``receiver`` with Viber ``status`` (5 receiverNotRegistered, 6 not
+        subscribed, ...)."""
+        self.refused[receiver] = status
+
+    def fail_requests(self, count: int, *, status: int = 503, retry_after: int | None = None) -> None:
+        """Answer the next ``count`` sends with HTTP ``status`` (≥ 400) or, below 100, with HTTP
+        200 and that Viber status (12: tooManyRequests) before accepting again."""
+        self.fail_next = FailNext(count, status, retry_after)
+
+    def reset(self) -> None:
+        self.messages.clear()
+        self.callbacks.clear()
+        self.refused.clear()
+        self.undeliverable.clear()
+        self.fail_next = None
+        self.requests = 0
+
+    def received(self, receiver: str | None = None) -> list[FakeViberMessage]:
+        return [m for m in self.messages if receiver is None or m.receiver == receiver]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for tests that check each message arrived exactly once."""
+        repeats = Counter((m.receiver, m.text) for m in self.messages)
+        return {
+            "count": len(self.messages),
+            "requests": self.requests,
+            "distinct": len(repeats),
+            "duplicates": sum(n - 1 for n in repeats.values()),
+        }
+
+    async def send_inbound(
+        self,
+        url: str | None = None,
+        *,
+        sender_id: str,
+        text: str,
+        name: str = "Fake User",
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST a user's text message as Viber would, to ``url`` or the registered webhook;
+        ``(status, response text)``. ``signature`` replaces the computed one (``""`` sends none),
+        so tests can prove that forged callbacks are refused."""
+        sender = {"id": sender_id, "name": name, "language": "en", "country": "ZA", "api_version": 10}
+        body = callback_body(
+            "message", self._new_token(), sender=sender, message={"type": "text", "text": text}, silent=False
+        )
+        return await self._post_signed(url, body, signature)
+
+    async def send_event(
+        self,
+        url: str | None,
+        event: str,
+        message_token: int,
+        *,
+        user_id: str = "",
+        desc: str | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST one ``delivered``, ``seen`` or ``failed`` callback; ``signature`` as in
+        :meth:`send_inbound`."""
+        fields: dict[str, Any] = {"user_id": user_id}
+        if desc is not None:
+            fields["desc"] = desc
+        return await self._post_signed(url, callback_body(event, message_token, **fields), signature)
+
+    # -- the Viber API --------------------------------------------------------------------------
+
+    async def _send_message(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if not self._authorized(request):
+            return status_response(2)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        failing = self.fail_next
+        if failing is not None and failing.count > 0:
+            failing.count -= 1
+            if failing.status < 100:
+                return status_response(failing.status)
+            headers = {"Retry-After": str(failing.retry_after)} if failing.retry_after is not None else None
+            return web.Response(status=failing.status, text="Service Unavailable", headers=headers)
+        raw = await request.read()
+        if len(raw) > MAX_REQUEST_BYTES:
+            return status_response(3, "the request is larger than 30KB")
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            return status_response(3, "the body is not JSON")
+        problem = validate(payload)
+        if problem is None and payload["receiver"] in self.refused:
+            problem = (self.refused[payload["receiver"]], "")
+        if problem is not None:
+            return status_response(problem[0], problem[1] or None)
+        message = message_from(payload, self._new_token())
+        self.messages.append(message)
+        if self.delivery_callbacks and self.webhook_url:
+            self._spawn(self._report(message))
+        return status_response(0, message_token=message.message_token, billing_status=1)
+
+    async def _set_webhook(self, request: web.Request) -> web.Response:
+        """Check the URL with a signed ``webhook`` event before answering, as Viber does
+        (https://creators.viber.com/docs/bots-api/getting-started/web-hooks); ``url: ""``
+        removes the webhook."""
+        if not self._authorized(request):
+            return status_response(2)
+        try:
+            spec = json.loads(await request.read())
+            url = spec["url"]
+            wanted = spec.get("event_types", list(FILTERABLE_EVENTS))
+            if not isinstance(url, str) or not isinstance(wanted, list):
+                raise TypeError
+        except (ValueError, TypeError, KeyError):
+            return status_response(3, "set_webhook takes {url, event_types?}")
+        if not url:
+            self.webhook_url = None
+            return status_response(0)
+        if not url.startswith(("http://", "https://")):
+            return status_response(1)
+        answered, _ = await self._post_signed(url, callback_body("webhook", self._new_token()), None)
+        if answered != 200:
+            return status_response(1, f"the webhook answered HTTP {answered}")
+        self.webhook_url = url
+        self.event_types = [str(e) for e in wanted if e in FILTERABLE_EVENTS]
+        return status_response(0, event_types=self.event_types)
+
+    def _authorized(self, request: web.Request) -> bool:
+        return secrets.compare_digest(request.headers.get(AUTH_HEADER, ""), self.auth_token)
+
+    async def _report(self, message: FakeViberMessage) -> None:
+        """``delivered``, or ``failed`` with ``desc`` for receivers in :attr:`undeliverable`."""
+        if self.callback_delay:
+            await asyncio.sleep(self.callback_delay)
+        desc = self.undeliverable.get(message.receiver)
+        event = "failed" if desc is not None else "delivered"
+        message.status = event
+        if event not in self.event_types:
+            return
+        fields: dict[str, Any] = {"user_id": message.receiver}
+        if desc is not None:
+            fields["desc"] = desc
+        body = callback_body(event, message.message_token, **fields)
+        answered, _ = await self._post_signed(None, body, None)
+        self.callbacks.append((message.message_token, event, answered))
+
+    async def _post_signed(self, url: str | None, body: bytes, signature: str | None) -> tuple[int, str]:
+        assert self._client is not None, "start() the fake first"
+        target = url or self.webhook_url
+        if target is None:
+            return 0, "no webhook is set"
+        if signature is None:
+            signature = compute_signature(self.auth_token, body)
+        headers = {"Content-Type": "application/json"}
+        if signature:
+            headers[SIGNATURE_HEADER] = signature
+        try:
+            async with self._client.post(target, data=body, headers=headers) as response:
+                return response.status, await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return 0, type(exc).__name__
+
+    def _new_token(self) -> int:
+        self._next_token += 1
+        return self._next_token
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+
+    async def _list_received(self, request: web.Request) -> web.Response:
+        receiver = request.query.get("receiver")
+        listed = [asdict(m) for m in self.received(receiver)]
+        return json_response({**self.summary(), "webhook_url": self.webhook_url, "messages": listed})
+
+    async def _configure(self, request: web.Request) -> web.Response:
+        """JSON keys: latency, callback_delay, delivery_callbacks, refused {receiver: status},
+        undeliverable {receiver: desc}, fail_requests {count, status, retry_after}."""
+        try:
+            config = await request.json()
+            if "latency" in config:
+                self.latency = float(config["latency"])
+            if "callback_delay" in config:
+                self.callback_delay = float(config["callback_delay"])
+            if "delivery_callbacks" in config:
+                self.delivery_callbacks = bool(config["delivery_callbacks"])
+            self.refused.update({str(k): int(v) for k, v in config.get("refused", {}).items()})
+            self.undeliverable.update({str(k): str(v) for k, v in config.get("undeliverable", {}).items()})
+            if "fail_requests" in config:
+                failing = config["fail_requests"]
+                self.fail_requests(
+                    int(failing["count"]),
+                    status=int(failing.get("status", 503)),
+                    retry_after=failing.get("retry_after"),
+                )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad configuration"}, 400)
+        return json_response({"ok": True})
+
+    async def _inject_inbound(self, request: web.Request) -> web.Response:
+        """JSON ``{sender_id, text, url?, name?, signature?}``; answers what the webhook said."""
+        try:
+            spec = await request.json()
+            status, text = await self.send_inbound(
+                spec.get("url"),
+                sender_id=str(spec["sender_id"]),
+                text=str(spec.get("text", "")),
+                name=str(spec.get("name", "Fake User")),
+                signature=spec.get("signature"),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad inbound request"}, 400)
+        return json_response({"status": status, "body": text})
+
+    async def _reset(self, _: web.Request) -> web.Response:
+        self.reset()
+        return json_response({"ok": True})

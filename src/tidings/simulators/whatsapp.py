@@ -1,0 +1,369 @@
+"""A fake WhatsApp Cloud API on loopback: sends (text, media, templates) with Meta's checks, the
+24-hour window (131047), signed status and inbound notifications; steerable in Python and over
+``/_fake/...`` (see docs/providers.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from tidings.channels.whatsapp.signature import HEADER as SIGNATURE_HEADER
+from tidings.channels.whatsapp.signature import compute_signature
+from tidings.simulators.whatsapp_resources import (
+    FakeMessage,
+    error_body,
+    json_response,
+    message_value,
+    new_wamid,
+    notification,
+    sent_answer,
+    status_value,
+    validate,
+    wa_id,
+)
+
+WINDOW_SECONDS = 24 * 3600  # the customer service window
+
+
+@dataclass
+class FailNext:
+    count: int
+    status: int
+    code: int
+
+
+class FakeWhatsApp:
+    """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url`` and
+    set :attr:`webhook_url` to where notifications go (Meta: the app's callback URL)."""
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None = None,
+        app_secret: str | None = None,
+        phone_number_id: str | None = None,
+        display_phone_number: str = "15550783881",
+        webhook_url: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        status_delay: float = 0.0,
+    ) -> None:
+        self.access_token = access_token or "EAA" + secrets.token_urlsafe(32)
+        self.app_secret = app_secret or secrets.token_hex(16)
+        self.phone_number_id = phone_number_id or str(random.randint(10**14, 10**15 - 1))
+        self.display_phone_number = display_phone_number
+        self.waba_id = str(random.randint(10**14, 10**15 - 1))
+        self.webhook_url = webhook_url
+        self.host = host
+        self.port = port
+        self.latency = latency  # seconds before answering each send
+        self.status_delay = status_delay  # seconds before each status notification
+        self.status_notifications = True
+        self.messages: list[FakeMessage] = []
+        self.requests = 0  # send attempts, failed ones included
+        self.notifications: list[tuple[str, str, int]] = []  # (wamid, status, HTTP status answered)
+        self.refused: dict[str, int] = {}  # wa_id → error code answered at send
+        self.undeliverable: dict[str, int] = {}  # wa_id → error code of a `failed` status
+        self.last_inbound: dict[str, float] = {}  # wa_id → when it last wrote (opens the window)
+        self.templates: dict[str, dict[str, int]] = {}  # name → {language: body params}; empty: any
+        self.fail_next: FailNext | None = None
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.post("/{version}/{phone_number_id}/messages", self._send),
+                web.get("/_fake/messages", self._list_received),
+                web.post("/_fake/config", self._configure),
+                web.post("/_fake/inbound", self._inject_inbound),
+                web.post("/_fake/window", self._open_window),
+                web.post("/_fake/reset", self._reset),
+            ]
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self.url
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeWhatsApp:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # -- steering (tests call these) ------------------------------------------------------------
+
+    def refuse(self, number: str, code: int = 131030) -> None:
+        """Refuse sends to ``number`` with error ``code`` (default: not in the allowed list)."""
+        self.refused[wa_id(number)] = code
+
+    def mark_undeliverable(self, number: str, code: int = 131026) -> None:
+        """Accept sends to ``number``, then report them ``failed`` with ``code``."""
+        self.undeliverable[wa_id(number)] = code
+
+    def fail_requests(self, count: int, *, status: int = 500) -> None:
+        """Answer the next ``count`` sends with ``status`` (500, 503 or 429) before accepting."""
+        code = {429: 130429, 503: 2}.get(status, 131000)
+        self.fail_next = FailNext(count, status, code)
+
+    def open_window(self, number: str, *, at: float | None = None) -> None:
+        """As if ``number`` wrote at ``at`` (default now): free-form messages to it are allowed
+        for 24 h from then."""
+        self.last_inbound[wa_id(number)] = time.time() if at is None else at
+
+    def window_open(self, number: str) -> bool:
+        wrote = self.last_inbound.get(wa_id(number))
+        return wrote is not None and time.time() - wrote < WINDOW_SECONDS
+
+    def register_template(self, name: str, language: str = "en_US", body_params: int = 0) -> None:
+        """Once any is registered, only registered templates are accepted (132001/132000)."""
+        self.templates.setdefault(name, {})[language] = body_params
+
+    def reset(self) -> None:
+        self.messages.clear()
+        self.notifications.clear()
+        self.refused.clear()
+        self.undeliverable.clear()
+        self.last_inbound.clear()
+        self.templates.clear()
+        self.fail_next = None
+        self.requests = 0
+
+    def received(self, to: str | None = None) -> list[FakeMessage]:
+        """Accepted messages, in arrival order; ``to`` in any form (``whatsapp:+…``, ``+…``)."""
+        return [m for m in self.messages if to is None or m.to == wa_id(to)]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for tests that check each message arrived exactly once."""
+        repeats = Counter((m.to, m.body) for m in self.messages)
+        return {
+            "count": len(self.messages),
+            "requests": self.requests,
+            "distinct": len(repeats),
+            "duplicates": sum(n - 1 for n in repeats.values()),
+        }
+
+    async def send_inbound(
+        self,
+        url: str | None = None,
+        *,
+        from_: str,
+        body: str = "",
+        kind: str = "text",
+        content: dict[str, Any] | None = None,
+        profile_name: str = "Fake Handset",
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST an inbound message notification as Meta would (to ``url`` or :attr:`webhook_url`);
+        ``(status, response text)``. The sender's customer service window opens.
+
+        ``signature`` replaces the computed X-Hub-Signature-256 (``""`` sends none), so tests can
+        prove that forged notifications are refused.
+        """
+        sender = wa_id(from_)
+        self.open_window(sender)
+        payload = content if content is not None else {"body": body}
+        value = message_value(sender, profile_name, kind, payload)
+        return await self._notify(url, value, signature)
+
+    async def send_status(
+        self,
+        url: str | None,
+        wamid: str,
+        status: str = "delivered",
+        *,
+        recipient: str = "",
+        error_code: int | None = None,
+        signature: str | None = None,
+    ) -> tuple[int, str]:
+        """POST one status notification for ``wamid``; ``signature`` as in :meth:`send_inbound`."""
+        return await self._notify(url, status_value(wamid, status, wa_id(recipient), error_code), signature)
+
+    async def verify_webhook(
+        self, url: str, verify_token: str, challenge: str = "1158201444"
+    ) -> tuple[int, str]:
+        """The GET handshake Meta's App Dashboard makes when the callback URL is saved."""
+        assert self._client is not None, "start() the fake first"
+        query = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token}
+        async with self._client.get(url, params=query) as response:
+            return response.status, await response.text()
+
+    # -- the Cloud API --------------------------------------------------------------------------
+
+    async def _send(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        if not self._authorized(request):
+            return _error(190)
+        if request.match_info["phone_number_id"] != self.phone_number_id:
+            phone = request.match_info["phone_number_id"]
+            return _error(100, f"Unsupported post request. Object with ID '{phone}' does not exist.")
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        failing = self.fail_next
+        if failing is not None and failing.count > 0:
+            failing.count -= 1
+            return _error(failing.code, status=failing.status)
+        try:
+            message = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return _error(100, "The request body is not JSON.")
+        problem = validate(message, self.templates)
+        if problem is not None:
+            return _error(*problem)
+        to, kind = wa_id(message["to"]), message.get("type", "text")
+        if to in self.refused:
+            return _error(self.refused[to])
+        if kind != "template" and not self.window_open(to):
+            # Outside the customer service window only templates may be sent.
+            return _error(131047)
+        accepted = FakeMessage(new_wamid(), to, kind, dict(message[kind]))
+        self.messages.append(accepted)
+        if self.status_notifications and self.webhook_url:
+            self._spawn(self._report(accepted))
+        return json_response(sent_answer(message["to"], accepted.id, template=kind == "template"))
+
+    def _authorized(self, request: web.Request) -> bool:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and secrets.compare_digest(
+            token.encode(), self.access_token.encode()
+        )
+
+    async def _report(self, message: FakeMessage) -> None:
+        """Statuses as Meta sends them: ``sent``, then ``delivered`` or ``failed`` with an error."""
+        error = self.undeliverable.get(message.to)
+        for status in ("sent", "failed" if error else "delivered"):
+            if self.status_delay:
+                await asyncio.sleep(self.status_delay)
+            message.status = status
+            message.error_code = error if status == "failed" else None
+            answered, _ = await self._notify(None, status_value(message.id, status, message.to, error), None)
+            self.notifications.append((message.id, status, answered))
+
+    async def _notify(self, url: str | None, value: dict[str, Any], signature: str | None) -> tuple[int, str]:
+        assert self._client is not None, "start() the fake first"
+        target = url or self.webhook_url
+        if not target:
+            raise ValueError("no webhook URL: pass url= or set webhook_url")
+        metadata = {
+            "display_phone_number": self.display_phone_number,
+            "phone_number_id": self.phone_number_id,
+        }
+        body = orjson.dumps(notification(self.waba_id, metadata, value))
+        headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua"}
+        if signature is None:
+            signature = compute_signature(self.app_secret, body)
+        if signature:
+            headers[SIGNATURE_HEADER] = signature
+        try:
+            async with self._client.post(target, data=body, headers=headers) as response:
+                return response.status, await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return 0, type(exc).__name__
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+
+    async def _list_received(self, request: web.Request) -> web.Response:
+        to = request.query.get("to")
+        return json_response({**self.summary(), "messages": [asdict(m) for m in self.received(to)]})
+
+    async def _configure(self, request: web.Request) -> web.Response:
+        """JSON keys: latency, status_delay, status_notifications, webhook_url, refuse {to: code},
+        undeliverable {to: code}, fail_requests {count, status}, templates {name: {language: n}}."""
+        try:
+            config = await request.json()
+            if "latency" in config:
+                self.latency = float(config["latency"])
+            if "status_delay" in config:
+                self.status_delay = float(config["status_delay"])
+            if "status_notifications" in config:
+                self.status_notifications = bool(config["status_notifications"])
+            if "webhook_url" in config:
+                self.webhook_url = str(config["webhook_url"]) if config["webhook_url"] else None
+            for number, code in config.get("refuse", {}).items():
+                self.refuse(str(number), int(code))
+            for number, code in config.get("undeliverable", {}).items():
+                self.mark_undeliverable(str(number), int(code))
+            for name, languages in config.get("templates", {}).items():
+                for language, params in languages.items():
+                    self.register_template(str(name), str(language), int(params))
+            if "fail_requests" in config:
+                failing = config["fail_requests"]
+                self.fail_requests(int(failing["count"]), status=int(failing.get("status", 500)))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad configuration"}, 400)
+        return json_response({"ok": True})
+
+    async def _inject_inbound(self, request: web.Request) -> web.Response:
+        """JSON ``{from, body?, type?, content?, url?, signature?}``; answers what the webhook said."""
+        try:
+            spec = await request.json()
+            content = spec.get("content")
+            status, text = await self.send_inbound(
+                spec.get("url"),
+                from_=str(spec["from"]),
+                body=str(spec.get("body", "")),
+                kind=str(spec.get("type", "text")),
+                content=dict(content) if content is not None else None,
+                signature=spec.get("signature"),
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad inbound request"}, 400)
+        return json_response({"status": status, "body": text})
+
+    async def _open_window(self, request: web.Request) -> web.Response:
+        """JSON ``{number, at?}`` (``at``: Unix seconds of the customer's last message)."""
+        try:
+            spec = await request.json()
+            self.open_window(str(spec["number"]), at=float(spec["at"]) if "at" in spec else None)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return json_response({"error": "bad window request"}, 400)
+        return json_response({"ok": True})
+
+    async def _reset(self, _: web.Request) -> web.Response:
+        self.reset()
+        return json_response({"ok": True})
+
+
+def _error(code: int, details: str | None = None, *, status: int | None = None) -> web.Response:
+    http_status, body = error_body(code, details, status=status)
+    return json_response(body, http_status)
