@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import scenarios
+from bench.provider import start_fake_twilio
 from bench.server import Config, start
 
 CONFIGS = [
@@ -33,7 +34,10 @@ CONFIGS = [
     ),
 ]
 CAPS = (100, 1_000)
-SCENARIOS = {"bulk", "singles", "capped"}
+# The Twilio channel against a fake that answers each create after 200 ms.
+SLOW_PROVIDER_CAPS = (100, 500)
+SLOW_PROVIDER_LATENCY_S = 0.2
+SCENARIOS = {"bulk", "singles", "capped", "twilio"}
 console = Console()
 
 
@@ -63,6 +67,20 @@ async def run(which: set[str], quick: bool, config_names: set[str] | None) -> di
                 for mps in CAPS:
                     row[f"capped {mps}"] = await scenarios.capped(server, mps, seconds=5 if quick else 10)
             finally:
+                await server.stop()
+        if "twilio" in which:
+            server = await start(config)
+            fake = await start_fake_twilio(server.workdir)
+            try:
+                channel = await scenarios.twilio_channel(server, fake)
+                row["twilio bulk"] = await scenarios.bulk(server, recipients, channel=channel)
+                await fake.configure(latency=SLOW_PROVIDER_LATENCY_S)
+                for mps in SLOW_PROVIDER_CAPS:
+                    row[f"twilio slow {mps}"] = await scenarios.provider_capped(
+                        server, fake, mps, seconds=5 if quick else 10
+                    )
+            finally:
+                await fake.stop()
                 await server.stop()
         results[config.name] = row
         console.print(f"[dim]{config.name} done[/]")
@@ -94,6 +112,24 @@ def show(results: dict[str, Any]) -> None:
             )
             for mps in CAPS
         ),
+        ("twilio (fake, 0 ms): end-to-end msg/s", lambda r: f"{r['twilio bulk'].rate:,.0f}"),
+        (
+            "twilio / sandbox end-to-end",
+            lambda r: f"{r['twilio bulk'].rate / r['bulk'].rate:.2f}",
+        ),
+        (
+            "twilio bulk: server CPU ms/msg",
+            lambda r: f"{r['twilio bulk'].cpu_s * 1000 / max(1, r['twilio bulk'].delivered):.3f}",
+        ),
+        *(
+            (
+                f"twilio at {mps} mps, fake 200 ms: achieved",
+                lambda r, mps=mps: (
+                    f"{r[f'twilio slow {mps}'].rate:,.1f} ({r[f'twilio slow {mps}'].deviation:+.1%})"
+                ),
+            )
+            for mps in SLOW_PROVIDER_CAPS
+        ),
         ("errors", lambda r: str(sum(getattr(r.get(k), "errors", 0) for k in ("closed", "paced")))),
     ]
     for label, cell in rows:
@@ -101,7 +137,7 @@ def show(results: dict[str, Any]) -> None:
         for row in results.values():
             try:
                 values.append(cell(row))
-            except KeyError:
+            except (KeyError, ZeroDivisionError):
                 values.append("-")
         table.add_row(label, *values)
     console.print(table)

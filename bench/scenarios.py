@@ -7,9 +7,11 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 
+from bench.provider import FakeTwilioProcess
 from bench.server import BENCH_KEY, Server
 
 HEADERS = {"Authorization": f"Bearer {BENCH_KEY}"}
@@ -28,16 +30,20 @@ class BulkResult:
         return self.delivered / self.delivered_s if self.delivered_s else 0.0
 
 
-async def bulk(server: Server, recipients: int = 100_000, deadline_s: float = 180) -> BulkResult:
-    """One POST with ``recipients`` distinct numbers; time to 202 and until all are delivered."""
+async def bulk(
+    server: Server, recipients: int = 100_000, deadline_s: float = 180, channel: str | None = None
+) -> BulkResult:
+    """One POST with ``recipients`` distinct numbers (on ``channel``, else the default one); time
+    to 202 and until all are delivered."""
     numbers = [f"+2783{n:07d}" for n in random.sample(range(10_000_000), recipients)]
     timeout = aiohttp.ClientTimeout(total=deadline_s)
     cpu_before = server.cpu_seconds()
     async with aiohttp.ClientSession(headers=HEADERS, timeout=timeout) as session:
         started = time.perf_counter()
-        async with session.post(
-            server.url + "/v1/messages", json={"to": numbers, "body": "benchmark"}
-        ) as response:
+        request: dict[str, Any] = {"to": numbers, "body": "benchmark"}
+        if channel:
+            request["channel"] = channel
+        async with session.post(server.url + "/v1/messages", json=request) as response:
             batch = await response.json()
             if response.status != 202:
                 raise RuntimeError(f"bulk send refused: {response.status} {batch}")
@@ -215,3 +221,53 @@ async def _sent_times(session: aiohttp.ClientSession, server: Server, batch_id: 
         if not cursor:
             break
     return times
+
+
+async def twilio_channel(server: Server, fake: FakeTwilioProcess, mps: int | None = None) -> str:
+    """A twilio channel at the fake, asking for status callbacks (so messages end `delivered`)."""
+    name = f"twilio-{mps or 'open'}-{random.randrange(10**9)}"
+    channel = {
+        "type": "twilio",
+        "name": name,
+        "settings": {"api_base_url": fake.url, "public_base_url": server.url, "timeout_seconds": 30},
+        "credentials": {"account_sid": fake.account_sid, "auth_token": fake.auth_token},
+        "senders": ["+15005550006"],
+        "mps": mps,
+    }
+    async with (
+        aiohttp.ClientSession(headers=HEADERS) as session,
+        session.post(server.url + "/v1/channels", json=channel) as response,
+    ):
+        if response.status != 201:
+            raise RuntimeError(f"channel refused: {response.status} {await response.text()}")
+    return name
+
+
+async def provider_capped(
+    server: Server, fake: FakeTwilioProcess, mps: int, seconds: float = 10, deadline_s: float = 120
+) -> CappedResult:
+    """A twilio channel capped at ``mps`` against a fake that answers each create after its
+    configured latency; the rate is what the fake received, first to last arrival."""
+    await fake.reset()
+    name = await twilio_channel(server, fake, mps)
+    total = int(mps * seconds)
+    numbers = [f"+2781{n:07d}" for n in random.sample(range(10_000_000), total)]
+    async with aiohttp.ClientSession(headers=HEADERS) as session:
+        async with session.post(
+            server.url + "/v1/messages", json={"to": numbers, "body": "capped", "channel": name}
+        ) as response:
+            batch = await response.json()
+            if response.status != 202:
+                raise RuntimeError(f"send refused: {response.status} {batch}")
+        started = time.perf_counter()
+        while time.perf_counter() - started < deadline_s:
+            async with session.get(f"{server.url}/v1/batches/{batch['id']}") as response:
+                status = await response.json()
+            if status["done"] >= status["accepted"]:
+                break
+            await asyncio.sleep(0.25)
+    arrivals = await fake.received_at()
+    if len(arrivals) < 2:
+        raise RuntimeError("the fake received no messages")
+    span = (max(arrivals) - min(arrivals)) * len(arrivals) / (len(arrivals) - 1)
+    return CappedResult(mps, len(arrivals), span)

@@ -36,3 +36,9 @@ WEBHOOK_DELIVERIES = Counter(
 )
 WEBHOOK_IN_FLIGHT = Gauge("tidings_webhook_in_flight", "Event webhook POSTs under way in this worker")
 EVENT_STREAMS = Gauge("tidings_event_streams_open", "Server-sent event streams open in this process")
+STATUS_POLLS = Counter(
+    "tidings_status_polls_total",
+    "Delivery-status polls of messages by outcome: final (a receipt was applied), pending (asked"
+    " again later), error (the provider could not be asked)",
+    ["channel_type", "outcome"],
+)

@@ -106,11 +106,13 @@ class Gateway:
             self.number_pool = pool
             self.messages.use_number_pool(pool)
         self.intake.start()
+        self.webhooks.start()
 
     async def stop(self) -> None:
         if self.due_listener is not None:
             await self.due_listener.stop()
         await self.intake.stop()
+        await self.webhooks.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.deliverer is not None:

@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from contract.providers import ProviderFake
 from integration.conftest import ADMIN_KEY, RunningGateway, UrlFactory
+from tidings.core.clock import now_ms
+from tidings.features.inbound.service import open_service_windows
 from tidings.logs import JsonFormatter
 from tidings.store.schema import channels
 
@@ -34,6 +36,16 @@ async def _gateway(
         senders=[provider.sender],
     )
     provider.subscribe(f"{gw.url}/webhooks/{row['id']}")
+    # WhatsApp's customer service window: the contract's WhatsApp recipients wrote to the channel
+    # lately (as the fake's window says), so the gateway takes free-form messages to them.
+    wrote = [
+        a
+        for a in (provider.recipient, provider.refused_recipient, provider.lost_recipient)
+        if a.startswith("whatsapp:")
+    ]
+    if wrote:
+        now = now_ms()
+        await gw.gateway.db.transact(lambda conn: open_service_windows(conn, row["id"], wrote, at=now))
     return gw, str(row["id"])
 
 

@@ -76,6 +76,17 @@ class Receipt:
 
 
 @dataclass(frozen=True, slots=True)
+class PollTiming:
+    """When a polling channel asks the provider about a ``sent`` message with no receipt:
+    ``after_seconds`` once sent, then ``interval_seconds`` later, each gap doubling up to
+    ``max_interval_seconds`` (docs/providers.md, "Polling")."""
+
+    after_seconds: float
+    interval_seconds: float
+    max_interval_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     sender: str
     recipient: str
@@ -176,6 +187,15 @@ class Channel(abc.ABC):
     # builtins.type: inside this class body, `type` names the channel-type attribute above.
     settings_model: ClassVar[builtins.type[ChannelSettings]] = ChannelSettings
     credentials_model: ClassVar[builtins.type[ChannelCredentials]] = ChannelCredentials
+    # Whether the type sends ``OutboundMessage.template``; a template on any other type fails
+    # with ``template_unsupported`` (422 at intake, else when it is claimed).
+    supports_templates: ClassVar[bool] = False
+    # WhatsApp's customer service window: free-form (non-template) messages to a ``whatsapp:``
+    # recipient need an inbound message from it on this channel within this many hours.
+    service_window_hours: ClassVar[int | None] = None
+    # Whether the type can ask the provider for a message's status (:meth:`poll`); the workers'
+    # status poller looks only at channels of such types.
+    supports_polling: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -221,3 +241,14 @@ class Channel(abc.ABC):
             except SendError as error:
                 results.append(SendResult(message.id, error=error))
         return results
+
+    def poll_timing(self) -> PollTiming | None:
+        """When to poll this channel's unanswered messages; None: not at all (the default)."""
+        return None
+
+    async def poll(self, provider_message_ids: Sequence[str]) -> list[Receipt]:
+        """Ask the provider for these messages' status; a :class:`Receipt` for each one that
+        reached a final status (delivered, undelivered, failed). Messages left out are still
+        in between and are asked about again later. Raise :class:`SendError` when the provider
+        could not be asked at all. Types without ``supports_polling`` report nothing."""
+        return []

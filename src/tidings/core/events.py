@@ -16,6 +16,9 @@ from tidings.core.statuses import MessageStatus
 
 MESSAGE_STATUS = "message.status"
 MESSAGE_RECEIVED = "message.received"
+# A message added to a conversation (authored, relayed inbound, or closing); it has no
+# message_events row, so its delivery carries its payload (store.outbox.enqueue_account_event).
+CONVERSATION_MESSAGE = "conversation.message"
 
 ANNOUNCED_STATUSES = frozenset(
     {

@@ -4,8 +4,8 @@ One per worker process. Three loops: claiming (woken by intake, else polling so 
 messages leave on time), writing outcomes and receipts in batches, and sweeping expired leases.
 Sends run as tasks bounded by ``max_in_flight`` overall and each channel's concurrency. Each
 provider call first passes the channel's circuit breaker and takes its rate-limit permits;
-messages with the same channel, sender and body go in one ``send_many`` call when the channel
-takes batches (``max_batch_size`` > 1).
+messages with the same channel, sender, body and template go in one ``send_many`` call when the
+channel takes batches (``max_batch_size`` > 1).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import socket
@@ -37,6 +38,7 @@ from tidings.crypto import SecretBox
 from tidings.dispatch import decisions
 from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
 from tidings.dispatch.circuits import Circuits, Pass
+from tidings.dispatch.polling import StatusPoller
 from tidings.dispatch.rate_limits import RateLimited, RateLimiter
 from tidings.metrics import (
     CLAIM_SIZE,
@@ -57,7 +59,11 @@ log = logging.getLogger(__name__)
 InboundHandler = Callable[[str, Sequence[InboundMessage]], Awaitable[object]]
 
 
-GroupKey = tuple[str, str | None, str]  # channel, sender, body: what one provider batch shares
+# Channel, sender, body and template (JSON text): what one provider batch shares.
+GroupKey = tuple[str, str | None, str, str | None]
+
+# A template claimed for a channel type that cannot send one (its fallback's, say): permanent.
+TEMPLATE_UNSUPPORTED = "template_unsupported"
 
 
 class Dispatcher:
@@ -87,6 +93,7 @@ class Dispatcher:
             box=box,
             refresh_seconds=settings.channel_refresh_seconds,
         )
+        self.poller = StatusPoller(db, self.channels)  # receipts that never came, asked for
         # The claim lease must outlast the wait for a rate-limit slot and the send after it.
         self._rate_wait = min(settings.rate_limit_max_wait_seconds, settings.lease_seconds / 2)
         self._wake = asyncio.Event()
@@ -105,6 +112,7 @@ class Dispatcher:
     async def start(self) -> None:
         await self.limiter.start()
         self.channels.start()
+        self.poller.start()
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="dispatch-claim"),
             asyncio.create_task(self._write_loop(), name="dispatch-write"),
@@ -130,6 +138,7 @@ class Dispatcher:
         for task in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.poller.stop()
         await self.channels.close()
         await self._flush()
 
@@ -195,7 +204,8 @@ class Dispatcher:
             elif message.attempts > self._settings.max_attempts:
                 self._finish(decisions.out_of_attempts(message), "failed")
             else:
-                groups.setdefault((message.channel_id, message.sender, message.body), []).append(message)
+                key = (message.channel_id, message.sender, message.body, message.template)
+                groups.setdefault(key, []).append(message)
         for group in groups.values():
             task = asyncio.create_task(self._send_group(group))
             self._sends.add(task)
@@ -218,6 +228,16 @@ class Dispatcher:
 
     async def _send_chunk(self, live: LiveChannel, chunk: list[ClaimedMessage]) -> None:
         channel_type = live.adapter.type
+        if chunk[0].template is not None and not live.adapter.supports_templates:
+            refused = SendError(
+                TEMPLATE_UNSUPPORTED,
+                f"{channel_type} channels cannot send WhatsApp templates",
+                retryable=False,
+            )
+            for message in chunk:
+                outcome = decisions.outcome_for_error(message, refused, now=now_ms(), settings=self._settings)
+                self._finish(outcome, outcome.status.value, channel_type)
+            return
         try:
             if live.breaker.is_open():
                 self._defer(chunk, _circuit_open(live), channel_type)
@@ -396,6 +416,7 @@ def _outbound(message: ClaimedMessage) -> OutboundMessage:
         encoding=message.encoding,
         segments=message.segments,
         attempt=message.attempts,
+        template=json.loads(message.template) if message.template is not None else None,
     )
 
 

@@ -3,8 +3,9 @@
 It speaks the documented wire format: send (JSON:API or compact JSON, HTTP Basic with access key
 and secret key, 202 with the ``mdr2-…`` id), message records, Flowroute's ``{"errors": [...]}``
 bodies, delivery receipts (level 1 ``smsc submit``, then level 2 ``delivered`` or ``delivery
-failure``) posted to each message's ``dlr_callback``, and inbound SMS/MMS posted to a webhook.
-Tests steer it in Python (:class:`FakeFlowroute`) or over HTTP (``/_fake/...``).
+failure``) posted to each message's ``dlr_callback`` (without one, a record still moves on when
+looked up), and inbound SMS/MMS posted to a webhook. Tests steer it in Python
+(:class:`FakeFlowroute`) or over HTTP (``/_fake/...``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -37,6 +39,7 @@ from tidings.simulators.flowroute_resources import (
 )
 
 BODY_TYPES = (JSON_API, "application/json")
+SETTLE_STEP = 0.1  # without callbacks, the shortest time a record takes per receipt
 
 
 @dataclass
@@ -71,7 +74,10 @@ class FakeFlowroute:
         self.callbacks: list[tuple[str, str, int]] = []  # (mdr id, status, HTTP status of the answer)
         self.number_errors: dict[str, tuple[int, str | None]] = {}  # to → (HTTP status, detail)
         self.undeliverable: dict[str, int | None] = {}  # to → status_code of a "delivery failure"
+        self.pending_numbers: set[str] = set()  # to whose carrier never reports: no level 2
+        self.fetches: Counter[str] = Counter()  # record look-ups by id (polling)
         self.fail_next: FailNext | None = None
+        self._reported: set[str] = set()  # ids whose receipts the callback task adds
         self._by_id: dict[str, FakeMessage] = {}
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -139,8 +145,15 @@ class FakeFlowroute:
         self.callbacks.clear()
         self.number_errors.clear()
         self.undeliverable.clear()
+        self.pending_numbers.clear()
+        self.fetches.clear()
+        self._reported.clear()
         self.fail_next = None
         self.requests = 0
+
+    def keep_pending(self, number: str) -> None:
+        """Messages to ``number`` stop after the level 1 receipt: its carrier never reports."""
+        self.pending_numbers.add(_key(number))
 
     def received(self, to: str | None = None) -> list[FakeMessage]:
         """Accepted messages, in arrival order; ``to`` matches with or without its "+"."""
@@ -230,6 +243,7 @@ class FakeFlowroute:
         self.messages.append(message)
         self._by_id[message.id] = message
         if message.dlr_callback and self.dlr_callbacks:
+            self._reported.add(message.id)
             self._spawn(self._report(message))
         return json_response(message.accepted(self.url), 202)
 
@@ -239,6 +253,14 @@ class FakeFlowroute:
         message = self._by_id.get(request.match_info["id"])
         if message is None:
             return error_response(404, "No message with this id")
+        self.fetches[message.id] += 1
+        if message.id not in self._reported:
+            # Without DLR callbacks the record still moves on: one receipt per step of time
+            # (callback_delay, at least 0.1 s).
+            due = int((time.time() - message.created_at) / max(self.callback_delay, SETTLE_STEP))
+            for receipt in self._receipts(message)[len(message.delivery_receipts) : due]:
+                message.status = receipt.status
+                message.delivery_receipts.append(receipt)
         return json_response(message.to_json())
 
     def _authorized(self, request: web.Request) -> bool:
@@ -252,17 +274,7 @@ class FakeFlowroute:
 
     async def _report(self, message: FakeMessage) -> None:
         """Delivery receipts as Flowroute sends them: level 1 (to the carrier), then level 2."""
-        failed = _key(message.to) in self.undeliverable
-        code = self.undeliverable.get(_key(message.to))
-        receipts = [
-            DeliveryReceipt(1, "smsc submit", None, "Message has been sent"),
-            DeliveryReceipt(
-                2, "delivery failure", str(code) if code is not None else None, "Message undeliverable"
-            )
-            if failed
-            else DeliveryReceipt(2, "delivered", None, "Message delivered to handset"),
-        ]
-        for receipt in receipts:
+        for receipt in self._receipts(message):
             if self.callback_delay:
                 await asyncio.sleep(self.callback_delay)
             message.status = receipt.status
@@ -270,6 +282,17 @@ class FakeFlowroute:
             assert message.dlr_callback is not None
             answered, _ = await self._post(message.dlr_callback, dlr_document(message.id, receipt, self.url))
             self.callbacks.append((message.id, receipt.status, answered))
+
+    def _receipts(self, message: FakeMessage) -> list[DeliveryReceipt]:
+        """The receipts a message gets: level 1, then level 2 unless its carrier never reports."""
+        submitted = DeliveryReceipt(1, "smsc submit", None, "Message has been sent")
+        if _key(message.to) in self.pending_numbers:
+            return [submitted]
+        if _key(message.to) in self.undeliverable:
+            code = self.undeliverable[_key(message.to)]
+            text = str(code) if code is not None else None
+            return [submitted, DeliveryReceipt(2, "delivery failure", text, "Message undeliverable")]
+        return [submitted, DeliveryReceipt(2, "delivered", None, "Message delivered to handset")]
 
     async def _post(self, url: str, document: dict[str, Any]) -> tuple[int, str]:
         assert self._client is not None, "start() the fake first"
@@ -293,7 +316,8 @@ class FakeFlowroute:
 
     async def _configure(self, request: web.Request) -> web.Response:
         """JSON keys: latency, callback_delay, dlr_callbacks, number_errors {to: status},
-        undeliverable {to: status_code or null}, fail_requests {count, status, retry_after}."""
+        undeliverable {to: status_code or null}, pending [to], fail_requests {count, status,
+        retry_after}."""
         try:
             config = await request.json()
             if "latency" in config:
@@ -306,6 +330,8 @@ class FakeFlowroute:
                 self.fail_number(str(number), int(status))
             for number, code in config.get("undeliverable", {}).items():
                 self.set_undeliverable(str(number), None if code is None else int(code))
+            for number in config.get("pending", []):
+                self.keep_pending(str(number))
             if "fail_requests" in config:
                 failing = config["fail_requests"]
                 self.fail_requests(

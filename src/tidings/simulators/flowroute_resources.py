@@ -43,11 +43,16 @@ class DeliveryReceipt:
     status_code_description: str
     timestamp: str = field(default_factory=lambda: _now())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, in_record: bool = False) -> dict[str, Any]:
+        """As a DLR callback carries it (``status_code`` a string) or as a message record lists
+        it (an integer, as in Flowroute's record examples)."""
+        code: str | int | None = self.status_code
+        if in_record and self.status_code is not None and self.status_code.isdigit():
+            code = int(self.status_code)
         return {
             "level": self.level,
             "status": self.status,
-            "status_code": self.status_code,
+            "status_code": code,
             "status_code_description": self.status_code_description,
             "timestamp": self.timestamp,
         }
@@ -97,7 +102,9 @@ class FakeMessage:
                     "timestamp": _now(self.created_at),
                     "amount_display": "$0.0040",
                     "amount_nanodollars": 4000000,
-                    "delivery_receipts": [r.to_json() for r in reversed(self.delivery_receipts)],
+                    "delivery_receipts": [
+                        r.to_json(in_record=True) for r in reversed(self.delivery_receipts)
+                    ],
                 },
             }
         }

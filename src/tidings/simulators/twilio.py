@@ -4,8 +4,9 @@ It speaks the documented wire format: Messages create (form-encoded, HTTP Basic 
 SID and Auth Token or an API key, 201 with Twilio's Message JSON) and fetch, Twilio's error JSON
 ``{code, message, more_info, status}``, status callbacks (``sent`` then ``delivered`` or
 ``undelivered``) signed with X-Twilio-Signature, and signed inbound messages posted to a
-webhook. Tests steer it in Python (:class:`FakeTwilio`) or over HTTP (``/_fake/...``, for
-gateways in other processes); every accepted message is recorded once, in arrival order.
+webhook. Without callbacks a message's status moves on all the same, as a fetch shows. Tests
+steer it in Python (:class:`FakeTwilio`) or over HTTP (``/_fake/...``, for gateways in other
+processes); every accepted message is recorded once, in arrival order.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +26,8 @@ from aiohttp import web
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.twilio.signature import compute_signature
 from tidings.simulators.twilio_resources import API, FakeMessage, error_response, json_response, validate
+
+SETTLE_STEP = 0.1  # without callbacks, the shortest time a message takes per status step
 
 
 @dataclass
@@ -61,7 +65,10 @@ class FakeTwilio:
         self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, HTTP status of the answer)
         self.number_errors: dict[str, int] = {}  # To → Twilio error code refused at create
         self.undeliverable: dict[str, int] = {}  # To → ErrorCode of an `undelivered` callback
+        self.pending_numbers: set[str] = set()  # To whose carrier never reports: stays `sent`
+        self.fetches: Counter[str] = Counter()  # Message fetches by SID (polling)
         self.fail_next: FailNext | None = None
+        self._reported: set[str] = set()  # SIDs whose status the callback task moves
         self._by_sid: dict[str, FakeMessage] = {}
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -129,8 +136,15 @@ class FakeTwilio:
         self.callbacks.clear()
         self.number_errors.clear()
         self.undeliverable.clear()
+        self.pending_numbers.clear()
+        self.fetches.clear()
+        self._reported.clear()
         self.fail_next = None
         self.requests = 0
+
+    def keep_pending(self, number: str) -> None:
+        """Messages to ``number`` stop at ``sent``: its carrier never reports delivery."""
+        self.pending_numbers.add(number)
 
     def received(self, to: str | None = None) -> list[FakeMessage]:
         return [m for m in self.messages if to is None or m.to == to]
@@ -242,6 +256,7 @@ class FakeTwilio:
         self.messages.append(message)
         self._by_sid[message.sid] = message
         if message.status_callback and self.status_callbacks:
+            self._reported.add(message.sid)
             self._spawn(self._report(message))
         return json_response(message.to_json(), 201)
 
@@ -252,7 +267,26 @@ class FakeTwilio:
         message = self._by_sid.get(request.match_info["sid"])
         if message is None or message.account_sid != account:
             return error_response(20404)
+        self.fetches[message.sid] += 1
+        if message.sid not in self._reported:
+            self._settle(message)
         return json_response(message.to_json())
+
+    def _settle(self, message: FakeMessage) -> None:
+        """Without callbacks, Twilio still moves a message on; the fake does it when asked, by
+        the time elapsed: one step (``callback_delay``, at least 0.1 s) to ``sent``, another to
+        the final status."""
+        steps = int((time.time() - message.created_at) / max(self.callback_delay, SETTLE_STEP))
+        for _ in range(min(steps, 2)):
+            self._advance(message)
+
+    def _advance(self, message: FakeMessage) -> None:
+        """One step: to ``sent``, then (unless its number is pending) to the final status."""
+        if message.status in ("queued", "accepted"):
+            message.move_to("sent")
+        elif message.status == "sent" and message.to not in self.pending_numbers:
+            error = self.undeliverable.get(message.to)
+            message.move_to("undelivered" if error else "delivered", error)
 
     def _authorized(self, request: web.Request, account: str) -> bool:
         header = request.headers.get("Authorization", "")
@@ -268,12 +302,13 @@ class FakeTwilio:
         return key_secret is not None and secrets.compare_digest(auth.password, key_secret)
 
     async def _report(self, message: FakeMessage) -> None:
-        """Status callbacks as Twilio sends them: ``sent``, then ``delivered`` or ``undelivered``."""
-        error = self.undeliverable.get(message.to)
-        for status in ("sent", "undelivered" if error else "delivered"):
+        """Status callbacks as Twilio sends them: ``sent``, then ``delivered`` or ``undelivered``
+        (nothing more for pending numbers)."""
+        for _ in range(1 if message.to in self.pending_numbers else 2):
             if self.callback_delay:
                 await asyncio.sleep(self.callback_delay)
-            message.status = status
+            self._advance(message)
+            status = message.status
             fields = [
                 ("MessageSid", message.sid),
                 ("SmsSid", message.sid),
@@ -287,8 +322,7 @@ class FakeTwilio:
             if message.messaging_service_sid:
                 fields.append(("MessagingServiceSid", message.messaging_service_sid))
             if status == "undelivered":
-                message.error_code = error
-                fields.append(("ErrorCode", str(error)))
+                fields.append(("ErrorCode", str(message.error_code)))
             assert message.status_callback is not None
             answered, _ = await self._post_signed(message.status_callback, fields, None)
             self.callbacks.append((message.sid, status, answered))
@@ -322,7 +356,7 @@ class FakeTwilio:
 
     async def _configure(self, request: web.Request) -> web.Response:
         """JSON keys: latency, callback_delay, status_callbacks, number_errors {to: code},
-        undeliverable {to: code}, fail_requests {count, status, retry_after}."""
+        undeliverable {to: code}, pending [to], fail_requests {count, status, retry_after}."""
         try:
             config = await request.json()
             if "latency" in config:
@@ -333,6 +367,7 @@ class FakeTwilio:
                 self.status_callbacks = bool(config["status_callbacks"])
             self.number_errors.update({str(k): int(v) for k, v in config.get("number_errors", {}).items()})
             self.undeliverable.update({str(k): int(v) for k, v in config.get("undeliverable", {}).items()})
+            self.pending_numbers.update(str(number) for number in config.get("pending", []))
             if "fail_requests" in config:
                 failing = config["fail_requests"]
                 self.fail_requests(

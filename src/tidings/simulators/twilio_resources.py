@@ -32,6 +32,12 @@ ERROR_TEXT = {
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
     21910: "Invalid From and To pair. From and To should be of the same channel",
+    # Delivery errors, as a fetched Message's error_message shows them.
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Message filtered",
+    30008: "Unknown error",
 }
 
 
@@ -50,11 +56,23 @@ class FakeMessage:
     status: str
     created_at: float = field(default_factory=time.time)
     error_code: int | None = None
+    sent_at: float | None = None  # when it became `sent` (date_sent)
+    updated_at: float | None = None  # the last status change (date_updated)
+
+    def move_to(self, status: str, error_code: int | None = None) -> None:
+        """A status change as Twilio records it: ``sent`` sets date_sent; every change sets
+        date_updated; undelivered and failed carry their error code."""
+        now = time.time()
+        self.status, self.updated_at = status, now
+        if status == "sent":
+            self.sent_at = now
+        if error_code is not None:
+            self.error_code = error_code
 
     def to_json(self) -> dict[str, Any]:
         """Twilio's Message resource (REST API 2010-04-01)."""
         uri = f"{API.format(account=self.account_sid)}/Messages/{self.sid}.json"
-        created = formatdate(self.created_at, usegmt=True).replace("GMT", "+0000")
+        created = _rfc2822(self.created_at)
         return {
             "sid": self.sid,
             "account_sid": self.account_sid,
@@ -67,10 +85,10 @@ class FakeMessage:
             "num_segments": "1",
             "num_media": str(len(self.media_urls)),
             "date_created": created,
-            "date_updated": created,
-            "date_sent": None,
+            "date_updated": _rfc2822(self.updated_at) if self.updated_at is not None else created,
+            "date_sent": _rfc2822(self.sent_at) if self.sent_at is not None else None,
             "error_code": self.error_code,
-            "error_message": None,
+            "error_message": None if self.error_code is None else error_text(self.error_code),
             "price": None,
             "price_unit": "USD",
             "api_version": "2010-04-01",
@@ -101,6 +119,14 @@ def validate(
     return None
 
 
+def error_text(code: int) -> str:
+    return ERROR_TEXT.get(code, f"Error {code}")
+
+
+def _rfc2822(at: float) -> str:
+    return formatdate(at, usegmt=True).replace("GMT", "+0000")
+
+
 def _is_phone(value: str) -> bool:
     return value.startswith("+") and 8 <= len(value) <= 16 and set(value) <= PHONE and "+" not in value[1:]
 
@@ -118,7 +144,7 @@ def error_response(
     http_status = status or HTTP_STATUS.get(code, 400)
     body = {
         "code": code,
-        "message": ERROR_TEXT.get(code, f"Error {code}"),
+        "message": error_text(code),
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": http_status,
     }

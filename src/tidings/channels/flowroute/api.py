@@ -4,12 +4,14 @@ Send: ``POST {base}/{v2.1|v2.2}/messages`` with a JSON:API document, ``Content-T
 application/vnd.api+json``, HTTP Basic (access key, secret key); answer 202 with
 ``{"data": {"id": "mdr2-…", "type": "message", "links": {...}}}`` whose id we keep.
 https://developer.flowroute.com/api/messages/v2.1/send-an-sms/
+Look up (for polling): ``GET {base}/{version}/messages/{id}``, answer 200 with the MDR2 record.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -40,6 +42,39 @@ def open_session(settings: FlowrouteSettings, credentials: FlowrouteCredentials)
 
 def messages_url(settings: FlowrouteSettings) -> str:
     return f"{settings.api_base_url}/{settings.api_version}/messages"
+
+
+def record_url(messages: str, record_id: str) -> str:
+    """One message detail record's URL, from :func:`messages_url`."""
+    return f"{messages}/{quote(record_id, safe='')}"
+
+
+async def fetch_record(session: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
+    """Look up a message detail record (MDR2, ``{"data": {"id", "type", "attributes": {...,
+    "status", "delivery_receipts": [newest first]}}}``); None when Flowroute does not know it
+    (404), :class:`SendError` when it could not be asked.
+    https://developer.flowroute.com/api/messages/v2.1/look-up-a-message-detail-record/
+    """
+    try:
+        async with session.get(url) as response:
+            raw = await response.read()
+            status = response.status
+            retry_after = response.headers.get("Retry-After")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise network_error(exc) from None
+    if status == 404:
+        return None
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError:
+        payload = None
+    if not 200 <= status < 300:
+        raise error_for_response(status, payload, retry_after)
+    if not isinstance(payload, dict):
+        raise SendError(
+            "flowroute_bad_response", f"HTTP {status} without a message record in the answer", retryable=True
+        )
+    return payload
 
 
 async def create_message(session: aiohttp.ClientSession, url: str, document: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from tidings.core.statuses import MessageStatus
 # submit", "message buffered", "smsc reject", "delivery success/failure") plus "delivered" as
 # its message records show it. Level 1 "smsc submit" (handed to the carrier) and level 2
 # "message buffered" (accepted by the carrier, code 1003) are intermediate: acknowledged and
-# dropped, like any status missing here.
+# dropped, like any status missing here (a poll that finds one asks again later).
 STATUSES = {
     "delivered": MessageStatus.DELIVERED,
     "delivery success": MessageStatus.DELIVERED,
@@ -57,14 +57,39 @@ def receipt(document: Mapping[str, Any]) -> Receipt | None:
     message_id, status = data.get("id"), attributes.get("status")
     if not isinstance(message_id, str) or not message_id or not isinstance(status, str) or not status:
         raise WebhookError("a delivery receipt needs data.id and data.attributes.status")
+    return receipt_for(
+        message_id, status, attributes.get("status_code"), attributes.get("status_code_description")
+    )
+
+
+def record_receipt(message_id: str, record: Mapping[str, Any]) -> Receipt | None:
+    """The receipt a message detail record (MDR2, looked up when polling) amounts to, or None
+    while its ``status`` is in between. The code and description come from the newest delivery
+    receipt with that status (records list them newest first)."""
+    data = record.get("data")
+    attributes = data.get("attributes") if isinstance(data, Mapping) else None
+    status = attributes.get("status") if isinstance(attributes, Mapping) else None
+    if not isinstance(attributes, Mapping) or not isinstance(status, str) or not status:
+        return None
+    receipts = attributes.get("delivery_receipts")
+    matching = [
+        r
+        for r in (receipts if isinstance(receipts, list) else [])
+        if isinstance(r, Mapping) and str(r.get("status", "")).strip().lower() == status.strip().lower()
+    ]
+    latest: Mapping[str, Any] = matching[0] if matching else {}
+    return receipt_for(message_id, status, latest.get("status_code"), latest.get("status_code_description"))
+
+
+def receipt_for(message_id: str, status: str, status_code: object, description: object) -> Receipt | None:
+    """The receipt for a Flowroute ``status`` whoever reported it (a DLR callback, or a message
+    record when polling); None for an intermediate status."""
     ours = STATUSES.get(status.strip().lower())
     if ours is None:
         return None
     if ours is MessageStatus.DELIVERED:
         return Receipt(message_id, ours)
-    code, detail = delivery_error(
-        status, attributes.get("status_code"), attributes.get("status_code_description")
-    )
+    code, detail = delivery_error(status, status_code, description)
     return Receipt(message_id, ours, code, detail)
 
 

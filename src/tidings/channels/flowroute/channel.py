@@ -6,6 +6,7 @@ Flowroute's ``mdr2-…`` record id is the provider message id that delivery rece
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,8 @@ from tidings.channels.base import (
     ChannelEvents,
     ChannelSettings,
     OutboundMessage,
+    PollTiming,
+    Receipt,
     SendError,
     SendResult,
     WebhookNotFound,
@@ -25,6 +28,7 @@ from tidings.channels.base import (
 )
 from tidings.channels.flowroute import api, auth, callbacks
 from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
+from tidings.channels.polling import poll_each
 
 WEBHOOK_KINDS = ("status", "inbound")
 _PHONE_DIGITS = frozenset("0123456789")
@@ -34,6 +38,7 @@ class FlowrouteChannel(Channel):
     type = "flowroute"
     settings_model = FlowrouteSettings
     credentials_model = FlowrouteCredentials
+    supports_polling = True  # GET /messages/{id}: the message detail record
 
     def __init__(
         self,
@@ -66,6 +71,21 @@ class FlowrouteChannel(Channel):
             raise SendError("flowroute_not_started", "the channel is not started", retryable=True)
         message_id = await api.create_message(self._session, self._messages_url, self.document(message))
         return SendResult(message.id, provider_message_id=message_id)
+
+    def poll_timing(self) -> PollTiming | None:
+        return self.config.poll_timing(callbacks=self._dlr_callback is not None)
+
+    async def poll(self, provider_message_ids: Sequence[str]) -> list[Receipt]:
+        """Look up each message's record and read its status with the DLR table."""
+        session = self._session
+        if session is None:
+            raise SendError("flowroute_not_started", "the channel is not started", retryable=True)
+
+        async def fetch(record_id: str) -> Receipt | None:
+            record = await api.fetch_record(session, api.record_url(self._messages_url, record_id))
+            return callbacks.record_receipt(record_id, record) if record is not None else None
+
+        return await poll_each(provider_message_ids, fetch)
 
     def document(self, message: OutboundMessage) -> dict[str, Any]:
         """The JSON:API ``message`` document Flowroute's send endpoint takes."""

@@ -3,12 +3,15 @@
 Create: ``POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json``, form-encoded, HTTP Basic
 (Account SID + Auth Token, or API key SID + secret), answer 201 with the Message JSON whose
 ``sid`` we keep. https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
+Fetch (for polling): ``GET …/Messages/{MessageSid}.json``, answer 200 with the same Message JSON.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -36,6 +39,38 @@ def open_session(settings: TwilioSettings, credentials: TwilioCredentials) -> ai
 
 def messages_url(settings: TwilioSettings, account_sid: str) -> str:
     return f"{settings.api_base_url}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+
+
+def message_url(messages: str, sid: str) -> str:
+    """One Message's URL, from :func:`messages_url` (``…/Messages/{sid}.json``)."""
+    return f"{messages.removesuffix('.json')}/{quote(sid, safe='')}.json"
+
+
+async def fetch_message(session: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
+    """Fetch a Message (``GET …/Messages/{sid}.json``, answer 200 with the Message JSON); None
+    when Twilio does not know it (404), :class:`SendError` when it could not be asked.
+    https://www.twilio.com/docs/messaging/api/message-resource#fetch-a-message-resource
+    """
+    try:
+        async with session.get(url) as response:
+            raw = await response.read()
+            status = response.status
+            retry_after = response.headers.get("Retry-After")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise network_error(exc) from None
+    if status == 404:
+        return None
+    try:
+        payload = json.loads(raw) if raw else None
+    except ValueError:
+        payload = None
+    if not 200 <= status < 300:
+        raise error_for_response(status, payload, retry_after)
+    if not isinstance(payload, dict):
+        raise SendError(
+            "twilio_bad_response", f"HTTP {status} without a Message in the answer", retryable=True
+        )
+    return payload
 
 
 async def create_message(session: aiohttp.ClientSession, url: str, form: Sequence[tuple[str, str]]) -> str:

@@ -17,7 +17,8 @@ from tidings.core.statuses import MessageStatus
 
 # Twilio's MessageStatus → ours. Statuses missing here (accepted, queued, sending, sent,
 # scheduled, canceled) tell us nothing the send's own answer did not; they are acknowledged
-# and dropped. ``read`` (WhatsApp read receipt) implies delivered.
+# and dropped; a poll that finds one asks again later. ``read`` (WhatsApp read receipt) implies
+# delivered.
 STATUSES = {
     "delivered": MessageStatus.DELIVERED,
     "read": MessageStatus.DELIVERED,
@@ -47,12 +48,20 @@ def receipt(fields: Sequence[tuple[str, str]]) -> Receipt | None:
     status = form.get("MessageStatus") or form.get("SmsStatus")
     if not sid or not status:
         raise WebhookError("a status callback needs MessageSid and MessageStatus")
+    return receipt_for(sid, status, form.get("ErrorCode"))
+
+
+def receipt_for(
+    sid: str, status: str, error_code: str | None, error_message: str | None = None
+) -> Receipt | None:
+    """The receipt for a Message ``status`` whoever reported it (a status callback, or a fetch
+    when polling); None while it is still in between."""
     ours = STATUSES.get(status.lower())
     if ours is None:
         return None
-    code, detail = (
-        delivery_error(form.get("ErrorCode")) if ours is not MessageStatus.DELIVERED else (None, None)
-    )
+    if ours is MessageStatus.DELIVERED:
+        return Receipt(sid, ours)
+    code, detail = delivery_error(error_code, error_message)
     return Receipt(sid, ours, code, detail)
 
 

@@ -6,6 +6,8 @@ is SMS/MMS. Twilio's message SID is the provider message id that status callback
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiohttp
 
 from tidings.channels.base import (
@@ -14,6 +16,8 @@ from tidings.channels.base import (
     ChannelEvents,
     ChannelSettings,
     OutboundMessage,
+    PollTiming,
+    Receipt,
     SendError,
     SendResult,
     WebhookNotFound,
@@ -22,6 +26,7 @@ from tidings.channels.base import (
     WebhookRequest,
     WebhookResult,
 )
+from tidings.channels.polling import poll_each
 from tidings.channels.twilio import api, callbacks, signature
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 
@@ -33,6 +38,10 @@ class TwilioChannel(Channel):
     type = "twilio"
     settings_model = TwilioSettings
     credentials_model = TwilioCredentials
+    supports_polling = True  # GET Messages/{sid}.json
+    # WhatsApp recipients only (SMS has no window); Twilio answers 63016 outside it. Twilio's
+    # Content Templates (ContentSid) are not the Cloud API object: templates are refused here.
+    service_window_hours = 24
 
     def __init__(
         self,
@@ -64,6 +73,30 @@ class TwilioChannel(Channel):
             raise SendError("twilio_not_started", "the channel is not started", retryable=True)
         sid = await api.create_message(self._session, self._messages_url, self.form(message))
         return SendResult(message.id, provider_message_id=sid)
+
+    def poll_timing(self) -> PollTiming | None:
+        return self.config.poll_timing(callbacks=self._status_callback is not None)
+
+    async def poll(self, provider_message_ids: Sequence[str]) -> list[Receipt]:
+        """Fetch each Message and read its ``status`` with the status callbacks' table."""
+        session = self._session
+        if session is None:
+            raise SendError("twilio_not_started", "the channel is not started", retryable=True)
+
+        async def fetch(sid: str) -> Receipt | None:
+            found = await api.fetch_message(session, api.message_url(self._messages_url, sid))
+            if found is None or not isinstance(found.get("status"), str):
+                return None  # unknown to Twilio (404): asked again later, until the window ends
+            code = found.get("error_code")
+            message = found.get("error_message")
+            return callbacks.receipt_for(
+                sid,
+                found["status"],
+                str(code) if code is not None else None,
+                message if isinstance(message, str) else None,
+            )
+
+        return await poll_each(provider_message_ids, fetch)
 
     def form(self, message: OutboundMessage) -> list[tuple[str, str]]:
         """The Messages create parameters for one message."""

@@ -59,9 +59,10 @@ def network_error(exc: BaseException) -> SendError:
     return SendError("twilio_network", f"{type(exc).__name__} talking to Twilio: {detail}", retryable=True)
 
 
-def delivery_error(code: str | None) -> tuple[str | None, str | None]:
-    """``(code, detail)`` for a status callback's ErrorCode."""
+def delivery_error(code: str | None, message: str | None = None) -> tuple[str | None, str | None]:
+    """``(code, detail)`` for a status callback's ErrorCode, or a fetched Message's
+    ``error_code`` with its ``error_message`` (used when the code is not in our table)."""
     if not code:
         return None, None
     detail = DELIVERY_ERRORS.get(int(code)) if code.isdigit() else None
-    return f"twilio_{code}", detail or f"Twilio error {code}"
+    return f"twilio_{code}", detail or (message or "")[:MAX_MESSAGE_CHARS] or f"Twilio error {code}"

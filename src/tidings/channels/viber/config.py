@@ -24,7 +24,9 @@ class ViberSettings(ChannelSettings):
     sender_avatar: str | None = Field(default=None, max_length=1024, pattern=r"^https?://")
     min_api_version: int = Field(default=1, ge=1, le=100)
     timeout_seconds: float = Field(default=15, gt=0, le=120)
-    max_connections: int = Field(default=100, ge=1, le=10_000)
+    # As many as the dispatcher lets run at once per channel (dispatch.channel_concurrency): at
+    # 200 ms a request, 100 connections held a channel below 500 messages a second (measured).
+    max_connections: int = Field(default=256, ge=1, le=10_000)
 
 
 class ViberCredentials(ChannelCredentials):

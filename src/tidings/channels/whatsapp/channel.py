@@ -35,6 +35,8 @@ class WhatsAppChannel(Channel):
     type = "whatsapp"
     settings_model = WhatsAppSettings
     credentials_model = WhatsAppCredentials
+    supports_templates = True
+    service_window_hours = 24  # Meta answers 131047 to free-form messages outside it
 
     def __init__(
         self,

@@ -1,6 +1,5 @@
-"""Inbound messages: stored as ``received`` messages of the account that owns the channel.
-
-Routing to proxy sessions, conversations and webhooks builds on this (SPEC §3 "Inbound").
+"""Inbound messages: stored as ``received`` messages of the account that owns the channel, then
+routed through the steps of :mod:`tidings.features.inbound.routing` in the same transaction.
 """
 
 from __future__ import annotations
@@ -9,21 +8,33 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.channels.base import InboundMessage
+from tidings.channels.registry import channel_class
 from tidings.core.clock import now_ms
 from tidings.core.encoding import analyse
 from tidings.core.ids import new_ids
 from tidings.core.statuses import MessageStatus
 from tidings.features.channels.repository import get_channel
+from tidings.features.contacts.addresses import sender_key
+from tidings.features.contacts.repository import contacts_by_address
+from tidings.features.inbound.routing import InboundContext, InboundStep
 from tidings.store.engine import Database
 from tidings.store.queue import insert_events
-from tidings.store.schema import messages
+from tidings.store.schema import messages, service_windows
+
+WHATSAPP_PREFIX = "whatsapp:"
 
 
 class InboundService:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._steps: list[InboundStep] = []
+
+    def add_step(self, step: InboundStep) -> None:
+        """Append a routing step; steps run in the order they were added."""
+        self._steps.append(step)
 
     async def receive(self, channel_id: str, inbound: Sequence[InboundMessage]) -> list[str]:
         """Store inbound messages reported by a channel; return their ids."""
@@ -36,13 +47,75 @@ class InboundService:
         now = now_ms()
         ids = new_ids("msg", len(inbound))
         rows = [_row(i, channel, m, now) for i, m in zip(ids, inbound, strict=True)]
+        writers = _window_writers(channel, inbound)
 
         def store(conn: Connection) -> None:
+            _link_contacts(conn, channel["account_id"], rows)
             conn.execute(insert(messages), rows)
-            insert_events(conn, [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids])
+            taken = {row["id"] for row in rows if self._route(conn, channel, row)}
+            insert_events(
+                conn, [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids], quiet=taken
+            )
+            open_service_windows(conn, channel["id"], writers, at=now)
 
         await self._db.transact(store)
         return ids
+
+    def _route(self, conn: Connection, channel: dict[str, Any], row: dict[str, Any]) -> bool:
+        """Run the routing steps on one stored message; True when a step took it."""
+        if not self._steps:
+            return False
+        context = InboundContext(
+            message_id=row["id"],
+            account_id=row["account_id"],
+            channel_id=row["channel_id"],
+            channel_type=channel["type"],
+            sender=row["sender"],
+            recipient=row["recipient"],
+            body=row["body"],
+            contact_id=row.get("contact_id"),
+            at=row["created_at"],
+        )
+        return any(step.route(conn, context) for step in self._steps)
+
+
+def _link_contacts(conn: Connection, account_id: str, rows: list[dict[str, Any]]) -> None:
+    """Set ``contact_id`` on rows whose sender is an address of one of the account's contacts
+    (SPEC §3 "Inbound messages are matched to contacts by address"): one indexed query."""
+    keys = {row["id"]: sender_key(row["sender"]) for row in rows}
+    owners = contacts_by_address(conn, account_id, {key for key in keys.values() if key is not None})
+    for row in rows:
+        key = keys[row["id"]]
+        row["contact_id"] = owners.get(key) if key is not None else None
+
+
+def _window_writers(channel: dict[str, Any], inbound: Sequence[InboundMessage]) -> list[str]:
+    """The ``whatsapp:`` senders whose customer service window this inbound opens: only on
+    channel types that have such a window (``Channel.service_window_hours``)."""
+    try:
+        windowed = channel_class(channel["type"]).service_window_hours is not None
+    except ValueError:
+        return []
+    if not windowed:
+        return []
+    return sorted({m.sender for m in inbound if m.sender.startswith(WHATSAPP_PREFIX)})
+
+
+def open_service_windows(conn: Connection, channel_id: str, addresses: Sequence[str], *, at: int) -> None:
+    """Record that these addresses wrote to the channel at ``at`` (upsert; never moves back)."""
+    if not addresses:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    upsert = dialect.insert(service_windows).values(
+        [{"channel_id": channel_id, "address": address, "last_inbound_at": at} for address in addresses]
+    )
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[service_windows.c.channel_id, service_windows.c.address],
+            set_={"last_inbound_at": upsert.excluded.last_inbound_at},
+            where=service_windows.c.last_inbound_at < upsert.excluded.last_inbound_at,
+        )
+    )
 
 
 def _row(message_id: str, channel: dict[str, Any], inbound: InboundMessage, now: int) -> dict[str, Any]:

@@ -60,6 +60,9 @@ async def list_messages(
     direction: Literal["outbound", "inbound"] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    contact: Annotated[
+        str | None, Query(description="A contact's external id or id: its messages both ways")
+    ] = None,
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> JSONResponse:
@@ -70,6 +73,7 @@ async def list_messages(
         direction=direction,
         since=_ms(since, "since"),
         until=_ms(until, "until"),
+        contact=contact,
     )
     page = await request.app.state.gateway.messages.list(caller, where, cursor=cursor, limit=limit)
     return JSONResponse(page)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tidings.core.addresses import normalize_addresses, parse_address
 from tidings.core.clock import now_ms, to_ms
@@ -15,10 +15,14 @@ from tidings.core.numbers import InvalidNumber, InvalidNumberError
 from tidings.core.routing import Router
 from tidings.core.templates import MissingVariable, render
 from tidings.errors import InvalidRequest, PayloadTooLarge, Unprocessable
-from tidings.features.messages.schemas import SendMessagesRequest
+from tidings.features.messages.contacts import REASONS as CONTACT_REASONS
+from tidings.features.messages.contacts import ContactBook, shown
+from tidings.features.messages.schemas import ContactRecipient, SendMessagesRequest, WhatsAppTemplate
 
 PRIORITIES = {"high": 0, "normal": 1, "bulk": 2}
 PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
+OUTSIDE_SERVICE_WINDOW = "outside_service_window"
+WHATSAPP_PREFIX = "whatsapp:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,14 +48,27 @@ class Planned:
     expires_at: int | None
     priority: int
     metadata: str | None
+    # The WhatsApp template (Cloud API object as compact JSON), shared by every recipient.
+    template: str | None = None
+    # Aligned with recipients when the request addressed contacts: each one's contact id or None.
+    contact_ids: list[str | None] | None = None
 
     @property
     def uniform(self) -> bool:
         return len(self.bodies) == 1
 
 
-def plan(request: SendMessagesRequest, limits: Limits, executor: Executor | None) -> Planned:
-    """Validate a request into recipients and bodies, or raise the documented 4xx error."""
+def plan(
+    request: SendMessagesRequest,
+    limits: Limits,
+    executor: Executor | None,
+    contacts: ContactBook | None = None,
+) -> Planned:
+    """Validate a request into recipients and bodies, or raise the documented 4xx error.
+
+    ``contacts`` holds the request's contact recipients resolved (``messages.contacts``); it is
+    required when the request has any.
+    """
     now = now_ms()
     send_at = _send_at(request.send_at, now, limits.max_schedule_days)
     start = send_at if send_at is not None else now
@@ -66,35 +83,52 @@ def plan(request: SendMessagesRequest, limits: Limits, executor: Executor | None
             code="invalid_recipients",
             field="to",
         )
+    body = request.body
+    template: str | None = None
+    if request.template is not None:
+        if request.to is None:
+            raise InvalidRequest(
+                "`template` goes with `to`, not with `messages` or `recipients`",
+                code="unexpected_field",
+                field="template",
+            )
+        template = json.dumps(request.template.cloud_api_object(), separators=(",", ":"))
+        if body is None:
+            body = template_label(request.template)
     if request.to is not None or request.recipients is not None:
-        if request.body is None:
+        if body is None:
             raise InvalidRequest("`body` is required", code="missing_field", field="body")
     elif request.body is not None:
         raise InvalidRequest("`body` goes inside each of `messages`", code="unexpected_field", field="body")
 
     if request.to is not None:
-        single = isinstance(request.to, str)
-        raws = [request.to] if isinstance(request.to, str) else request.to
-        _check_count(len(raws), limits, "to")
-        assert request.body is not None
-        info = _check_body(request.body, limits, "body")
+        single = not isinstance(request.to, list)
+        given = request.to if isinstance(request.to, list) else [request.to]
+        _check_count(len(given), limits, "to")
+        raws = contacts.substitute_all(given) if contacts is not None else cast(list[str], given)
+        assert body is not None
+        # With a template the body is what lists show, not what is sent: no segment limit.
+        info = _check_body(body, limits, "body", segment_limit=template is None)
         # The pool is used only for lists big enough to repay it (core/numbers decides).
         numbers = normalize_addresses(raws, country, limits.allowed_countries, executor=executor)
+        invalid = contacts.relabel(numbers.invalid) if contacts is not None else numbers.invalid
         if not numbers.valid:
-            _no_valid_recipients(numbers.invalid, raws, "to", single)
+            _no_valid_recipients(invalid, raws, "to", single)
         return Planned(
             numbers.valid,
-            [request.body],
+            [body],
             [info],
-            numbers.invalid,
+            invalid,
             numbers.duplicates,
             send_at,
             expires_at,
             priority,
             metadata,
+            template,
+            contacts.contact_ids(numbers.valid) if contacts is not None else None,
         )
 
-    items: list[tuple[str, str, str]] = []  # (raw to, body, field prefix)
+    items: list[tuple[str | ContactRecipient, str, str]] = []  # (raw to, body, field prefix)
     if request.messages is not None:
         _check_count(len(request.messages), limits, "messages")
         items = [(m.to, m.body, f"messages[{i}]") for i, m in enumerate(request.messages)]
@@ -107,22 +141,23 @@ def plan(request: SendMessagesRequest, limits: Limits, executor: Executor | None
                 body = render(template, recipient.vars)
             except MissingVariable as missing:
                 raise Unprocessable(
-                    f"recipient {i} ({recipient.to}) has no value for {{{{{missing.name}}}}}",
+                    f"recipient {i} ({shown(recipient.to)}) has no value for {{{{{missing.name}}}}}",
                     code="missing_variable",
                     field=f"recipients[{i}].vars.{missing.name}",
                 ) from None
             items.append((recipient.to, body, f"recipients[{i}]"))
-    return _plan_personal(items, limits, country, send_at, expires_at, priority, metadata)
+    return _plan_personal(items, limits, country, send_at, expires_at, priority, metadata, contacts)
 
 
 def _plan_personal(
-    items: list[tuple[str, str, str]],
+    items: list[tuple[str | ContactRecipient, str, str]],
     limits: Limits,
     country: str | None,
     send_at: int | None,
     expires_at: int | None,
     priority: int,
     metadata: str | None,
+    contacts: ContactBook | None,
 ) -> Planned:
     recipients: list[str] = []
     bodies: list[str] = []
@@ -131,14 +166,22 @@ def _plan_personal(
     seen: set[str] = set()
     duplicates = 0
     info_cache: dict[str, SegmentInfo] = {}
-    for raw, body, field in items:
+    raws: list[str] = []
+    for given, body, field in items:
         info = info_cache.get(body)
         if info is None:
             info = info_cache[body] = _check_body(body, limits, f"{field}.body")
+        if isinstance(given, str):
+            raw = given
+        else:
+            assert contacts is not None, "contact recipients need their ContactBook"
+            raw = contacts.substitute(given)
+        raws.append(raw)
         try:
             address = str(parse_address(raw, country, limits.allowed_countries))
         except InvalidNumberError as error:
-            invalid.append(InvalidNumber(raw, error.reason))
+            reason = contacts.reasons.get(raw, error.reason) if contacts is not None else error.reason
+            invalid.append(InvalidNumber(raw, reason))
             continue
         if address in seen:
             duplicates += 1
@@ -149,12 +192,78 @@ def _plan_personal(
         infos.append(info)
     if not recipients:
         _no_valid_recipients(
-            invalid,
-            [raw for raw, _, _ in items],
-            items[0][2] + ".to" if items else "messages",
-            False,
+            invalid, raws, "messages", False, fields=[f"{field}.to" for _, _, field in items]
         )
-    return Planned(recipients, bodies, infos, invalid, duplicates, send_at, expires_at, priority, metadata)
+    contact_ids = contacts.contact_ids(recipients) if contacts is not None else None
+    return Planned(
+        recipients,
+        bodies,
+        infos,
+        invalid,
+        duplicates,
+        send_at,
+        expires_at,
+        priority,
+        metadata,
+        contact_ids=contact_ids,
+    )
+
+
+def windowed_recipients(
+    planned: Planned, default_channel: str, windowed: frozenset[str], router: Router | None
+) -> dict[str, str]:
+    """``whatsapp:`` recipients of a free-form send whose channel has a service window, each
+    with that channel. Only called when some channel involved has a window."""
+    if planned.template is not None:
+        return {}
+    # One C-level scan first (3.7 ms for 100,000 numbers against 28 ms for a Python loop,
+    # measured): canonical addresses hold a colon only after their kind, so the prefix cannot
+    # appear inside another address.
+    if WHATSAPP_PREFIX not in "\n".join(planned.recipients):
+        return {}
+    routed = router is not None and bool(router.routes)
+    chosen: dict[str, str] = {}
+    for recipient in planned.recipients:
+        if not recipient.startswith(WHATSAPP_PREFIX):
+            continue
+        route = router.choose(recipient) if routed and router is not None else None
+        channel_id = route.channel_id if route is not None else default_channel
+        if channel_id in windowed:
+            chosen[recipient] = channel_id
+    return chosen
+
+
+def outside_window(planned: Planned, outside: set[str], raw_to: object) -> Planned:
+    """``planned`` without the recipients in ``outside``, which join its invalid ones; a 422
+    ``outside_service_window`` when none is left."""
+    keep = [i for i, recipient in enumerate(planned.recipients) if recipient not in outside]
+    if not keep:
+        first = next(r for r in planned.recipients if r in outside)
+        single = isinstance(raw_to, str)
+        raws = raw_to if isinstance(raw_to, list) else []
+        field = "to" if single or first not in raws else f"to[{raws.index(first)}]"
+        raise Unprocessable(
+            f"{first} has not written to this channel in the last 24 hours: outside WhatsApp's "
+            "customer service window only a template may be sent"
+            + ("" if len(planned.recipients) == 1 else f" (nor have the other {len(outside) - 1})"),
+            code=OUTSIDE_SERVICE_WINDOW,
+            field=field if raw_to is not None else None,
+        )
+    refused = [InvalidNumber(r, OUTSIDE_SERVICE_WINDOW) for r in planned.recipients if r in outside]
+    bodies, infos = planned.bodies, planned.infos
+    if not planned.uniform:
+        bodies, infos = [bodies[i] for i in keep], [infos[i] for i in keep]
+    contact_ids = planned.contact_ids
+    if contact_ids is not None:
+        contact_ids = [contact_ids[i] for i in keep]
+    return replace(
+        planned,
+        recipients=[planned.recipients[i] for i in keep],
+        bodies=bodies,
+        infos=infos,
+        invalid=[*planned.invalid, *refused],
+        contact_ids=contact_ids,
+    )
 
 
 def _send_at(value: datetime | None, now: int, max_days: int) -> int | None:
@@ -187,7 +296,12 @@ def _check_count(count: int, limits: Limits, field: str) -> None:
         )
 
 
-def _check_body(body: str, limits: Limits, field: str) -> SegmentInfo:
+def template_label(template: WhatsAppTemplate) -> str:
+    """The body stored for a template sent without one, so lists show what went out."""
+    return f"[template {template.name}/{template.language.code}]"
+
+
+def _check_body(body: str, limits: Limits, field: str, *, segment_limit: bool = True) -> SegmentInfo:
     if not body.strip():
         raise Unprocessable("the message body is empty", code="empty_body", field=field)
     if len(body) > limits.max_body_chars:
@@ -197,7 +311,7 @@ def _check_body(body: str, limits: Limits, field: str) -> SegmentInfo:
             field=field,
         )
     info = analyse(body)
-    if info.segments > limits.max_segments:
+    if segment_limit and info.segments > limits.max_segments:
         raise Unprocessable(
             f"the body needs {info.segments} {info.encoding} segments; this channel allows at most "
             f"{limits.max_segments}",
@@ -207,16 +321,31 @@ def _check_body(body: str, limits: Limits, field: str) -> SegmentInfo:
     return info
 
 
-def _no_valid_recipients(invalid: list[InvalidNumber], raws: list[str], field: str, single: bool) -> None:
+def _no_valid_recipients(
+    invalid: list[InvalidNumber],
+    raws: list[str],
+    field: str,
+    single: bool,
+    *,
+    fields: list[str] | None = None,
+) -> None:
+    """Raise the 422 for a request none of whose recipients is valid, naming the first invalid
+    one: ``field``, ``field[i]``, or ``fields[i]`` when each recipient has its own field."""
     first = invalid[0] if invalid else None
     if first is None:
         raise Unprocessable("no valid recipient", code="no_valid_recipients", field=field)
     index = raws.index(first.input) if first.input in raws else 0
     where = field if single else f"{field}[{index}]"
-    code = "country_not_allowed" if first.reason == "country_not_allowed" else "invalid_number"
+    if fields:
+        where = fields[index]
+    if first.reason in CONTACT_REASONS:
+        # A contact that cannot be resolved carries its own reason as the code.
+        code, problem = first.reason, f"{first.input}: {CONTACT_REASONS[first.reason]}"
+    else:
+        code = "country_not_allowed" if first.reason == "country_not_allowed" else "invalid_number"
+        problem = f"{first.input!r} is not a number we can send to ({first.reason})"
     raise Unprocessable(
-        f"{first.input!r} is not a number we can send to ({first.reason})"
-        + ("" if single else f"; none of the {len(raws)} recipients is valid"),
+        problem + ("" if single else f"; none of the {len(raws)} recipients is valid"),
         code=code,
         field=where,
     )
@@ -237,7 +366,9 @@ def message_rows(
     """Message rows as tuples in ``MESSAGE_COLUMNS`` order (a test pins the order).
 
     Each recipient goes to the channel of the first route that matches it (``router``), else
-    to ``channel_id``.
+    to ``channel_id``. Rows of a template send carry the template as one more, last, value
+    (``TEMPLATE_MESSAGE_COLUMNS``); free-form rows leave the column out. Rows of a send that
+    addressed contacts end with the contact id (``store.intake.message_columns``).
     """
     status = "scheduled" if planned.send_at is not None else "queued"
     due_at = planned.send_at if planned.send_at is not None else now
@@ -260,7 +391,7 @@ def message_rows(
         ]
     else:
         choices = [(channel_id, None, None)] * len(ids)
-    return [
+    rows: list[tuple[Any, ...]] = [
         (
             message_id,
             account_id,
@@ -295,3 +426,9 @@ def message_rows(
             ids, planned.recipients, bodies, choices, strict=True
         )
     ]
+    if planned.template is not None:
+        template = planned.template
+        rows = [(*row, template) for row in rows]
+    if planned.contact_ids is not None:
+        rows = [(*row, contact_id) for row, contact_id in zip(rows, planned.contact_ids, strict=True)]
+    return rows

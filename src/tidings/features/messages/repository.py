@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.statuses import CANCELABLE_STATUSES, MessageStatus
 from tidings.store.queue import insert_events
-from tidings.store.schema import batches, message_events, messages
+from tidings.store.schema import batches, contacts, message_events, messages
 
 _CANCELABLE = sorted(s.value for s in CANCELABLE_STATUSES)
 
@@ -24,6 +24,7 @@ class MessageFilter:
     direction: str | None = None
     since: int | None = None
     until: int | None = None
+    contact: str | None = None  # a contact's id or external id
 
 
 async def list_messages(
@@ -48,6 +49,14 @@ async def list_messages(
         query = query.where(messages.c.created_at >= where.since)
     if where.until is not None:
         query = query.where(messages.c.created_at < where.until)
+    if where.contact is not None:
+        # Contacts of the caller's accounts with that id or external id (a parent's and a
+        # subaccount's contact may share an external id; the parent sees both).
+        named = select(contacts.c.id).where(
+            contacts.c.account_id.in_(account_ids),
+            or_(contacts.c.id == where.contact, contacts.c.external_id == where.contact),
+        )
+        query = query.where(messages.c.contact_id.in_(named))
     if before is not None:
         query = query.where(messages.c.id < before)
     rows = await conn.execute(query.order_by(messages.c.id.desc()).limit(limit))

@@ -4,30 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from tidings.channels.registry import channel_class
 from tidings.core.clock import now_ms, to_rfc3339
 from tidings.core.cursors import NUMBER_POSITION, decode_cursor, encode_cursor
 from tidings.core.ids import new_id, new_ids
+from tidings.core.routing import Router
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
 from tidings.features.accounts.repository import countries_from_json
 from tidings.features.accounts.service import AccountService
 from tidings.features.channels.service import ChannelService
 from tidings.features.messages import repository as repo
-from tidings.features.messages.intake import Limits, Planned, message_rows, plan
+from tidings.features.messages.contacts import contact_recipients, resolve_contacts
+from tidings.features.messages.intake import (
+    Limits,
+    Planned,
+    message_rows,
+    outside_window,
+    plan,
+    windowed_recipients,
+)
 from tidings.features.messages.presenters import batch_status_json, event_json, message_json
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.features.routes.service import RouteService
 from tidings.metrics import MESSAGES_ACCEPTED
 from tidings.store.engine import Database
 from tidings.store.idempotency import stored_answer
-from tidings.store.intake import MESSAGE_COLUMNS, IntakeUnit, IntakeWriter
+from tidings.store.intake import MESSAGE_COLUMNS, IntakeUnit, IntakeWriter, open_service_windows
 
 OFF_LOOP_RECIPIENTS = 1_000
 _CHANNEL_POSITION = MESSAGE_COLUMNS.index("channel_id")
@@ -87,14 +97,17 @@ class MessageService:
             )
         limits = self._limits_for(account, channel)
         sender = _sender(request.from_, channel)
+        named = contact_recipients(request)
+        contacts = await resolve_contacts(self._db, principal.account_id, named) if named else None
         if _recipient_count(request) >= OFF_LOOP_RECIPIENTS:
             # Validating a big list takes seconds of CPU: do it beside the event loop so other
             # requests and the dispatcher keep moving meanwhile.
-            planned = await asyncio.to_thread(plan, request, limits, self._pool)
+            planned = await asyncio.to_thread(plan, request, limits, self._pool, contacts)
         else:
-            planned = plan(request, limits, self._pool)
+            planned = plan(request, limits, self._pool, contacts)
         # A channel named in the request is used as is; otherwise the account's routes decide.
         router = await self._routes.router_for(lineage) if request.channel is None else None
+        planned = await self._screen_service_windows(planned, lineage, channel, router, request)
         now = now_ms()
         batch_id = new_id("bat")
         ids = new_ids("msg", len(planned.recipients))
@@ -109,6 +122,8 @@ class MessageService:
             now=now,
             router=router,
         )
+        if planned.template is not None:
+            await self._check_templates(lineage, channel, rows)
         # With routes a batch can span channels; the batch names its first message's.
         batch_channel = rows[0][_CHANNEL_POSITION] if rows else channel["id"]
         status = "scheduled" if planned.send_at is not None else "queued"
@@ -117,6 +132,8 @@ class MessageService:
             batch=_batch_row(batch_id, principal.account_id, batch_channel, planned, sender, request, now),
             messages=rows,
             events=[(i, status, now, None, None) for i in ids],
+            templated=planned.template is not None,
+            with_contacts=planned.contact_ids is not None,
             idempotency=(
                 {
                     "account_id": principal.account_id,
@@ -233,6 +250,56 @@ class MessageService:
             "updated_at": to_rfc3339(row["updated_at"]),
         }
 
+    async def _screen_service_windows(
+        self,
+        planned: Planned,
+        lineage: Sequence[str],
+        channel: dict[str, Any],
+        router: Router | None,
+        request: SendMessagesRequest,
+    ) -> Planned:
+        """Refuse free-form messages to ``whatsapp:`` recipients outside their customer service
+        window: none may reach WhatsApp until the user writes (or a template is sent).
+
+        No query, and no look at the recipients, unless a channel involved has a window; then
+        one query per 1,000 WhatsApp recipients.
+        """
+        if planned.template is not None:
+            return planned
+        hours: dict[str, int] = {}
+        for channel_id in {channel["id"], *(r.channel_id for r in (router.routes if router else ()))}:
+            row = channel if channel_id == channel["id"] else await self._channels.usable(lineage, channel_id)
+            window = _service_window_hours(row)
+            if window:
+                hours[channel_id] = window
+        if not hours:
+            return planned
+        chosen = windowed_recipients(planned, channel["id"], frozenset(hours), router)
+        if not chosen:
+            return planned
+        now = now_ms()
+        open_pairs: set[tuple[str, str]] = set()
+        async with self._db.read() as conn:
+            for window in set(hours.values()):
+                pairs = {(c, r) for r, c in chosen.items() if hours[c] == window}
+                open_pairs |= await open_service_windows(conn, pairs, since=now - window * 3_600_000)
+        outside = {r for r, c in chosen.items() if (c, r) not in open_pairs}
+        return outside_window(planned, outside, request.to) if outside else planned
+
+    async def _check_templates(
+        self, lineage: Sequence[str], channel: dict[str, Any], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """A template on a channel type that cannot send one is a 422 here, not a failed send."""
+        for channel_id in {row[_CHANNEL_POSITION] for row in rows}:
+            row = channel if channel_id == channel["id"] else await self._channels.usable(lineage, channel_id)
+            if row is not None and not _supports_templates(row):
+                raise Unprocessable(
+                    f"channel {row['name']!r} is a {row['type']} channel, which cannot send WhatsApp "
+                    "templates (only whatsapp channels can)",
+                    code="template_unsupported",
+                    field="template",
+                )
+
     def _limits_for(self, account: dict[str, Any], channel: dict[str, Any]) -> Limits:
         allowed = _intersect(
             countries_from_json(account["allowed_countries"]),
@@ -252,6 +319,20 @@ def _recipient_count(request: SendMessagesRequest) -> int:
     if isinstance(request.to, list):
         return len(request.to)
     return len(request.messages or request.recipients or ())
+
+
+def _service_window_hours(channel: dict[str, Any] | None) -> int | None:
+    try:
+        return channel_class(channel["type"]).service_window_hours if channel else None
+    except ValueError:  # a type this build does not know
+        return None
+
+
+def _supports_templates(channel: dict[str, Any]) -> bool:
+    try:
+        return channel_class(channel["type"]).supports_templates
+    except ValueError:
+        return False
 
 
 def _require(principal: Principal, role: Role) -> None:

@@ -1,7 +1,9 @@
 """Provider webhooks in: the channel verifies and parses, we store what it found.
 
-Works in every process (``serve``, ``api``): receipts are applied straight to the database in
-one transaction (a receipt for a message whose send result is not written yet is kept in
+Works in every process (``serve``, ``api``): receipts are applied to the database by group
+commit, so the callbacks that arrive together share one transaction (a provider reports each
+message twice or more, and one commit per callback capped a Twilio channel at a few hundred
+messages a second on SQLite); a receipt for a message whose send result is not written yet is kept in
 ``pending_receipts`` and reconciled by whichever dispatcher sweeps next), inbound messages go
 through :class:`InboundService`. A webhook that does not verify stores nothing.
 """
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+
+from sqlalchemy import Connection
 
 from tidings.cache import TTLCache
 from tidings.channels.base import (
@@ -29,6 +33,7 @@ from tidings.features.channels.repository import get_channel
 from tidings.features.inbound.service import InboundService
 from tidings.metrics import RECEIPTS
 from tidings.store.engine import Database
+from tidings.store.group_commit import GroupCommit
 from tidings.store.queue import ReceiptUpdate, apply_receipts
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,13 @@ class WebhookService:
         self._inbound = inbound
         self._adapters: TTLCache[Channel] = TTLCache(ADAPTER_CACHE_SECONDS, max_entries=1000)
         self._events = ChannelEvents(receipts=self.store_receipts, inbound=self.store_inbound)
+        self._receipts = GroupCommit(db, _apply_receipts, name="receipt-writer")
+
+    def start(self) -> None:
+        self._receipts.start()
+
+    async def stop(self) -> None:
+        await self._receipts.stop()
 
     async def handle(self, channel_id: str, request: WebhookRequest) -> WebhookReply:
         """Verify, parse and store one webhook; raises :class:`WebhookError` (nothing stored)."""
@@ -60,13 +72,9 @@ class WebhookService:
     async def store_receipts(self, channel_id: str, receipts: Sequence[Receipt]) -> None:
         if not receipts:
             return
-        updates = [
-            ReceiptUpdate(channel_id, r.provider_message_id, r.status, r.code, r.detail) for r in receipts
-        ]
-        now = now_ms()
-        applied, kept = await self._db.transact(lambda conn: apply_receipts(conn, updates, now=now))
-        RECEIPTS.labels("applied").inc(applied)
-        RECEIPTS.labels("kept").inc(kept)
+        await self._receipts.submit(
+            [ReceiptUpdate(channel_id, r.provider_message_id, r.status, r.code, r.detail) for r in receipts]
+        )
 
     async def store_inbound(self, channel_id: str, inbound: Sequence[InboundMessage]) -> None:
         if inbound:
@@ -91,3 +99,11 @@ class WebhookService:
                 ) from None
 
         return await self._adapters.get_or_load(channel_id, load)
+
+
+def _apply_receipts(conn: Connection, updates: list[ReceiptUpdate]) -> None:
+    applied, kept = apply_receipts(conn, updates, now=now_ms())
+    # Counted inside the transaction: a group that fails is retried caller by caller, which
+    # can count a receipt twice; the counters are for rates, not for reconciliation.
+    RECEIPTS.labels("applied").inc(applied)
+    RECEIPTS.labels("kept").inc(kept)
