@@ -21,10 +21,17 @@ from tidings.dispatch.wakeups import DueListener
 from tidings.events.deliverer import Deliverer
 from tidings.features.accounts.service import AccountService, Bootstrap
 from tidings.features.channels.service import ChannelService
+from tidings.features.conversations.inbound import ConversationStep
+from tidings.features.conversations.service import ConversationService
+from tidings.features.conversations.timers import ConversationTimers
 from tidings.features.events.service import EventStream
 from tidings.features.inbound.service import InboundService
 from tidings.features.messages.intake import Limits
 from tidings.features.messages.service import MessageService
+from tidings.features.optouts.keywords import OptOutKeywords
+from tidings.features.proxy.expiry import ProxyExpiry
+from tidings.features.proxy.inbound import ProxyStep
+from tidings.features.proxy.service import ProxyService
 from tidings.features.routes.service import RouteService
 from tidings.features.sandbox.service import SandboxService
 from tidings.features.webhooks.service import WebhookService
@@ -45,6 +52,9 @@ class Gateway:
         self.channels = ChannelService(self.db, self.box, lineage=self.accounts.lineage)
         self.routes = RouteService(self.db, self.accounts)
         self.inbound = InboundService(self.db)
+        self.inbound.add_step(OptOutKeywords())  # first: STOP applies whatever else takes the message
+        self.inbound.add_step(ProxyStep())  # then proxy sessions (SPEC §3 routing order)
+        self.inbound.add_step(ConversationStep())  # after opt-outs and proxy sessions
         self.webhooks = WebhookService(self.db, self.box, self.inbound)
         self.channels.on_change(self.webhooks.forget)
         self.intake = IntakeWriter(self.db)
@@ -80,6 +90,18 @@ class Gateway:
             on_queued=self._wake_dispatcher,
         )
         self.sandbox = SandboxService(self.db, self.inbound, self.accounts, self.channels)
+        self.conversations = ConversationService(
+            self.db, self.accounts, default_country=settings.default_country, on_queued=self._wake_dispatcher
+        )
+        # Idle timers are swept where messages are dispatched: worker processes and serve.
+        self.conversation_timers = (
+            ConversationTimers(self.db, on_queued=self._wake_dispatcher) if run_dispatcher else None
+        )
+        self.proxy = ProxyService(
+            self.db, self.accounts, default_country=settings.default_country, on_queued=self._wake_dispatcher
+        )
+        # Expired proxy sessions are ended where messages are dispatched, like the timers above.
+        self.proxy_expiry = ProxyExpiry(self.db, on_queued=self._wake_dispatcher) if run_dispatcher else None
         self.bootstrapped: Bootstrap | None = None
         self.declared: Applied | None = None
 
@@ -92,6 +114,10 @@ class Gateway:
             await self.dispatcher.start()
         if self.deliverer is not None:
             await self.deliverer.start()
+        if self.conversation_timers is not None:
+            self.conversation_timers.start()
+        if self.proxy_expiry is not None:
+            self.proxy_expiry.start()
         if self.due_listener is not None:
             self.due_listener.start()
 
@@ -109,6 +135,10 @@ class Gateway:
         self.webhooks.start()
 
     async def stop(self) -> None:
+        if self.conversation_timers is not None:
+            await self.conversation_timers.stop()
+        if self.proxy_expiry is not None:
+            await self.proxy_expiry.stop()
         if self.due_listener is not None:
             await self.due_listener.stop()
         await self.intake.stop()

@@ -214,6 +214,38 @@ async def test_receipt_before_send_result_is_kept_then_applied(gw: RunningGatewa
     assert await db.transact(lambda conn: queue.reconcile_pending_receipts(conn, now=now_ms())) == 0
 
 
+async def test_a_kept_receipt_is_applied_with_its_sends_outcome(gw: RunningGateway) -> None:
+    # A provider that calls back before the send's outcome is written: the outcome's write applies
+    # the kept receipt at once, without waiting for a sweep.
+    await gw.gateway.dispatcher.stop()  # type: ignore[union-attr]
+    sent = await gw.call("POST", "/v1/messages", {"to": "+14155550213", "body": "hi"})
+    [message_id] = sent.body["message_ids"]
+    channel_id = sent.body["channel_id"]
+    db = gw.gateway.db
+    early = [queue.ReceiptUpdate(channel_id, "SBX-early-2", queue.MessageStatus.DELIVERED)]
+    assert await db.transact(lambda conn: queue.apply_receipts(conn, early, now=now_ms())) == (0, 1)
+
+    def send(conn: Connection) -> None:
+        [claimed] = queue.claim_due(
+            conn,
+            worker="w1",
+            now=now_ms(),
+            lease_until=now_ms() + 60_000,
+            limit=1,
+            skip_locked=not db.is_sqlite,
+        )
+        outcome = queue.Outcome(
+            claimed.id, queue.MessageStatus.SENT, provider_message_id="SBX-early-2", channel_id=channel_id
+        )
+        queue.record_outcomes(conn, worker="w1", now=now_ms(), outcomes=[outcome])
+
+    await db.transact(send)
+    message = (await gw.call("GET", f"/v1/messages/{message_id}")).body
+    assert message["status"] == "delivered"
+    assert [status for status, _ in await _statuses(gw, message_id)][-2:] == ["sent", "delivered"]
+    assert await db.transact(lambda conn: queue.reconcile_pending_receipts(conn, now=now_ms())) == 0
+
+
 async def test_late_receipt_never_moves_a_status_backwards(gw: RunningGateway) -> None:
     sent = await gw.call("POST", "/v1/messages", {"to": "+14155550209", "body": "hi"})
     message = await gw.wait_for_status(sent.body["message_ids"][0], {"delivered"})

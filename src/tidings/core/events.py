@@ -19,6 +19,9 @@ MESSAGE_RECEIVED = "message.received"
 # A message added to a conversation (authored, relayed inbound, or closing); it has no
 # message_events row, so its delivery carries its payload (store.outbox.enqueue_account_event).
 CONVERSATION_MESSAGE = "conversation.message"
+# A proxy session began or ended (docs/proxy.md); carried the same way, to the account webhook.
+PROXY_SESSION_CREATED = "proxy.session.created"
+PROXY_SESSION_ENDED = "proxy.session.ended"
 
 ANNOUNCED_STATUSES = frozenset(
     {

@@ -40,6 +40,7 @@ from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
 from tidings.dispatch.circuits import Circuits, Pass
 from tidings.dispatch.polling import StatusPoller
 from tidings.dispatch.rate_limits import RateLimited, RateLimiter
+from tidings.features.optouts.refusal import refuse_opted_out
 from tidings.metrics import (
     CLAIM_SIZE,
     IN_FLIGHT,
@@ -178,14 +179,20 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[ClaimedMessage]:
         now = now_ms()
         lease_until = now + int(self._settings.lease_seconds * 1000)
+        # Messages to opted-out addresses fail in the claim's transaction, before any send.
         claimed = await self._db.transact(
-            lambda conn: queue.claim_due(
+            lambda conn: refuse_opted_out(
                 conn,
+                queue.claim_due(
+                    conn,
+                    worker=self.worker_id,
+                    now=now,
+                    lease_until=lease_until,
+                    limit=limit,
+                    skip_locked=not self._db.is_sqlite,
+                ),
                 worker=self.worker_id,
                 now=now,
-                lease_until=lease_until,
-                limit=limit,
-                skip_locked=not self._db.is_sqlite,
             )
         )
         if claimed:

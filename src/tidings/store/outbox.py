@@ -11,7 +11,7 @@ settings and filtered on a URL being set. When no account has a webhook and no m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,47 @@ def enqueue_message_events(conn: Connection, message_ids: Sequence[str], *, now:
     for start in range(0, len(message_ids), _CHUNK):
         statement = _ENQUEUE[conn.dialect.name == "postgresql"]
         conn.execute(statement, {"ids": list(message_ids[start : start + _CHUNK]), "now": now})
+
+
+def enqueue_account_event(
+    conn: Connection,
+    *,
+    account_id: str,
+    message_id: str | None,
+    event_type: str,
+    render: Callable[[str], str],
+    now: int,
+) -> None:
+    """Queue an event that has no message_events row (``conversation.message``) for the
+    account's webhook, if it has one. ``render(event id)`` makes the body; the id is the
+    ``dlv_<n>`` the deliverer sends as ``Tidings-Event-Id`` for such rows, so the two agree."""
+    url = conn.execute(
+        select(account_webhooks.c.url).where(
+            account_webhooks.c.account_id == account_id, account_webhooks.c.url.is_not(None)
+        )
+    ).scalar_one_or_none()
+    if url is None:
+        return
+    delivery_id = conn.execute(
+        insert(webhook_deliveries)
+        .values(
+            account_id=account_id,
+            message_id=message_id,
+            event_type=event_type,
+            url=url,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(webhook_deliveries.c.id)
+    ).scalar_one()
+    conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id == delivery_id)
+        .values(payload=render(f"dlv_{delivery_id}"))
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -329,6 +329,87 @@ contact_addresses = Table(
     Index("uq_contact_addresses_account_id_kind_address", "account_id", "kind", "address", unique=True),
 )
 
+# Conversations (SPEC §3, revision 0010, docs/conversations.md): group threads. ``inactive_at``
+# and ``closes_at`` are when the idle timers fire, recomputed on every activity and cleared when
+# they no longer apply, so the workers' sweep reads only due rows of two small partial indexes.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("friendly_name", String(256), nullable=True),
+    Column("attributes", Text, nullable=True),  # JSON object from the client
+    Column("state", String(16), nullable=False),  # active | inactive | closed
+    Column("close_message", Text, nullable=True),  # sent to every participant on closing
+    Column("inactive_after_ms", BigInteger, nullable=True),
+    Column("closed_after_ms", BigInteger, nullable=True),
+    Column("last_activity_at", BigInteger, nullable=False),
+    Column("inactive_at", BigInteger, nullable=True),
+    Column("closes_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_conversations_account_id_id", "account_id", "id"),
+    Index(
+        "ix_conversations_inactive_at",
+        "inactive_at",
+        sqlite_where=text("inactive_at IS NOT NULL"),
+        postgresql_where=text("inactive_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_conversations_closes_at",
+        "closes_at",
+        sqlite_where=text("closes_at IS NOT NULL"),
+        postgresql_where=text("closes_at IS NOT NULL"),
+    ),
+)
+
+# A participant is an address (canonical, as messages store it) reached from a proxy address on
+# the channel resolved when it was added. Inbound routing probes (channel_id, address).
+conversation_participants = Table(
+    "conversation_participants",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # sms | whatsapp | telegram | viber
+    Column("proxy_address", String(64), nullable=False),
+    Column("identity", String(256), nullable=True),
+    Column("channel_id", String(40), ForeignKey("channels.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("uq_conversation_participants_conversation_id_address", "conversation_id", "address", unique=True),
+    Index("ix_conversation_participants_channel_id_address", "channel_id", "address"),
+)
+
+conversation_messages = Table(
+    "conversation_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("conversation_id", String(40), ForeignKey("conversations.id"), nullable=False),
+    Column("author", String(256), nullable=False),  # identity, address, or "system"
+    Column("participant_id", String(40), nullable=True),  # the authoring participant, if one
+    Column("body", Text, nullable=False),
+    Column("direction", String(8), nullable=False),  # outbound (API, closing) | inbound
+    Column("inbound_message_id", String(40), nullable=True),  # the stored inbound message
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_conversation_messages_conversation_id_id", "conversation_id", "id"),
+)
+
+# Each conversation message's copies: one ordinary outbound message per participant reached. A
+# side table, so the messages table and its bulk intake path stay as they are; statuses and
+# errors are read through it from the messages themselves.
+conversation_deliveries = Table(
+    "conversation_deliveries",
+    metadata,
+    Column(
+        "conversation_message_id",
+        String(40),
+        # Named by hand: the convention's name would pass PostgreSQL's 63-character limit.
+        ForeignKey("conversation_messages.id", name="fk_conversation_deliveries_conversation_messages"),
+        primary_key=True,
+    ),
+    Column("participant_id", String(40), primary_key=True),  # kept after the participant leaves
+    Column("message_id", String(40), ForeignKey("messages.id"), nullable=False),
+)
 
 idempotency_keys = Table(
     "idempotency_keys",
@@ -391,5 +472,107 @@ webhook_deliveries = Table(
         "id",
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+# Opt-outs (revision 0009, docs/opt-out.md): a person's address that must not be messaged from
+# ``sender`` (our address they wrote STOP to), or from any sender of the account when ``sender``
+# is ``*`` (STOPALL, and opt-outs added by API without a sender). The unique index leads with
+# the address: the claim looks the claimed recipients up in it, whatever their accounts.
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("keyword", String(16), nullable=True),  # STOP, STOPALL, …; NULL when added by API
+    Column("source", String(8), nullable=False),  # keyword | api
+    Column("created_at", BigInteger, nullable=False),
+    Index("uq_opt_outs_address_account_id_sender", "address", "account_id", "sender", unique=True),
+    Index("ix_opt_outs_account_id_id", "account_id", "id"),
+)
+
+# Texts the gateway sends on an account's behalf (revision 0009): the opt-out and opt-in
+# confirmations and the HELP answer (names in ``features/accounts/texts.py``). One row per text
+# the account changed; a missing row means the default. Keyed by name so that later system texts
+# (proxy sessions, say) need no migration.
+account_texts = Table(
+    "account_texts",
+    metadata,
+    Column("account_id", String(34), ForeignKey("accounts.id"), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Proxy sessions (SPEC §3 "Proxy sessions", revision 0011, docs/proxy.md). A pool number is an
+# E.164 number that is a sender of the channel resolved when it was added; removing one keeps
+# its row (its ended sessions still show it), so the unique indexes cover live rows only. The
+# (channel, number) one also makes an inbound recipient resolve to at most one pool number.
+proxy_numbers = Table(
+    "proxy_numbers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("number", String(64), nullable=False),
+    Column("channel_id", String(40), ForeignKey("channels.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("removed_at", BigInteger, nullable=True),
+    Index(
+        "uq_proxy_numbers_account_id_number",
+        "account_id",
+        "number",
+        unique=True,
+        sqlite_where=text("removed_at IS NULL"),
+        postgresql_where=text("removed_at IS NULL"),
+    ),
+    Index(
+        "uq_proxy_numbers_channel_id_number",
+        "channel_id",
+        "number",
+        unique=True,
+        sqlite_where=text("removed_at IS NULL"),
+        postgresql_where=text("removed_at IS NULL"),
+    ),
+)
+
+# Participants are canonical addresses (``+E164`` or ``whatsapp:+E164``). The two partial
+# indexes make "the active session of (pool number, participant)" an index probe from either
+# side, for inbound routing and for choosing a pool number free of both participants.
+proxy_sessions = Table(
+    "proxy_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("proxy_number_id", String(40), ForeignKey("proxy_numbers.id"), nullable=False),
+    Column("participant_a", String(64), nullable=False),
+    Column("participant_b", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # active | ended
+    Column("expires_at", BigInteger, nullable=True),  # NULL: until ended
+    Column("ended_reason", String(16), nullable=True),  # deleted | expired | number_removed
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_proxy_sessions_account_id_id", "account_id", "id"),
+    Index(
+        "ix_proxy_sessions_active_a",
+        "proxy_number_id",
+        "participant_a",
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+    Index(
+        "ix_proxy_sessions_active_b",
+        "proxy_number_id",
+        "participant_b",
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+    # The expiry sweep reads only due rows of this small index.
+    Index(
+        "ix_proxy_sessions_expires_at",
+        "expires_at",
+        sqlite_where=text("status = 'active' AND expires_at IS NOT NULL"),
+        postgresql_where=text("status = 'active' AND expires_at IS NOT NULL"),
     ),
 )

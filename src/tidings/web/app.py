@@ -17,9 +17,12 @@ from tidings.features.accounts.endpoints import router as accounts_router
 from tidings.features.channels.endpoints import router as channels_router
 from tidings.features.contacts.endpoints import router as contacts_router
 from tidings.features.contacts.service import ContactService
+from tidings.features.conversations.endpoints import router as conversations_router
 from tidings.features.events.endpoints import router as events_router
 from tidings.features.messages.endpoints import router as messages_router
 from tidings.features.numbers.endpoints import router as numbers_router
+from tidings.features.optouts.endpoints import router as optouts_router
+from tidings.features.proxy.endpoints import router as proxy_router
 from tidings.features.routes.endpoints import router as routes_router
 from tidings.features.sandbox.endpoints import router as sandbox_router
 from tidings.features.webhooks.endpoints import router as webhooks_router
@@ -68,6 +71,9 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
         channels_router,
         routes_router,
         contacts_router,
+        optouts_router,
+        conversations_router,
+        proxy_router,
         sandbox_router,
         events_router,
     )

@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from tidings.core.clock import to_rfc3339
 from tidings.core.cursors import decode_cursor, encode_cursor
@@ -27,12 +27,27 @@ class AccountIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
 
 
+# A text sent on the account's behalf: one message, at most the longest body a send may have.
+AccountText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
+
+
+class AccountTexts(BaseModel):
+    """Texts sent on the account's behalf (docs/opt-out.md). A text left out keeps its value;
+    ``null`` returns it to the default."""
+
+    model_config = ConfigDict(extra="forbid")
+    opt_out: AccountText | None = Field(default=None, description="Answers STOP and its synonyms")
+    opt_in: AccountText | None = Field(default=None, description="Answers START and UNSTOP")
+    help: AccountText | None = Field(default=None, description="Answers HELP")
+
+
 class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     webhook_url: str | None = Field(
         default=None, description="Where this account's events are POSTed (http or https); null stops them"
     )
+    texts: AccountTexts | None = None
 
     @field_validator("webhook_url")
     @classmethod
@@ -49,6 +64,9 @@ class AccountOut(BaseModel):
     auth_token: str | None = Field(default=None, description="Only for admins of that account")
     webhook_secret: str | None = Field(
         default=None, description="Shown once: when the first webhook URL is set and on rotation"
+    )
+    texts: dict[str, str] | None = Field(
+        default=None, description="The texts sent on the account's behalf, defaults filled in (not in lists)"
     )
 
 
@@ -94,6 +112,8 @@ def account_json(
         body["auth_token"] = auth_token
     if webhook_secret is not None:
         body["webhook_secret"] = webhook_secret
+    if "texts" in account:
+        body["texts"] = account["texts"]
     return body
 
 
@@ -156,7 +176,8 @@ def _target(caller: Principal, account_id: str) -> str:
 async def update_account(
     request: Request, account_id: str, body: AccountPatch, caller: Caller
 ) -> JSONResponse:
-    """Rename the account or set its ``webhook_url`` (``me`` for the caller's own account).
+    """Rename the account, set its ``webhook_url`` or its ``texts`` (``me`` for the caller's own
+    account).
 
     The first time a URL is set the account's webhook signing secret is made and shown in this
     answer only; rotate it with ``POST /v1/accounts/{id}/webhook-secret``."""
@@ -166,6 +187,7 @@ async def update_account(
         name=body.name,
         webhook_url=body.webhook_url,
         set_url="webhook_url" in body.model_fields_set,
+        texts=body.texts.model_dump(exclude_unset=True) if body.texts is not None else None,
     )
     return JSONResponse(account_json(changed.account, webhook_secret=changed.webhook_secret))
 

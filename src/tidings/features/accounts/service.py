@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from tidings.crypto import SecretBox, hash_secret, secrets_equal
 from tidings.errors import NotFound, PermissionDenied, Unauthenticated
 from tidings.events.secrets import new_webhook_secret
 from tidings.features.accounts import repository as repo
+from tidings.features.accounts.texts import effective_texts, own_texts, save_texts
 from tidings.features.channels.repository import insert_channel
 from tidings.features.channels.service import new_channel_row
 from tidings.store.engine import Database
@@ -94,8 +96,9 @@ class AccountService:
             raise NotFound("no such account", code="account_not_found")
         async with self._db.read() as conn:
             account = await repo.get_account(conn, account_id)
-        if account is None:
-            raise NotFound("no such account", code="account_not_found")
+            if account is None:
+                raise NotFound("no such account", code="account_not_found")
+            account["texts"] = effective_texts(await own_texts(conn, account_id))
         return account
 
     async def list_subaccounts(
@@ -112,8 +115,10 @@ class AccountService:
         name: str | None,
         webhook_url: str | None,
         set_url: bool,
+        texts: Mapping[str, str | None] | None = None,
     ) -> AccountUpdate:
-        """Rename an account and/or set (``set_url``) its webhook URL, None clearing it.
+        """Rename an account and/or set (``set_url``) its webhook URL, None clearing it, and/or
+        the given ``texts`` (None returning one to its default).
 
         Setting a URL on an account without a webhook secret makes one, answered this once.
         """
@@ -138,8 +143,11 @@ class AccountService:
                     now=now_ms(),
                     exists=current is not None,
                 )
+            if texts:
+                await save_texts(conn, account_id, texts, now=now_ms())
             account = await repo.get_account(conn, account_id)
-        assert account is not None
+            assert account is not None
+            account["texts"] = effective_texts(await own_texts(conn, account_id))
         self._accounts.discard(account_id)
         return AccountUpdate(account, secret)
 

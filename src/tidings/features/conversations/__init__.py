@@ -1,0 +1,1 @@
+"""Conversations (SPEC §3): group threads whose participants are reached on any channel type."""

@@ -1,0 +1,153 @@
+"""``/v1/conversations``: group threads, their participants and their messages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from tidings.core.cursors import decode_cursor, encode_cursor
+from tidings.core.tenancy import Principal
+from tidings.features.conversations.presenters import conversation_json, participant_json
+from tidings.features.conversations.schemas import (
+    ConversationIn,
+    ConversationOut,
+    ConversationPage,
+    ConversationUpdate,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+    ParticipantIn,
+    ParticipantOut,
+    ParticipantPage,
+)
+from tidings.features.conversations.service import ConversationService
+from tidings.web.auth import principal
+from tidings.web.idempotency import run_idempotent
+from tidings.web.responses import ERRORS, JSONResponse
+
+router = APIRouter(prefix="/v1", tags=["conversations"], responses=ERRORS)
+Caller = Annotated[Principal, Depends(principal)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Id = Annotated[str, Path(description="The conversation's id (con_…)")]
+AccountId = Annotated[
+    str | None, Query(description="A subaccount's conversations; default: the caller's account's")
+]
+
+
+def _service(request: Request) -> ConversationService:
+    service: ConversationService = request.app.state.gateway.conversations
+    return service
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> str | None:
+    return encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+
+
+@router.post("/conversations", status_code=201, response_model=ConversationOut)
+async def create_conversation(
+    body: ConversationIn, caller: Caller, request: Request, account_id: AccountId = None
+) -> JSONResponse:
+    """Create a conversation (sender or admin), in a subaccount with ``account_id``."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        fields = body.model_dump(exclude_unset=True)
+        row = await _service(request).create(caller, fields, account_id=account_id)
+        return 201, conversation_json(row)
+
+    return await run_idempotent(request, caller, produce)
+
+
+@router.get("/conversations", response_model=ConversationPage)
+async def list_conversations(
+    caller: Caller,
+    request: Request,
+    account_id: AccountId = None,
+    state: Literal["active", "inactive", "closed"] | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    """The account's conversations, newest first."""
+    rows = await _service(request).list_conversations(
+        caller, account_id=account_id, state=state, before=decode_cursor(cursor), limit=limit + 1
+    )
+    return JSONResponse(
+        {"data": [conversation_json(r) for r in rows[:limit]], "next_cursor": _page(rows, limit)}
+    )
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+async def get_conversation(conversation_id: Id, caller: Caller, request: Request) -> JSONResponse:
+    return JSONResponse(conversation_json(await _service(request).get(caller, conversation_id)))
+
+
+@router.patch("/conversations/{conversation_id}", response_model=ConversationOut)
+async def update_conversation(
+    conversation_id: Id, body: ConversationUpdate, caller: Caller, request: Request
+) -> JSONResponse:
+    """Change fields left in the request; ``state: closed`` sends ``close_message`` first and
+    is final (409 ``conversation_closed`` on reopening)."""
+    changes = body.model_dump(exclude_unset=True)
+    row = await _service(request).update(caller, conversation_id, changes)
+    return JSONResponse(conversation_json(row))
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def delete_conversation(conversation_id: Id, caller: Caller, request: Request) -> Response:
+    """Delete the conversation with its participants and messages; sent copies stay as messages."""
+    await _service(request).delete(caller, conversation_id)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/participants", status_code=201, response_model=ParticipantOut)
+async def add_participant(
+    conversation_id: Id, body: ParticipantIn, caller: Caller, request: Request
+) -> JSONResponse:
+    """Add an address on any channel type, reached from ``proxy_address``; 409
+    ``participant_in_use`` when it is in another open conversation on that proxy address."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        row = await _service(request).add_participant(caller, conversation_id, body.model_dump())
+        return 201, participant_json(row)
+
+    return await run_idempotent(request, caller, produce)
+
+
+@router.get("/conversations/{conversation_id}/participants", response_model=ParticipantPage)
+async def list_participants(conversation_id: Id, caller: Caller, request: Request) -> JSONResponse:
+    """Every participant, oldest first (a conversation's participants fit in one page)."""
+    rows = await _service(request).participants(caller, conversation_id)
+    return JSONResponse({"data": [participant_json(r) for r in rows], "next_cursor": None})
+
+
+@router.delete("/conversations/{conversation_id}/participants/{participant_id}", status_code=204)
+async def remove_participant(
+    conversation_id: Id, participant_id: str, caller: Caller, request: Request
+) -> Response:
+    await _service(request).remove_participant(caller, conversation_id, participant_id)
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/messages", status_code=201, response_model=MessageOut)
+async def post_message(
+    conversation_id: Id, body: MessageIn, caller: Caller, request: Request
+) -> JSONResponse:
+    """Send to every participant but the author, each copy a tracked message; 409
+    ``conversation_closed`` sends nothing."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        posted = await _service(request).post(caller, conversation_id, author=body.author, body=body.body)
+        return 201, posted
+
+    return await run_idempotent(request, caller, produce)
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
+async def list_messages(
+    conversation_id: Id, caller: Caller, request: Request, cursor: str | None = None, limit: Limit = 50
+) -> JSONResponse:
+    """Newest first, each with its deliveries' current status and error."""
+    rows = await _service(request).messages(
+        caller, conversation_id, before=decode_cursor(cursor), limit=limit + 1
+    )
+    return JSONResponse({"data": rows[:limit], "next_cursor": _page(rows, limit)})

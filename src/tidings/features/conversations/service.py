@@ -1,0 +1,360 @@
+"""Creating, reading, changing and deleting conversations; their participants and messages.
+
+Who sees what: a conversation belongs to one account. A caller reaches it by id when it can read
+that account (its own or a subaccount's: a parent reads its children's, siblings see nothing
+and get 404); lists show the caller's account, or a subaccount's with ``account_id``. Every
+role reads; ``sender`` and ``admin`` write, as for contacts and messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from tidings.core.addresses import parse_address
+from tidings.core.clock import now_ms
+from tidings.core.ids import new_id
+from tidings.core.numbers import InvalidNumberError
+from tidings.core.tenancy import Principal, Role
+from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
+from tidings.features.accounts.service import AccountService
+from tidings.features.conversations import repository as repo
+from tidings.features.conversations.binding import resolve_channel
+from tidings.features.conversations.posting import SYSTEM_AUTHOR, close, post_message
+from tidings.features.conversations.presenters import message_json
+from tidings.features.conversations.rules import InvalidDuration, parse_duration, timer_deadlines
+from tidings.store.engine import Database
+
+# Attributes link a conversation to the caller's records; they are not a document store.
+MAX_ATTRIBUTES_BYTES = 16_384
+
+
+class ConversationService:
+    def __init__(
+        self,
+        db: Database,
+        accounts: AccountService,
+        *,
+        default_country: str | None,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._accounts = accounts
+        self._default_country = default_country
+        self._on_queued = on_queued or (lambda: None)
+
+    # -- conversations -----------------------------------------------------------------------
+
+    async def create(
+        self, principal: Principal, fields: Mapping[str, Any], *, account_id: str | None = None
+    ) -> dict[str, Any]:
+        _require_writer(principal)
+        account = _account(principal, account_id)
+        inactive_after, closed_after = _timers(fields.get("timers") or {}, (None, None))
+        now = now_ms()
+        state = fields.get("state") or repo.ACTIVE
+        row = {
+            "id": new_id("con"),
+            "account_id": account,
+            "friendly_name": fields.get("friendly_name"),
+            "attributes": _attributes_json(fields.get("attributes")),
+            "state": state,
+            "close_message": fields.get("close_message"),
+            "inactive_after_ms": inactive_after,
+            "closed_after_ms": closed_after,
+            "last_activity_at": now,
+            **timer_deadlines(state, now, inactive_after, closed_after),
+            "created_at": now,
+            "updated_at": now,
+        }
+        await self._db.transact(lambda conn: repo.insert_conversation(conn, row))
+        return row
+
+    async def list_conversations(
+        self,
+        principal: Principal,
+        *,
+        account_id: str | None,
+        state: str | None,
+        before: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """The account's conversations, newest first, optionally in one state."""
+        account = _account(principal, account_id)
+        async with self._db.read() as conn:
+            return await conn.run_sync(
+                lambda c: repo.list_conversations(c, account, state=state, before=before, limit=limit)
+            )
+
+    async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
+        async with self._db.read() as conn:
+            row = await conn.run_sync(lambda c: repo.get_conversation(c, conversation_id))
+        return _visible(principal, row)
+
+    async def update(
+        self, principal: Principal, conversation_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Apply the given fields; ``state: closed`` sends the close message, then closes."""
+        _require_writer(principal)
+        await self.get(principal, conversation_id)  # 404 before any validation detail leaks
+        values: dict[str, Any] = {}
+        for field in ("friendly_name", "close_message"):
+            if field in changes:
+                values[field] = changes[field]
+        if "attributes" in changes:
+            values["attributes"] = _attributes_json(changes["attributes"])
+        wanted = changes.get("state")
+
+        def change(conn: Connection) -> dict[str, Any]:
+            current = _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            if current["state"] == repo.CLOSED and wanted not in (None, repo.CLOSED):
+                raise _closed("a closed conversation cannot be reopened", field="state")
+            now = max(now_ms(), current["updated_at"] + 1)
+            merged = {**current, **values, "updated_at": now}
+            if "timers" in changes:
+                current_timers = (current["inactive_after_ms"], current["closed_after_ms"])
+                timers = _timers(
+                    changes["timers"] or {"inactive_after": None, "closed_after": None}, current_timers
+                )
+                merged["inactive_after_ms"], merged["closed_after_ms"] = timers
+            if wanted == repo.CLOSED and current["state"] != repo.CLOSED:
+                repo.update_conversation(conn, conversation_id, _columns(merged, current))
+                return close(conn, merged, now=now)
+            if wanted is not None and wanted != current["state"]:
+                merged["state"] = wanted
+                if wanted == repo.ACTIVE:  # reactivated by hand: idle time counts from now
+                    merged["last_activity_at"] = now
+            merged.update(
+                timer_deadlines(
+                    merged["state"],
+                    merged["last_activity_at"],
+                    merged["inactive_after_ms"],
+                    merged["closed_after_ms"],
+                )
+            )
+            repo.update_conversation(conn, conversation_id, _columns(merged, current))
+            return merged
+
+        updated = await self._db.transact(change)
+        self._on_queued()
+        return updated
+
+    async def delete(self, principal: Principal, conversation_id: str) -> None:
+        """Delete the conversation, its participants and messages; copies already queued still
+        go out, and every delivered message stays in the account's message history."""
+        _require_writer(principal)
+
+        def remove(conn: Connection) -> None:
+            _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            repo.delete_conversation(conn, conversation_id)
+
+        await self._db.transact(remove)
+
+    # -- participants ------------------------------------------------------------------------
+
+    async def add_participant(
+        self, principal: Principal, conversation_id: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Add an address reached from a proxy address: 409 ``participant_exists`` when it is in
+        this conversation, ``participant_in_use`` when it is in another open conversation on
+        the same proxy address and channel (inbound could not tell the two apart)."""
+        _require_writer(principal)
+        conversation = await self.get(principal, conversation_id)
+        if conversation["state"] == repo.CLOSED:
+            raise _closed("a closed conversation takes no participants")
+        account = await self._accounts.cached_account(conversation["account_id"])
+        try:
+            address = parse_address(fields["address"], account["default_country"] or self._default_country)
+        except InvalidNumberError as error:
+            raise Unprocessable(
+                f"{fields['address']!r} is not an address ({error.reason})",
+                code="invalid_address",
+                field="address",
+            ) from None
+        lineage = await self._accounts.lineage(conversation["account_id"])
+        async with self._db.read() as conn:
+            channel, proxy = await resolve_channel(conn, lineage, address.kind, fields.get("proxy_address"))
+        identity = fields.get("identity")
+        row = {
+            "id": new_id("cpt"),
+            "conversation_id": conversation_id,
+            "address": str(address),
+            "kind": address.kind.value,
+            "proxy_address": proxy,
+            "identity": identity,
+            "channel_id": channel["id"],
+            "created_at": now_ms(),
+        }
+
+        def add(conn: Connection) -> None:
+            current = _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            if current["state"] == repo.CLOSED:
+                raise _closed("a closed conversation takes no participants")
+            repo.lock_channel(conn, channel["id"])
+            for other in repo.participants_of(conn, conversation_id):
+                if other["address"] == row["address"]:
+                    raise Conflict(
+                        f"{row['address']} is already a participant",
+                        code="participant_exists",
+                        field="address",
+                    )
+                if identity is not None and other["identity"] == identity:
+                    raise Conflict(
+                        f"identity {identity!r} is taken in this conversation",
+                        code="identity_taken",
+                        field="identity",
+                    )
+            if repo.open_holders(conn, channel_id=channel["id"], address=row["address"], proxy_address=proxy):
+                raise Conflict(
+                    f"{row['address']} is already in an open conversation on proxy address {proxy}",
+                    code="participant_in_use",
+                    field="address",
+                )
+            repo.insert_participant(conn, row)
+
+        try:
+            await self._db.transact(add)
+        except IntegrityError:  # a concurrent request added the same address first
+            raise Conflict(
+                f"{row['address']} is already a participant", code="participant_exists", field="address"
+            ) from None
+        return row
+
+    async def participants(self, principal: Principal, conversation_id: str) -> list[dict[str, Any]]:
+        await self.get(principal, conversation_id)
+        async with self._db.read() as conn:
+            return await conn.run_sync(lambda c: repo.participants_of(c, conversation_id))
+
+    async def remove_participant(
+        self, principal: Principal, conversation_id: str, participant_id: str
+    ) -> None:
+        _require_writer(principal)
+
+        def remove(conn: Connection) -> None:
+            _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            if not any(p["id"] == participant_id for p in repo.participants_of(conn, conversation_id)):
+                raise NotFound(
+                    f"no participant {participant_id!r} in this conversation", code="participant_not_found"
+                )
+            repo.delete_participant(conn, participant_id)
+
+        await self._db.transact(remove)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def post(
+        self, principal: Principal, conversation_id: str, *, author: str | None, body: str
+    ) -> dict[str, Any]:
+        """An authored message, copied to every participant but its author (a participant whose
+        identity or address is ``author``); 409 ``conversation_closed`` sends nothing."""
+        _require_writer(principal)
+        if not body.strip():
+            raise Unprocessable("the message body is empty", code="empty_body", field="body")
+        written_by = author or SYSTEM_AUTHOR
+
+        def write(conn: Connection) -> dict[str, Any]:
+            conversation = _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            if conversation["state"] == repo.CLOSED:
+                raise _closed("the conversation is closed: nothing was sent")
+            participants = repo.participants_of(conn, conversation_id)
+            return post_message(
+                conn,
+                conversation,
+                participants,
+                body=body,
+                author=written_by,
+                author_participant=_author(participants, written_by),
+                direction="outbound",
+                now=now_ms(),
+            )
+
+        posted = await self._db.transact(write)
+        self._on_queued()
+        return posted
+
+    async def messages(
+        self, principal: Principal, conversation_id: str, *, before: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Newest first, each with its deliveries' current statuses and errors."""
+        await self.get(principal, conversation_id)
+
+        def read(conn: Connection) -> list[dict[str, Any]]:
+            rows = repo.list_messages(conn, conversation_id, before=before, limit=limit)
+            deliveries = repo.deliveries_of(conn, [r["id"] for r in rows])
+            return [message_json(r, deliveries.get(r["id"], [])) for r in rows]
+
+        async with self._db.read() as conn:
+            return await conn.run_sync(read)
+
+
+def _author(participants: list[dict[str, Any]], author: str) -> dict[str, Any] | None:
+    """The participant an author names, by identity first, then by address in any form."""
+    for participant in participants:
+        if participant["identity"] is not None and participant["identity"] == author:
+            return participant
+    try:
+        address = str(parse_address(author))
+    except InvalidNumberError:
+        return None
+    return next((p for p in participants if p["address"] == address), None)
+
+
+def _columns(merged: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in merged.items() if key != "id" and current.get(key) != value}
+
+
+def _timers(
+    given: Mapping[str, Any], current: tuple[int | None, int | None]
+) -> tuple[int | None, int | None]:
+    """(inactive_after_ms, closed_after_ms) after applying ``given``: a key left out keeps its
+    value, ``None`` clears it."""
+    result = list(current)
+    for index, name in enumerate(("inactive_after", "closed_after")):
+        if name not in given:
+            continue
+        value = given[name]
+        try:
+            result[index] = None if value is None else parse_duration(value)
+        except InvalidDuration as error:
+            raise Unprocessable(str(error), code="invalid_duration", field=f"timers.{name}") from None
+    return result[0], result[1]
+
+
+def _attributes_json(attributes: Mapping[str, Any] | None) -> str | None:
+    if attributes is None:
+        return None
+    encoded = json.dumps(attributes, separators=(",", ":"), sort_keys=True)
+    if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
+        raise Unprocessable(
+            f"attributes are at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
+            code="attributes_too_large",
+            field="attributes",
+        )
+    return encoded
+
+
+def _account(principal: Principal, account_id: str | None) -> str:
+    if account_id is None:
+        return principal.account_id
+    if not principal.can_read(account_id):
+        raise NotFound("no such account", code="account_not_found", field="account_id")
+    return account_id
+
+
+def _visible(principal: Principal, row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None or not principal.can_read(row["account_id"]):
+        raise NotFound("no such conversation", code="conversation_not_found")
+    return row
+
+
+def _closed(message: str, *, field: str | None = None) -> Conflict:
+    return Conflict(message, code="conversation_closed", field=field)
+
+
+def _require_writer(principal: Principal) -> None:
+    if not principal.allows(Role.SENDER):
+        raise PermissionDenied("this needs the sender or admin role", code="forbidden")

@@ -1,0 +1,153 @@
+"""``/v1/proxy``: the account's pool of numbers, sessions between two participants over one of
+them, and the system messages sent on the way (thin: the service does the work)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from tidings.core.cursors import decode_cursor, encode_cursor
+from tidings.core.tenancy import Principal
+from tidings.features.proxy.presenters import number_json, session_json
+from tidings.features.proxy.schemas import (
+    PoolNumberIn,
+    PoolNumberOut,
+    PoolPage,
+    ProxyTexts,
+    SessionIn,
+    SessionOut,
+    SessionPage,
+    SessionStatus,
+)
+from tidings.features.proxy.service import ProxyService
+from tidings.web.auth import principal
+from tidings.web.idempotency import run_idempotent
+from tidings.web.responses import ERRORS, JSONResponse
+
+router = APIRouter(prefix="/v1/proxy", tags=["proxy"], responses=ERRORS)
+Caller = Annotated[Principal, Depends(principal)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+AccountId = Annotated[str | None, Query(description="A subaccount's; default: the caller's account's")]
+NumberRef = Annotated[str, Path(description="The pool number's id (pxn_…) or the number (+1…)")]
+
+
+def _service(request: Request) -> ProxyService:
+    service: ProxyService = request.app.state.gateway.proxy
+    return service
+
+
+@router.post("/numbers", status_code=201, response_model=PoolNumberOut)
+async def add_number(
+    body: PoolNumberIn, caller: Caller, request: Request, account_id: AccountId = None
+) -> JSONResponse:
+    """Add a number to the pool (admin). 422 ``not_a_sender`` unless it is a sender of a channel
+    the account may use."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        return 201, number_json(
+            await _service(request).add_number(caller, body.number, account_id=account_id)
+        )
+
+    return await run_idempotent(request, caller, produce)
+
+
+@router.get("/numbers", response_model=PoolPage)
+async def list_numbers(
+    caller: Caller,
+    request: Request,
+    account_id: AccountId = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    """The pool, newest first, with ``available``, ``in_use`` and ``pool_size`` of the whole pool."""
+    rows, counts = await _service(request).list_numbers(
+        caller, account_id=account_id, before=decode_cursor(cursor), limit=limit + 1
+    )
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return JSONResponse(
+        {"data": [number_json(r) for r in rows[:limit]], "next_cursor": next_cursor, **counts}
+    )
+
+
+@router.get("/numbers/{number}", response_model=PoolNumberOut)
+async def get_number(
+    number: NumberRef, caller: Caller, request: Request, account_id: AccountId = None
+) -> JSONResponse:
+    return JSONResponse(
+        number_json(await _service(request).get_number(caller, number, account_id=account_id))
+    )
+
+
+@router.delete("/numbers/{number}", status_code=204)
+async def remove_number(
+    number: NumberRef,
+    caller: Caller,
+    request: Request,
+    account_id: AccountId = None,
+    end_sessions: Annotated[bool, Query(description="End its active sessions first")] = False,
+) -> Response:
+    """Remove a number from the pool (admin); 409 ``number_in_use`` while it serves active
+    sessions, unless ``end_sessions=true``."""
+    await _service(request).remove_number(caller, number, account_id=account_id, end_sessions=end_sessions)
+    return Response(status_code=204)
+
+
+@router.post("/sessions", status_code=201, response_model=SessionOut)
+async def create_session(
+    body: SessionIn, caller: Caller, request: Request, account_id: AccountId = None
+) -> JSONResponse:
+    """Start a session (sender or admin) on a pool number free of both participants; 409
+    ``pool_exhausted`` when there is none."""
+
+    async def produce() -> tuple[int, dict[str, Any]]:
+        fields = body.model_dump()
+        return 201, session_json(
+            await _service(request).create_session(caller, fields, account_id=account_id)
+        )
+
+    return await run_idempotent(request, caller, produce)
+
+
+@router.get("/sessions", response_model=SessionPage)
+async def list_sessions(
+    caller: Caller,
+    request: Request,
+    account_id: AccountId = None,
+    status: SessionStatus | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    """The account's sessions, newest first."""
+    rows = await _service(request).list_sessions(
+        caller, account_id=account_id, status=status, before=decode_cursor(cursor), limit=limit + 1
+    )
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return JSONResponse({"data": [session_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut)
+async def get_session(session_id: str, caller: Caller, request: Request) -> JSONResponse:
+    return JSONResponse(session_json(await _service(request).get_session(caller, session_id)))
+
+
+@router.delete("/sessions/{session_id}", response_model=SessionOut)
+async def end_session(session_id: str, caller: Caller, request: Request) -> JSONResponse:
+    """End a session (sender or admin), sending the end message if configured; 409
+    ``session_ended`` when it has ended already."""
+    return JSONResponse(session_json(await _service(request).end_session(caller, session_id)))
+
+
+@router.get("/settings", response_model=ProxyTexts)
+async def get_texts(caller: Caller, request: Request, account_id: AccountId = None) -> JSONResponse:
+    """The system messages; ``null`` ones are not sent."""
+    return JSONResponse(await _service(request).texts(caller, account_id=account_id))
+
+
+@router.patch("/settings", response_model=ProxyTexts)
+async def set_texts(
+    body: ProxyTexts, caller: Caller, request: Request, account_id: AccountId = None
+) -> JSONResponse:
+    """Change the system messages (admin): a text left out keeps its value, ``null`` stops it."""
+    changes = body.model_dump(exclude_unset=True)
+    return JSONResponse(await _service(request).set_texts(caller, changes, account_id=account_id))
