@@ -157,6 +157,24 @@ async def test_three_participants_on_three_channel_types_talk_both_ways(
     assert len(await _thread(gw, cid)) == 2
 
 
+async def test_a_removed_participant_gets_nothing_more_and_can_join_elsewhere(gw: RunningGateway) -> None:
+    cid, (ana, ben, cal) = await _trio(gw)
+    removed = await gw.call("DELETE", f"/v1/conversations/{cid}/participants/{cal['id']}")
+    assert removed.status == 204, removed.body
+    listed = await gw.call("GET", f"/v1/conversations/{cid}/participants")
+    assert {p["id"] for p in listed.body["data"]} == {ana["id"], ben["id"]}
+
+    posted = await gw.call(
+        "POST", f"/v1/conversations/{cid}/messages", {"author": "ana", "body": "without cal"}
+    )
+    assert {d["participant_id"] for d in posted.body["deliveries"]} == {ben["id"]}
+    await _wait_inbox(gw, BEN, "ana: without cal")
+    assert await _inbox(gw, CAL) == []
+    # Free again on that proxy address: another conversation may take Cal.
+    other = (await _conversation(gw, None, friendly_name="other"))["id"]
+    assert (await _join(gw, other, CAL, TG_PROXY, "cal", None))["address"] == CAL
+
+
 async def test_an_address_is_in_one_open_conversation_per_proxy_address(gw: RunningGateway) -> None:
     first = (await _conversation(gw))["id"]
     second = (await _conversation(gw))["id"]
