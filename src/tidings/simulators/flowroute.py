@@ -11,7 +11,6 @@ looked up), and inbound SMS/MMS posted to a webhook. Tests steer it in Python
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections import Counter
@@ -37,6 +36,7 @@ from tidings.simulators.flowroute_resources import (
     read_send,
     validate,
 )
+from tidings.simulators.server import FakeServer
 
 BODY_TYPES = (JSON_API, "application/json")
 SETTLE_STEP = 0.1  # without callbacks, the shortest time a record takes per receipt
@@ -49,7 +49,7 @@ class FailNext:
     retry_after: int | None = None
 
 
-class FakeFlowroute:
+class FakeFlowroute(FakeServer):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
 
     def __init__(
@@ -64,8 +64,7 @@ class FakeFlowroute:
     ) -> None:
         self.access_key = access_key or str(secrets.randbelow(90_000_000) + 10_000_000)
         self.secret_key = secret_key or secrets.token_hex(16)
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.latency = latency  # seconds before answering each send
         self.callback_delay = callback_delay  # seconds before each delivery receipt
         self.dlr_callbacks = True
@@ -79,51 +78,25 @@ class FakeFlowroute:
         self.fail_next: FailNext | None = None
         self._reported: set[str] = set()  # ids whose receipts the callback task adds
         self._by_id: dict[str, FakeMessage] = {}
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> str:
-        app = web.Application()
-        for version in VERSIONS:
-            app.router.add_post(f"/{version}/messages", self._send)
-            app.router.add_get(f"/{version}/messages/{{id}}", self._fetch)
-        app.router.add_get("/_fake/messages", self._list_received)
-        app.router.add_post("/_fake/config", self._configure)
-        app.router.add_post("/_fake/inbound", self._inject_inbound)
-        app.router.add_post("/_fake/reset", self._reset)
-        # access_log=None: thousands of requests a second would otherwise go to the log.
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self.url
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeFlowroute:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
+    def routes(self) -> list[web.RouteDef]:
+        versioned = [
+            route
+            for version in VERSIONS
+            for route in (
+                web.post(f"/{version}/messages", self._send),
+                web.get(f"/{version}/messages/{{id}}", self._fetch),
+            )
+        ]
+        return [
+            *versioned,
+            web.get("/_fake/messages", self._list_received),
+            web.post("/_fake/config", self._configure),
+            web.post("/_fake/inbound", self._inject_inbound),
+            web.post("/_fake/reset", self._reset),
+        ]
 
     # -- steering (tests call these) ------------------------------------------------------------
 
@@ -302,11 +275,6 @@ class FakeFlowroute:
                 return response.status, await response.text()
         except (aiohttp.ClientError, TimeoutError) as exc:
             return 0, type(exc).__name__
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- steering over HTTP (for gateways and tests in other processes) -------------------------
 

@@ -24,6 +24,7 @@ from aiohttp import web
 from tidings.channels.telegram.callbacks import SECRET_HEADER
 from tidings.channels.telegram.config import BOT_TOKEN, WEBHOOK_SECRET
 from tidings.simulators import telegram_resources as tg
+from tidings.simulators.server import FakeServer
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -36,7 +37,7 @@ class FailNext:
     retry_after: int | None = None
 
 
-class FakeTelegram:
+class FakeTelegram(FakeServer):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
 
     def __init__(
@@ -62,8 +63,7 @@ class FakeTelegram:
         self.webhook_secret: str | None = webhook_secret or secrets.token_urlsafe(24)
         self.webhook_url: str | None = None
         self.allowed_updates: list[str] = []
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.latency = latency  # seconds before answering each call
         self.messages: list[tg.FakeMessage] = []
         self.requests = 0  # Bot API calls, failed ones included
@@ -71,47 +71,17 @@ class FakeTelegram:
         self.fail_next: FailNext | None = None
         self._message_ids: Counter[int] = Counter()
         self._update_id = 100_000_000 + secrets.randbelow(10**6)
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.add_routes(
-            [
-                web.route("*", "/bot{token}/{method}", self._call),
-                web.get("/_fake/messages", self._list_received),
-                web.post("/_fake/config", self._configure),
-                web.post("/_fake/inbound", self._inject_inbound),
-                web.post("/_fake/reset", self._reset),
-            ]
-        )
-        # access_log=None: the access log would print every URL, bot token included.
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self.url
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeTelegram:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.route("*", "/bot{token}/{method}", self._call),
+            web.get("/_fake/messages", self._list_received),
+            web.post("/_fake/config", self._configure),
+            web.post("/_fake/inbound", self._inject_inbound),
+            web.post("/_fake/reset", self._reset),
+        ]
 
     # -- steering (tests call these) ------------------------------------------------------------
 

@@ -12,7 +12,6 @@ processes); every accepted message is recorded once, in arrival order.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections import Counter
@@ -25,6 +24,7 @@ from aiohttp import web
 
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.twilio.signature import compute_signature
+from tidings.simulators.server import FakeServer
 from tidings.simulators.twilio_resources import API, FakeMessage, error_response, json_response, validate
 
 SETTLE_STEP = 0.1  # without callbacks, the shortest time a message takes per status step
@@ -38,7 +38,7 @@ class FailNext:
     retry_after: int | None = None
 
 
-class FakeTwilio:
+class FakeTwilio(FakeServer):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
 
     def __init__(
@@ -55,8 +55,7 @@ class FakeTwilio:
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.auth_token = auth_token or secrets.token_hex(16)
         self.api_keys = dict(api_keys or {})
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.latency = latency  # seconds before answering each create
         self.callback_delay = callback_delay  # seconds before each status callback
         self.status_callbacks = True
@@ -70,54 +69,18 @@ class FakeTwilio:
         self.fail_next: FailNext | None = None
         self._reported: set[str] = set()  # SIDs whose status the callback task moves
         self._by_sid: dict[str, FakeMessage] = {}
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.add_routes(
-            [
-                web.post(API.format(account="{account}") + "/Messages.json", self._create),
-                web.get(API.format(account="{account}") + "/Messages/{sid}.json", self._fetch),
-                web.get("/_fake/messages", self._list_received),
-                web.post("/_fake/config", self._configure),
-                web.post("/_fake/inbound", self._inject_inbound),
-                web.post("/_fake/reset", self._reset),
-            ]
-        )
-        # access_log=None: thousands of requests a second would otherwise go to the log.
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self.url
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeTwilio:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post(API.format(account="{account}") + "/Messages.json", self._create),
+            web.get(API.format(account="{account}") + "/Messages/{sid}.json", self._fetch),
+            web.get("/_fake/messages", self._list_received),
+            web.post("/_fake/config", self._configure),
+            web.post("/_fake/inbound", self._inject_inbound),
+            web.post("/_fake/reset", self._reset),
+        ]
 
     # -- steering (tests call these) ------------------------------------------------------------
 
@@ -341,11 +304,6 @@ class FakeTwilio:
                 return response.status, await response.text()
         except (aiohttp.ClientError, TimeoutError) as exc:
             return 0, type(exc).__name__
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- steering over HTTP (for gateways and tests in other processes) -------------------------
 

@@ -5,7 +5,6 @@ check, delivered/failed, inbound message); steered in Python (:class:`FakeViber`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 from collections import Counter
@@ -18,6 +17,7 @@ from aiohttp import web
 from tidings.channels.viber.api import AUTH_HEADER
 from tidings.channels.viber.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.viber.signature import compute_signature
+from tidings.simulators.server import FakeServer
 from tidings.simulators.viber_resources import (
     MAX_REQUEST_BYTES,
     FakeViberMessage,
@@ -40,7 +40,7 @@ class FailNext:
     retry_after: int | None = None
 
 
-class FakeViber:
+class FakeViber(FakeServer):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
 
     def __init__(
@@ -53,8 +53,7 @@ class FakeViber:
         callback_delay: float = 0.0,
     ) -> None:
         self.auth_token = auth_token or "-".join(secrets.token_hex(8) for _ in range(3))
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.latency = latency  # seconds before answering each send_message
         self.callback_delay = callback_delay  # seconds before each receipt callback
         self.delivery_callbacks = True  # post delivered/failed for each accepted message
@@ -68,54 +67,18 @@ class FakeViber:
         self.fail_next: FailNext | None = None
         # Above 2**53, so a token that went through a float would come back different.
         self._next_token = 5_000_000_000_000_000_000 + secrets.randbits(48)
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.add_routes(
-            [
-                web.post("/pa/send_message", self._send_message),
-                web.post("/pa/set_webhook", self._set_webhook),
-                web.get("/_fake/messages", self._list_received),
-                web.post("/_fake/config", self._configure),
-                web.post("/_fake/inbound", self._inject_inbound),
-                web.post("/_fake/reset", self._reset),
-            ]
-        )
-        # access_log=None: thousands of requests a second would otherwise go to the log.
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self.url
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeViber:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/pa/send_message", self._send_message),
+            web.post("/pa/set_webhook", self._set_webhook),
+            web.get("/_fake/messages", self._list_received),
+            web.post("/_fake/config", self._configure),
+            web.post("/_fake/inbound", self._inject_inbound),
+            web.post("/_fake/reset", self._reset),
+        ]
 
     # -- steering (tests call these) ------------------------------------------------------------
 
@@ -282,11 +245,6 @@ class FakeViber:
     def _new_token(self) -> int:
         self._next_token += 1
         return self._next_token
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- steering over HTTP (for gateways and tests in other processes) -------------------------
 

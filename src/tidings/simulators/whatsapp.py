@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import secrets
 import time
@@ -19,6 +18,7 @@ from aiohttp import web
 
 from tidings.channels.whatsapp.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.whatsapp.signature import compute_signature
+from tidings.simulators.server import FakeServer
 from tidings.simulators.whatsapp_resources import (
     FakeMessage,
     error_body,
@@ -42,7 +42,7 @@ class FailNext:
     code: int
 
 
-class FakeWhatsApp:
+class FakeWhatsApp(FakeServer):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url`` and
     set :attr:`webhook_url` to where notifications go (Meta: the app's callback URL)."""
 
@@ -65,8 +65,7 @@ class FakeWhatsApp:
         self.display_phone_number = display_phone_number
         self.waba_id = str(random.randint(10**14, 10**15 - 1))
         self.webhook_url = webhook_url
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.latency = latency  # seconds before answering each send
         self.status_delay = status_delay  # seconds before each status notification
         self.status_notifications = True
@@ -78,53 +77,18 @@ class FakeWhatsApp:
         self.last_inbound: dict[str, float] = {}  # wa_id → when it last wrote (opens the window)
         self.templates: dict[str, dict[str, int]] = {}  # name → {language: body params}; empty: any
         self.fail_next: FailNext | None = None
-        self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.add_routes(
-            [
-                web.post("/{version}/{phone_number_id}/messages", self._send),
-                web.get("/_fake/messages", self._list_received),
-                web.post("/_fake/config", self._configure),
-                web.post("/_fake/inbound", self._inject_inbound),
-                web.post("/_fake/window", self._open_window),
-                web.post("/_fake/reset", self._reset),
-            ]
-        )
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        return self.url
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._client is not None:
-            await self._client.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeWhatsApp:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/{version}/{phone_number_id}/messages", self._send),
+            web.get("/_fake/messages", self._list_received),
+            web.post("/_fake/config", self._configure),
+            web.post("/_fake/inbound", self._inject_inbound),
+            web.post("/_fake/window", self._open_window),
+            web.post("/_fake/reset", self._reset),
+        ]
 
     # -- steering (tests call these) ------------------------------------------------------------
 
@@ -294,11 +258,6 @@ class FakeWhatsApp:
                 return response.status, await response.text()
         except (aiohttp.ClientError, TimeoutError) as exc:
             return 0, type(exc).__name__
-
-    def _spawn(self, work: Any) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # -- steering over HTTP (for gateways and tests in other processes) -------------------------
 

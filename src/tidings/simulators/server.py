@@ -1,0 +1,68 @@
+"""What every fake provider shares: an aiohttp server on a loopback port, a client session for
+the callbacks it posts, and the background tasks that post them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any, Self
+
+import aiohttp
+from aiohttp import web
+
+
+class FakeServer:
+    """Subclasses list their routes (:meth:`routes`); ``await start()`` and use :attr:`url` as
+    the channel's API base URL, or ``async with`` the fake."""
+
+    def __init__(self, *, host: str, port: int) -> None:
+        self.host = host
+        self.port = port  # 0: any free port, read back once started
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def routes(self) -> list[web.RouteDef]:
+        raise NotImplementedError
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.add_routes(self.routes())
+        # access_log=None: thousands of requests a second would otherwise go to the log, and
+        # some providers put secrets in the path (Telegram's bot token).
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        return self.url
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` (a callback to post) in the background; :meth:`close` cancels it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
