@@ -17,6 +17,7 @@ from rich.table import Table
 from bench import scenarios
 from bench.provider import start_fake_twilio
 from bench.server import Config, start
+from bench.smsc import start_fake_smsc
 
 CONFIGS = [
     Config("sqlite FULL", {"TIDINGS_SQLITE_SYNCHRONOUS": "FULL"}),
@@ -37,7 +38,8 @@ CAPS = (100, 1_000)
 # The Twilio channel against a fake that answers each create after 200 ms.
 SLOW_PROVIDER_CAPS = (100, 500)
 SLOW_PROVIDER_LATENCY_S = 0.2
-SCENARIOS = {"bulk", "singles", "capped", "twilio"}
+SCENARIOS = {"bulk", "singles", "capped", "twilio", "smpp"}
+SMPP_SESSIONS = (1, 2, 4)  # binds per channel, each with a window of 10
 console = Console()
 
 
@@ -82,9 +84,24 @@ async def run(which: set[str], quick: bool, config_names: set[str] | None) -> di
             finally:
                 await fake.stop()
                 await server.stop()
+        if "smpp" in which:
+            server = await start(config)
+            smsc = await start_fake_smsc(server.workdir)
+            try:
+                for sessions in SMPP_SESSIONS:
+                    channel = await scenarios.smpp_channel(server, smsc.port, sessions)
+                    row[f"smpp {sessions}"] = await scenarios.bulk(server, recipients, channel=channel)
+            finally:
+                await smsc.stop()
+                await server.stop()
         results[config.name] = row
         console.print(f"[dim]{config.name} done[/]")
     return results
+
+
+def _cpu_ms(result: Any) -> float:
+    """Server CPU milliseconds per delivered message."""
+    return float(result.cpu_s * 1000 / max(1, result.delivered))
 
 
 def show(results: dict[str, Any]) -> None:
@@ -129,6 +146,13 @@ def show(results: dict[str, Any]) -> None:
                 ),
             )
             for mps in SLOW_PROVIDER_CAPS
+        ),
+        *(
+            (
+                f"smpp, {n} bind(s) × window 10: msg/s (CPU ms/msg)",
+                lambda r, n=n: f"{r[f'smpp {n}'].rate:,.0f} ({_cpu_ms(r[f'smpp {n}']):.3f})",
+            )
+            for n in SMPP_SESSIONS
         ),
         ("errors", lambda r: str(sum(getattr(r.get(k), "errors", 0) for k in ("closed", "paced")))),
     ]

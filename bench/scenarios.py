@@ -271,3 +271,28 @@ async def provider_capped(
         raise RuntimeError("the fake received no messages")
     span = (max(arrivals) - min(arrivals)) * len(arrivals) / (len(arrivals) - 1)
     return CappedResult(mps, len(arrivals), span)
+
+
+async def smpp_channel(server: Server, port: int, sessions: int, window: int = 10) -> str:
+    """An smpp channel at the fake SMSC with ``sessions`` binds of window ``window``."""
+    name = f"smpp-{sessions}-{random.randrange(10**9)}"
+    channel = {
+        "type": "smpp",
+        "name": name,
+        "settings": {
+            "host": "127.0.0.1",
+            "port": port,
+            "system_id": "bench",
+            "sessions": sessions,
+            "window": window,
+        },
+        "credentials": {"password": "bench"},
+        "senders": ["+15550001"],
+    }
+    async with (
+        aiohttp.ClientSession(headers=HEADERS) as session,
+        session.post(server.url + "/v1/channels", json=channel) as response,
+    ):
+        if response.status != 201:
+            raise RuntimeError(f"channel refused: {response.status} {await response.text()}")
+    return name

@@ -7,11 +7,15 @@ over its fake and add it to :data:`PROVIDERS`.
 from __future__ import annotations
 
 import abc
+import asyncio
 import base64
 import secrets
 from typing import Any, ClassVar
 
+import aiohttp
+
 from tidings.simulators.flowroute import FakeFlowroute
+from tidings.simulators.smpp import FakeSmsc
 from tidings.simulators.telegram import FakeTelegram
 from tidings.simulators.twilio import FakeTwilio
 from tidings.simulators.viber import FakeViber
@@ -81,6 +85,9 @@ class ProviderFake(abc.ABC):
     # False for a provider that never reports non-delivery (Telegram: no receipts at all); the
     # tests then skip undeliverable() and, without webhook_receipts, hold_receipts()/send_receipt().
     reports_undelivered: ClassVar[bool] = True
+    # False for a provider without webhooks (SMPP: receipts and inbound arrive on the bind); every
+    # webhook post then answers 404 and send_inbound injects the message through the fake.
+    webhooks: ClassVar[bool] = True
 
     def subscribe(self, webhook_base: str) -> None:  # noqa: B027 - most providers need nothing
         """The channel exists; ``webhook_base`` is ``{gateway}/webhooks/{channel_id}``. For
@@ -412,10 +419,78 @@ class TelegramProvider(ProviderFake):
         raise AssertionError("Telegram has no receipt webhooks (webhook_receipts is False)")
 
 
+class SmppProvider(ProviderFake):
+    channel_type = "smpp"
+    sender = "+15550001"
+    recipient = "+14155550100"
+    webhook_receipts = False
+    webhooks = False
+
+    def __init__(self) -> None:
+        self.fake = FakeSmsc(receipt_delay=0.02)
+        self.password = secrets.token_hex(4)
+
+    async def start(self) -> None:
+        await self.fake.start()
+
+    async def close(self) -> None:
+        await self.fake.close()
+
+    def settings(self, public_base_url: str) -> dict[str, Any]:
+        return {
+            "host": self.fake.host, "port": self.fake.port, "system_id": "contract",
+            "throttle_backoff_seconds": 0.05, "reconnect_min_seconds": 0.05,
+        }  # fmt: skip
+
+    def credentials(self) -> dict[str, Any]:
+        return {"password": self.password}
+
+    def secrets(self) -> list[str]:
+        return [self.password]
+
+    def received(self, recipient: str) -> list[str]:
+        return [m.message_id for m in self.fake.received(recipient)]
+
+    def refuse(self, recipient: str) -> str:
+        self.fake.refuse(recipient)
+        return "smpp_esme_rinvdstadr"
+
+    def undeliverable(self, recipient: str) -> str:
+        self.fake.undeliverable(recipient, err="001")
+        return "smpp_undeliv_001"
+
+    def hold_receipts(self) -> None:
+        raise AssertionError("SMPP receipts arrive on the bind (webhook_receipts is False)")
+
+    def fail_transiently(self, count: int) -> None:
+        self.fake.throttle(count)
+
+    async def send_inbound(self, webhook_url: str, *, sender: str, body: str, forged: bool = False) -> int:
+        if forged:  # no webhook to forge: what a post to one answers
+            async with aiohttp.ClientSession() as session, session.post(webhook_url, data=b"x=1") as answer:
+                return answer.status
+        await self._bound()
+        await self.fake.inject_mo(sender, self.sender, body)
+        return 200
+
+    async def _bound(self) -> None:
+        # Workers bind SMPP channels by themselves, before any send (Channel.listens): an MO
+        # injected before the bind would have nowhere to go.
+        for _ in range(500):
+            if self.fake.sessions:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the gateway did not bind to the fake SMSC in 10 s")
+
+    async def send_receipt(self, webhook_url: str, provider_id: str, *, forged: bool = False) -> int:
+        raise AssertionError("SMPP receipts arrive on the bind (webhook_receipts is False)")
+
+
 PROVIDERS: dict[str, type[ProviderFake]] = {
     "telegram": TelegramProvider,
     "twilio": TwilioProvider,
     "flowroute": FlowrouteProvider,
     "viber": ViberProvider,
     "whatsapp": WhatsAppProvider,
+    "smpp": SmppProvider,
 }

@@ -184,6 +184,10 @@ class Channel(abc.ABC):
     ``credentials_model``."""
 
     type: ClassVar[str]
+    # A type whose provider talks to us over the connection the adapter holds (SMPP: receipts and
+    # mobile-originated messages arrive as deliver_sm on the bind) must be open before its first
+    # send: workers open such channels when they start and as soon as they are created.
+    listens: ClassVar[bool] = False
     # builtins.type: inside this class body, `type` names the channel-type attribute above.
     settings_model: ClassVar[builtins.type[ChannelSettings]] = ChannelSettings
     credentials_model: ClassVar[builtins.type[ChannelCredentials]] = ChannelCredentials

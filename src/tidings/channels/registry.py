@@ -5,6 +5,7 @@ from __future__ import annotations
 from tidings.channels.base import Channel
 from tidings.channels.flowroute.channel import FlowrouteChannel
 from tidings.channels.sandbox.channel import SandboxChannel
+from tidings.channels.smpp.channel import SmppChannel
 from tidings.channels.telegram.channel import TelegramChannel
 from tidings.channels.twilio.channel import TwilioChannel
 from tidings.channels.viber.channel import ViberChannel
@@ -17,6 +18,7 @@ CHANNEL_TYPES: tuple[type[Channel], ...] = (
     ViberChannel,
     FlowrouteChannel,
     TelegramChannel,
+    SmppChannel,
 )
 
 _BY_TYPE = {channel_type.type: channel_type for channel_type in CHANNEL_TYPES}
@@ -31,3 +33,8 @@ def channel_class(type_name: str) -> type[Channel]:
 
 def channel_type_names() -> list[str]:
     return sorted(_BY_TYPE)
+
+
+def listening_type_names() -> list[str]:
+    """Types whose adapters must be open to hear from the provider (:attr:`Channel.listens`)."""
+    return sorted(name for name, channel_type in _BY_TYPE.items() if channel_type.listens)

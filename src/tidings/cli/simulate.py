@@ -222,3 +222,41 @@ def whatsapp(
             await fake.close()
 
     asyncio.run(serve())
+
+
+@simulate_app.command("smpp")
+def smpp(
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 2775,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    receipt_delay: Annotated[float, typer.Option(help="Seconds before each delivery receipt", min=0)] = 0.5,
+    id_base: Annotated[str, typer.Option(help="Message ids in submit_sm_resp: decimal or hex")] = "decimal",
+    receipt_id_base: Annotated[
+        str | None, typer.Option(help="Message ids in receipts: decimal or hex (default: as id-base)")
+    ] = None,
+) -> None:
+    """A fake SMSC (SMPP 3.4): point an smpp channel's host and port at it; any bind is accepted."""
+    from tidings.simulators.smpp import FakeSmsc
+
+    bases = ("decimal", "hex")
+    if id_base not in bases or receipt_id_base not in (*bases, None):
+        raise typer.BadParameter("id bases are decimal or hex")
+    fake = FakeSmsc(host=host, port=port, receipt_delay=receipt_delay)
+    fake.id_base = "hex" if id_base == "hex" else "decimal"
+    fake.receipt_id_base = (
+        None if receipt_id_base is None else ("hex" if receipt_id_base == "hex" else "decimal")
+    )
+
+    async def serve() -> None:
+        address = await fake.start()
+        console.print(f"fake SMSC listening on {address} (SMPP 3.4, any system_id/password)", soft_wrap=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            console.print(f"{len(fake.received_messages)} submits taken, {fake.binds} binds", soft_wrap=True)
+            await fake.close()
+
+    asyncio.run(serve())

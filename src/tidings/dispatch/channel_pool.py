@@ -17,11 +17,12 @@ import logging
 from dataclasses import dataclass
 
 from tidings.channels.base import Channel, ChannelEvents
+from tidings.channels.registry import listening_type_names
 from tidings.channels.stored import build_channel
 from tidings.crypto import SecretBox
 from tidings.dispatch.circuits import CircuitBreaker, Circuits
 from tidings.dispatch.rate_limits import RateLimiter
-from tidings.features.channels.repository import get_channel, versions
+from tidings.features.channels.repository import get_channel, live_channel_ids, versions
 from tidings.metrics import CHANNEL_REOPENS
 from tidings.store.engine import Database
 
@@ -84,7 +85,8 @@ class ChannelPool:
         return len(self._retired)
 
     def start(self) -> None:
-        """Begin the periodic check for changed channels."""
+        """Begin the periodic check for changed channels (its first round opens the listening
+        ones, see :meth:`open_listening`)."""
         if self._refresher is None:
             self._refresher = asyncio.create_task(self._refresh_loop(), name="channel-refresh")
 
@@ -128,9 +130,41 @@ class ChannelPool:
             version=row["updated_at"],
         )
 
+    async def open_listening(self) -> list[str]:
+        """Open every live channel of a type that hears from its provider over the adapter's own
+        connection (:attr:`Channel.listens`, SMPP), so receipts and inbound messages flow before
+        its first send. Returns the ids opened now; one that will not open is logged and tried
+        again at the next refresh."""
+        types = listening_type_names()
+        if not types:
+            return []
+        async with self._db.read() as conn:
+            wanted = await live_channel_ids(conn, types)
+        opened = []
+        for channel_id in wanted:
+            if channel_id in self._live:
+                continue
+            try:
+                await self.get(channel_id)
+            except Exception as exc:  # a bad row or an unreachable provider must not stop the rest
+                log.warning(
+                    "could not open listening channel (%s)",
+                    type(exc).__name__,
+                    extra={"channel_id": channel_id},
+                )
+                continue
+            opened.append(channel_id)
+        return opened
+
     async def refresh(self) -> list[str]:
-        """Retire open channels whose row changed or was deleted since they were opened; the next
-        send reopens them. Returns the ids retired."""
+        """Retire open channels whose row changed or was deleted since they were opened (the next
+        send reopens them), then open listening channels that are not open. Returns the ids
+        retired."""
+        retired = await self._retire_changed()
+        await self.open_listening()
+        return retired
+
+    async def _retire_changed(self) -> list[str]:
         if not self._live:
             return []
         async with self._db.read() as conn:
@@ -149,11 +183,11 @@ class ChannelPool:
 
     async def _refresh_loop(self) -> None:
         while True:
-            await asyncio.sleep(self._refresh_seconds)
             try:
                 await self.refresh()
             except Exception as exc:  # the database is away: keep the open channels, try again
                 log.warning("channel refresh failed (%s)", type(exc).__name__)
+            await asyncio.sleep(self._refresh_seconds)
 
     def _retire(self, live: LiveChannel) -> None:
         live.retired = True

@@ -105,6 +105,14 @@ async def has_unfinished_messages(conn: AsyncConnection, channel_id: str, *, sen
     return bool((await conn.execute(select(exists().where(pending)))).scalar_one())
 
 
+async def live_channel_ids(conn: AsyncConnection, types: Collection[str]) -> list[str]:
+    """Ids of the live (not deleted) channels of these types."""
+    if not types:
+        return []
+    query = select(channels.c.id).where(channels.c.type.in_(list(types)), _LIVE).order_by(channels.c.id)
+    return [row[0] for row in await conn.execute(query)]
+
+
 async def versions(conn: AsyncConnection, channel_ids: Collection[str]) -> dict[str, int]:
     """``updated_at`` of each live channel among these; deleted or unknown ones are absent."""
     query = select(channels.c.id, channels.c.updated_at).where(channels.c.id.in_(channel_ids), _LIVE)

@@ -1,0 +1,156 @@
+"""SMPP sessions against the fake SMSC over loopback TCP: binds, the window, reconnects, throttling."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tidings.channels.base import SendError
+from tidings.core.statuses import MessageStatus
+from tidings.simulators.smpp import FakeSmsc
+from unit.channels.smpp_harness import Reported, bound, channel, eventually, message
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSmsc]:
+    smsc = FakeSmsc()
+    await smsc.start()
+    try:
+        yield smsc
+    finally:
+        await smsc.close()
+
+
+async def test_binds_sends_and_reports_the_receipt(fake: FakeSmsc) -> None:
+    reported = Reported()
+    adapter = channel(fake, reported)
+    await adapter.start()
+    try:
+        await bound(adapter)
+        result = await adapter.send(message("hello"))
+        [submitted] = fake.received("+27830000001")
+        assert result.provider_message_id == submitted.message_id
+        assert (submitted.source, submitted.short_message, submitted.data_coding) == ("15550001", b"hello", 0)
+        await eventually(lambda: len(reported.receipts) == 1)
+        assert reported.receipts[0].provider_message_id == submitted.message_id
+        assert reported.receipts[0].status is MessageStatus.DELIVERED
+    finally:
+        await adapter.close()
+    await eventually(lambda: fake.sessions == 0)  # unbound on close
+
+
+async def test_submits_are_windowed_and_spread_over_sessions(fake: FakeSmsc) -> None:
+    adapter = channel(fake, Reported(), sessions=2, window=4)
+    await adapter.start()
+    try:
+        await bound(adapter)
+        peak = 0
+
+        async def watch() -> None:
+            nonlocal peak
+            for _ in range(500):
+                peak = max(peak, *(s.outstanding for s in adapter.sessions))
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch())
+        results = await adapter.send_many([message(f"m{n}") for n in range(200)])
+        watcher.cancel()
+        assert all(r.error is None for r in results)
+        assert len({r.provider_message_id for r in results}) == 200
+        assert 1 < peak <= 4
+        assert len({m.session_id for m in fake.received_messages}) == 2
+    finally:
+        await adapter.close()
+
+
+async def test_reconnects_after_a_drop_without_losing_or_repeating(fake: FakeSmsc) -> None:
+    adapter = channel(fake, Reported(), bind_wait_seconds=5)
+    await adapter.start()
+    try:
+        await bound(adapter)
+        await adapter.send(message("before"))
+        await fake.drop()
+        await eventually(lambda: not adapter.sessions[0].bound or adapter.sessions[0].binds > 1)
+        results = await adapter.send_many([message(f"after {n}") for n in range(20)])
+        assert all(r.error is None for r in results), [r.error for r in results]
+        bodies = [m.short_message for m in fake.received_messages]
+        assert len(bodies) == len(set(bodies)) == 21
+        assert adapter.sessions[0].binds == 2
+    finally:
+        await adapter.close()
+
+
+async def test_liveness_check_rebinds_a_dead_session(fake: FakeSmsc) -> None:
+    adapter = channel(fake, Reported())
+    await adapter.start()
+    try:
+        await bound(adapter)
+        client = adapter.sessions[0].transmitter.client
+        assert client is not None and await client.is_alive()
+        await client.stop()  # what the core does when enquire_link goes unanswered
+        await eventually(lambda: adapter.sessions[0].binds == 2 and adapter.sessions[0].bound)
+        assert (await adapter.send(message())).provider_message_id
+    finally:
+        await adapter.close()
+
+
+async def test_without_a_bind_a_send_is_requeued_unsent() -> None:
+    fake = FakeSmsc()  # never started: nothing listens
+    fake.port = 1
+    adapter = channel(fake, Reported(), bind_wait_seconds=0.2)
+    await adapter.start()
+    try:
+        with pytest.raises(SendError) as raised:
+            await adapter.send(message())
+        assert raised.value.retryable and raised.value.code == "smpp_not_bound"
+    finally:
+        await adapter.close()
+
+
+async def test_throttling_pauses_the_session_and_asks_for_a_retry(fake: FakeSmsc) -> None:
+    adapter = channel(fake, Reported())
+    await adapter.start()
+    try:
+        await bound(adapter)
+        fake.throttle(1)
+        with pytest.raises(SendError) as raised:
+            await adapter.send(message())
+        assert raised.value.retryable and raised.value.code == "smpp_esme_rthrottled"
+        assert raised.value.retry_after == pytest.approx(0.05)
+        assert adapter.sessions[0].paused_until > 0
+        fake.throttle(1, status=0x14)
+        with pytest.raises(SendError) as queue_full:
+            await adapter.send(message())
+        assert queue_full.value.code == "smpp_esme_rmsgqful" and queue_full.value.retryable
+        assert (await adapter.send(message())).provider_message_id
+    finally:
+        await adapter.close()
+
+
+async def test_permanent_statuses_fail_with_their_name(fake: FakeSmsc) -> None:
+    adapter = channel(fake, Reported())
+    await adapter.start()
+    try:
+        await bound(adapter)
+        fake.refuse("+27830000009")
+        with pytest.raises(SendError) as raised:
+            await adapter.send(message(to="+27830000009"))
+        assert not raised.value.retryable
+        assert raised.value.code == "smpp_esme_rinvdstadr" and "ESME_RINVDSTADR" in raised.value.message
+    finally:
+        await adapter.close()
+
+
+async def test_transmitter_and_receiver_binds(fake: FakeSmsc) -> None:
+    reported = Reported()
+    adapter = channel(fake, reported, bind_mode="transmitter_receiver")
+    await adapter.start()
+    try:
+        await bound(adapter)
+        await eventually(lambda: fake.sessions == 2)
+        await adapter.send(message())
+        await eventually(lambda: len(reported.receipts) == 1)
+    finally:
+        await adapter.close()
