@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import Annotated, Protocol
 
 import typer
 
 from tidings.cli.base import app, console
-
-if TYPE_CHECKING:
-    from tidings.simulators.flowroute import FakeFlowroute
-    from tidings.simulators.twilio import FakeTwilio
 
 simulate_app = typer.Typer(help="Run a fake provider on a local port.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
@@ -38,24 +35,15 @@ def twilio(
         latency=latency,
         callback_delay=callback_delay,
     )
-    asyncio.run(_serve(fake))
-
-
-async def _serve(fake: FakeTwilio) -> None:
-    url = await fake.start()
-    # The fake's own throwaway credentials: printed so a channel can be configured with them.
-    console.print(f"fake Twilio listening on {url}", soft_wrap=True)
-    console.print(f"account_sid {fake.account_sid}", soft_wrap=True)
-    console.print(f"auth_token {fake.auth_token}", soft_wrap=True)
-    console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await fake.close()
+    _serve(
+        fake,
+        lambda url: [
+            f"fake Twilio listening on {url}",
+            f"account_sid {fake.account_sid}",
+            f"auth_token {fake.auth_token}",
+            f"received messages: GET {url}/_fake/messages",
+        ],
+    )
 
 
 @simulate_app.command("flowroute")
@@ -78,24 +66,15 @@ def flowroute(
         latency=latency,
         callback_delay=callback_delay,
     )
-    asyncio.run(_serve_flowroute(fake))
-
-
-async def _serve_flowroute(fake: FakeFlowroute) -> None:
-    url = await fake.start()
-    # The fake's own throwaway credentials: printed so a channel can be configured with them.
-    console.print(f"fake Flowroute listening on {url}", soft_wrap=True)
-    console.print(f"access_key {fake.access_key}", soft_wrap=True)
-    console.print(f"secret_key {fake.secret_key}", soft_wrap=True)
-    console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await fake.close()
+    _serve(
+        fake,
+        lambda url: [
+            f"fake Flowroute listening on {url}",
+            f"access_key {fake.access_key}",
+            f"secret_key {fake.secret_key}",
+            f"received messages: GET {url}/_fake/messages",
+        ],
+    )
 
 
 @simulate_app.command("viber")
@@ -113,22 +92,14 @@ def viber(
         auth_token=auth_token, host=host, port=port, latency=latency, callback_delay=callback_delay
     )
 
-    async def serve() -> None:
-        url = await fake.start()
-        # The fake's own throwaway token: printed so a channel can be configured with it.
-        console.print(f"fake Viber listening on {url}", soft_wrap=True)
-        console.print(f"auth_token {fake.auth_token}", soft_wrap=True)
-        console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await fake.close()
-
-    asyncio.run(serve())
+    _serve(
+        fake,
+        lambda url: [
+            f"fake Viber listening on {url}",
+            f"auth_token {fake.auth_token}",
+            f"received messages: GET {url}/_fake/messages",
+        ],
+    )
 
 
 @simulate_app.command("telegram")
@@ -148,23 +119,15 @@ def telegram(
         bot_token=bot_token, webhook_secret=webhook_secret, host=host, port=port, latency=latency
     )
 
-    async def serve() -> None:
-        url = await fake.start()
-        # The fake's own throwaway secrets: printed so a channel can be configured with them.
-        console.print(f"fake Telegram Bot API listening on {url}", soft_wrap=True)
-        console.print(f"bot_token {fake.bot_token}", soft_wrap=True)
-        console.print(f"webhook_secret {fake.webhook_secret}", soft_wrap=True)
-        console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await fake.close()
-
-    asyncio.run(serve())
+    _serve(
+        fake,
+        lambda url: [
+            f"fake Telegram Bot API listening on {url}",
+            f"bot_token {fake.bot_token}",
+            f"webhook_secret {fake.webhook_secret}",
+            f"received messages: GET {url}/_fake/messages",
+        ],
+    )
 
 
 @simulate_app.command("whatsapp")
@@ -201,27 +164,17 @@ def whatsapp(
         status_delay=status_delay,
     )
 
-    async def serve() -> None:
-        url = await fake.start()
-        # The fake's own throwaway secrets: printed so a channel can be configured with them.
-        console.print(f"fake WhatsApp Cloud API listening on {url}", soft_wrap=True)
-        console.print(f"phone_number_id {fake.phone_number_id}", soft_wrap=True)
-        console.print(f"access_token {fake.access_token}", soft_wrap=True)
-        console.print(f"app_secret {fake.app_secret}", soft_wrap=True)
-        console.print(
-            f'open a number\'s 24 h window: POST {url}/_fake/window {{"number": "+1…"}}', soft_wrap=True
-        )
-        console.print(f"received messages: GET {url}/_fake/messages", soft_wrap=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await fake.close()
-
-    asyncio.run(serve())
+    _serve(
+        fake,
+        lambda url: [
+            f"fake WhatsApp Cloud API listening on {url}",
+            f"phone_number_id {fake.phone_number_id}",
+            f"access_token {fake.access_token}",
+            f"app_secret {fake.app_secret}",
+            f'open a number\'s 24 h window: POST {url}/_fake/window {{"number": "+1…"}}',
+            f"received messages: GET {url}/_fake/messages",
+        ],
+    )
 
 
 @simulate_app.command("smpp")
@@ -246,9 +199,31 @@ def smpp(
         None if receipt_id_base is None else ("hex" if receipt_id_base == "hex" else "decimal")
     )
 
-    async def serve() -> None:
+    _serve(
+        fake,
+        lambda url: [
+            f"fake SMSC listening on {url} (SMPP 3.4, any system_id/password)",
+        ],
+        on_stop=lambda: f"{len(fake.received_messages)} submits taken, {fake.binds} binds",
+    )
+
+
+class _Fake(Protocol):
+    async def start(self) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+def _serve(
+    fake: _Fake, describe: Callable[[str], list[str]], *, on_stop: Callable[[], str] | None = None
+) -> None:
+    """Start ``fake``, print what a channel needs to use it (``describe`` of its address: the
+    fake's own throwaway credentials), and run until SIGINT or SIGTERM."""
+
+    async def run() -> None:
         address = await fake.start()
-        console.print(f"fake SMSC listening on {address} (SMPP 3.4, any system_id/password)", soft_wrap=True)
+        for line in describe(address):
+            console.print(line, soft_wrap=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -256,7 +231,8 @@ def smpp(
         try:
             await stop.wait()
         finally:
-            console.print(f"{len(fake.received_messages)} submits taken, {fake.binds} binds", soft_wrap=True)
+            if on_stop is not None:
+                console.print(on_stop(), soft_wrap=True)
             await fake.close()
 
-    asyncio.run(serve())
+    asyncio.run(run())
