@@ -11,7 +11,6 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
-
 # Connections the fake opens to post callbacks, as a provider's callback fleet would.
 CALLBACK_CONNECTIONS = 64
 
