@@ -3,8 +3,6 @@ timers fired from active to inactive, and to closed (sending the close message f
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -13,6 +11,7 @@ from sqlalchemy import Connection
 from tidings.core.clock import now_ms
 from tidings.features.conversations import repository as repo
 from tidings.features.conversations.posting import close
+from tidings.periodic import Periodic
 from tidings.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -32,18 +31,13 @@ class ConversationTimers:
     ) -> None:
         self._db = db
         self._on_queued = on_queued
-        self._period = period
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("conversation timer sweep", period, self.sweep)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="conversation-timers")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
     async def sweep(self) -> tuple[int, int]:
         """One pass: ``(made inactive, closed)``."""
@@ -53,14 +47,6 @@ class ConversationTimers:
         if moved[1] and self._on_queued is not None:
             self._on_queued()  # close messages were queued
         return moved
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._period)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("conversation timer sweep failed; will retry")
 
 
 def sweep_due(conn: Connection, *, now: int, skip_locked: bool) -> tuple[int, int]:

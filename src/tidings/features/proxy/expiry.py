@@ -3,16 +3,12 @@ numbers free up and ``proxy.session.ended`` goes out even when nobody writes aga
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 
 from tidings.core.clock import now_ms
 from tidings.features.proxy.lifecycle import expire_due
+from tidings.periodic import Periodic
 from tidings.store.engine import Database
-
-log = logging.getLogger(__name__)
 
 # A session is ended at most this late by the sweep (a message to it ends it at once); one
 # indexed query per period when nothing is due.
@@ -28,18 +24,13 @@ class ProxyExpiry:
     ) -> None:
         self._db = db
         self._on_queued = on_queued
-        self._period = period
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("proxy session expiry sweep", period, self.sweep)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="proxy-expiry")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
     async def sweep(self) -> int:
         """One pass; how many sessions were ended."""
@@ -49,11 +40,3 @@ class ProxyExpiry:
         if ended and self._on_queued is not None:
             self._on_queued()  # end messages were queued
         return ended
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._period)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("proxy session expiry sweep failed; will retry")
