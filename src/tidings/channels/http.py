@@ -1,12 +1,17 @@
-"""What every HTTP provider channel shares: validated base URLs and the Retry-After header."""
+"""What every HTTP provider channel shares: validated base URLs, the Retry-After header, and its
+pooled client session."""
 
 from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Mapping
 from typing import Annotated
 
+import aiohttp
 from pydantic import AfterValidator, Field
+
+from tidings import __version__
 
 
 def _base_url(value: str) -> str:
@@ -39,3 +44,17 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def open_session(
+    *, timeout_seconds: float, max_connections: int, headers: Mapping[str, str] | None = None
+) -> aiohttp.ClientSession:
+    """A channel's one client session: a connection pool of ``max_connections``, a total time
+    limit per call, JSON accepted, our User-Agent, plus the provider's auth ``headers``. Answers
+    are read whatever their status (``raise_for_status=False``): each adapter maps errors itself."""
+    return aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout_seconds),
+        connector=aiohttp.TCPConnector(limit=max_connections),
+        headers={"Accept": "application/json", "User-Agent": f"tidings/{__version__}", **(headers or {})},
+        raise_for_status=False,
+    )

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
-from tidings import __version__
+from tidings.channels import http
 from tidings.channels.base import SendError
 from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
 from tidings.channels.flowroute.errors import error_for_response, network_error
@@ -28,15 +28,10 @@ _JSON_API_BODY = {"Content-Type": JSON_API}
 def open_session(settings: FlowrouteSettings, credentials: FlowrouteCredentials) -> aiohttp.ClientSession:
     user = credentials.access_key.get_secret_value()
     password = credentials.secret_key.get_secret_value()
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
-        connector=aiohttp.TCPConnector(limit=settings.max_connections),
-        headers={
-            "Authorization": aiohttp.encode_basic_auth(user, password),
-            "Accept": JSON_API,
-            "User-Agent": f"tidings/{__version__}",
-        },
-        raise_for_status=False,
+    return http.open_session(
+        timeout_seconds=settings.timeout_seconds,
+        max_connections=settings.max_connections,
+        headers={"Authorization": aiohttp.encode_basic_auth(user, password), "Accept": JSON_API},
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from tidings import __version__
+from tidings.channels import http
 from tidings.channels.base import SendError
 from tidings.channels.telegram.config import TelegramSettings
 from tidings.channels.telegram.errors import error_for_response, network_error, redact
@@ -23,11 +23,8 @@ TELEGRAM = "telegram:"
 
 
 def open_session(settings: TelegramSettings) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
-        connector=aiohttp.TCPConnector(limit=settings.max_connections),
-        headers={"Accept": "application/json", "User-Agent": f"tidings/{__version__}"},
-        raise_for_status=False,
+    return http.open_session(
+        timeout_seconds=settings.timeout_seconds, max_connections=settings.max_connections
     )
 
 

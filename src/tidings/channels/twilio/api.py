@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from tidings import __version__
+from tidings.channels import http
 from tidings.channels.base import SendError
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 from tidings.channels.twilio.errors import error_for_response, network_error
@@ -25,15 +25,10 @@ API_VERSION = "2010-04-01"
 
 def open_session(settings: TwilioSettings, credentials: TwilioCredentials) -> aiohttp.ClientSession:
     user, password = credentials.basic_auth()
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
-        connector=aiohttp.TCPConnector(limit=settings.max_connections),
-        headers={
-            "Authorization": aiohttp.encode_basic_auth(user, password),
-            "Accept": "application/json",
-            "User-Agent": f"tidings/{__version__}",
-        },
-        raise_for_status=False,
+    return http.open_session(
+        timeout_seconds=settings.timeout_seconds,
+        max_connections=settings.max_connections,
+        headers={"Authorization": aiohttp.encode_basic_auth(user, password)},
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from tidings import __version__
+from tidings.channels import http
 from tidings.channels.base import SendError
 from tidings.channels.viber.callbacks import message_token
 from tidings.channels.viber.config import ViberCredentials, ViberSettings
@@ -20,15 +20,10 @@ AUTH_HEADER = "X-Viber-Auth-Token"
 
 
 def open_session(settings: ViberSettings, credentials: ViberCredentials) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
-        connector=aiohttp.TCPConnector(limit=settings.max_connections),
-        headers={
-            AUTH_HEADER: credentials.auth_token.get_secret_value(),
-            "Accept": "application/json",
-            "User-Agent": f"tidings/{__version__}",
-        },
-        raise_for_status=False,
+    return http.open_session(
+        timeout_seconds=settings.timeout_seconds,
+        max_connections=settings.max_connections,
+        headers={AUTH_HEADER: credentials.auth_token.get_secret_value()},
     )
 
 

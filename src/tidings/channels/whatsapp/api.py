@@ -11,22 +11,17 @@ from typing import Any
 
 import aiohttp
 
-from tidings import __version__
+from tidings.channels import http
 from tidings.channels.base import SendError
 from tidings.channels.whatsapp.config import WhatsAppCredentials, WhatsAppSettings
 from tidings.channels.whatsapp.errors import error_for_response, network_error
 
 
 def open_session(settings: WhatsAppSettings, credentials: WhatsAppCredentials) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds),
-        connector=aiohttp.TCPConnector(limit=settings.max_connections),
-        headers={
-            "Authorization": f"Bearer {credentials.access_token.get_secret_value()}",
-            "Accept": "application/json",
-            "User-Agent": f"tidings/{__version__}",
-        },
-        raise_for_status=False,
+    return http.open_session(
+        timeout_seconds=settings.timeout_seconds,
+        max_connections=settings.max_connections,
+        headers={"Authorization": f"Bearer {credentials.access_token.get_secret_value()}"},
     )
 
 
