@@ -12,6 +12,7 @@ import aiohttp
 from pydantic import AfterValidator, Field
 
 from tidings import __version__
+from tidings.channels.base import Channel, SendError
 
 
 def _base_url(value: str) -> str:
@@ -58,3 +59,28 @@ def open_session(
         headers={"Accept": "application/json", "User-Agent": f"tidings/{__version__}", **(headers or {})},
         raise_for_status=False,
     )
+
+
+class HttpChannel(Channel):
+    """A channel that speaks HTTP to its provider over one pooled client session, opened by
+    :meth:`start` (from :meth:`open_session`) and closed by :meth:`close`."""
+
+    _session: aiohttp.ClientSession | None = None
+
+    def open_session(self) -> aiohttp.ClientSession:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        self._session = self.open_session()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The open session; a call before :meth:`start` (or after :meth:`close`) is refused as
+        retryable, so the message waits for a started adapter."""
+        if self._session is None:
+            raise SendError(f"{self.type}_not_started", "the channel is not started", retryable=True)
+        return self._session

@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp
 
 from tidings.channels.base import (
-    Channel,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -28,13 +27,14 @@ from tidings.channels.base import (
 )
 from tidings.channels.flowroute import api, auth, callbacks
 from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
+from tidings.channels.http import HttpChannel
 from tidings.channels.polling import poll_each
 
 WEBHOOK_KINDS = ("status", "inbound")
 _PHONE_DIGITS = frozenset("0123456789")
 
 
-class FlowrouteChannel(Channel):
+class FlowrouteChannel(HttpChannel):
     type = "flowroute"
     settings_model = FlowrouteSettings
     credentials_model = FlowrouteCredentials
@@ -56,20 +56,13 @@ class FlowrouteChannel(Channel):
         self._dlr_callback = (
             self.webhook_url("status") if wants_receipts and credentials.webhook_token else None
         )
-        self._session: aiohttp.ClientSession | None = None
 
-    async def start(self) -> None:
-        self._session = api.open_session(self.config, self.secrets)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+    def open_session(self) -> aiohttp.ClientSession:
+        return api.open_session(self.config, self.secrets)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        if self._session is None:
-            raise SendError("flowroute_not_started", "the channel is not started", retryable=True)
-        message_id = await api.create_message(self._session, self._messages_url, self.document(message))
+        session = self.session()
+        message_id = await api.create_message(session, self._messages_url, self.document(message))
         return SendResult(message.id, provider_message_id=message_id)
 
     def poll_timing(self) -> PollTiming | None:
@@ -77,9 +70,7 @@ class FlowrouteChannel(Channel):
 
     async def poll(self, provider_message_ids: Sequence[str]) -> list[Receipt]:
         """Look up each message's record and read its status with the DLR table."""
-        session = self._session
-        if session is None:
-            raise SendError("flowroute_not_started", "the channel is not started", retryable=True)
+        session = self.session()
 
         async def fetch(record_id: str) -> Receipt | None:
             record = await api.fetch_record(session, api.record_url(self._messages_url, record_id))

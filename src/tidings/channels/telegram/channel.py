@@ -13,7 +13,6 @@ from typing import Any
 import aiohttp
 
 from tidings.channels.base import (
-    Channel,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -26,6 +25,7 @@ from tidings.channels.base import (
     WebhookRequest,
     WebhookResult,
 )
+from tidings.channels.http import HttpChannel
 from tidings.channels.telegram import api, callbacks
 from tidings.channels.telegram.config import TelegramCredentials, TelegramSettings
 from tidings.core.statuses import MessageStatus
@@ -37,7 +37,7 @@ WEBHOOK_KIND = "updates"
 ALLOWED_UPDATES = ("message",)
 
 
-class TelegramChannel(Channel):
+class TelegramChannel(HttpChannel):
     type = "telegram"
     settings_model = TelegramSettings
     credentials_model = TelegramCredentials
@@ -54,10 +54,12 @@ class TelegramChannel(Channel):
         self.config = settings
         self.secrets = credentials
         self.bot_address = settings.bot_address or f"telegram:{credentials.bot_id}"
-        self._session: aiohttp.ClientSession | None = None
+
+    def open_session(self) -> aiohttp.ClientSession:
+        return api.open_session(self.config)
 
     async def start(self) -> None:
-        self._session = api.open_session(self.config)
+        await super().start()
         if self.config.register_webhook:
             try:
                 await self.register_webhook()
@@ -65,16 +67,10 @@ class TelegramChannel(Channel):
                 # Sending does not depend on it; inbound messages wait until it is set.
                 log.warning("telegram setWebhook failed: %s", error, extra={"channel_id": self.channel_id})
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     async def send(self, message: OutboundMessage) -> SendResult:
-        if self._session is None:
-            raise SendError("telegram_not_started", "the channel is not started", retryable=True)
+        session = self.session()
         params = self.send_params(message)
-        sent = await self._call(self._session, "sendMessage", params)
+        sent = await self._call(session, "sendMessage", params)
         provider_id = api.message_key(sent)
         await self._report_delivered(provider_id)
         return SendResult(message.id, provider_message_id=provider_id)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import aiohttp
 
 from tidings.channels.base import (
-    Channel,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -26,6 +25,7 @@ from tidings.channels.base import (
     WebhookRequest,
     WebhookResult,
 )
+from tidings.channels.http import HttpChannel
 from tidings.channels.polling import poll_each
 from tidings.channels.twilio import api, callbacks, signature
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
@@ -34,7 +34,7 @@ WHATSAPP = "whatsapp:"
 WEBHOOK_KINDS = ("status", "inbound")
 
 
-class TwilioChannel(Channel):
+class TwilioChannel(HttpChannel):
     type = "twilio"
     settings_model = TwilioSettings
     credentials_model = TwilioCredentials
@@ -58,20 +58,13 @@ class TwilioChannel(Channel):
         self._status_callback = (
             self.webhook_url("status") if settings.public_base_url and settings.status_callbacks else None
         )
-        self._session: aiohttp.ClientSession | None = None
 
-    async def start(self) -> None:
-        self._session = api.open_session(self.config, self.secrets)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+    def open_session(self) -> aiohttp.ClientSession:
+        return api.open_session(self.config, self.secrets)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        if self._session is None:
-            raise SendError("twilio_not_started", "the channel is not started", retryable=True)
-        sid = await api.create_message(self._session, self._messages_url, self.form(message))
+        session = self.session()
+        sid = await api.create_message(session, self._messages_url, self.form(message))
         return SendResult(message.id, provider_message_id=sid)
 
     def poll_timing(self) -> PollTiming | None:
@@ -79,9 +72,7 @@ class TwilioChannel(Channel):
 
     async def poll(self, provider_message_ids: Sequence[str]) -> list[Receipt]:
         """Fetch each Message and read its ``status`` with the status callbacks' table."""
-        session = self._session
-        if session is None:
-            raise SendError("twilio_not_started", "the channel is not started", retryable=True)
+        session = self.session()
 
         async def fetch(sid: str) -> Receipt | None:
             found = await api.fetch_message(session, api.message_url(self._messages_url, sid))

@@ -10,7 +10,6 @@ from typing import Any
 import aiohttp
 
 from tidings.channels.base import (
-    Channel,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -22,6 +21,7 @@ from tidings.channels.base import (
     WebhookRequest,
     WebhookResult,
 )
+from tidings.channels.http import HttpChannel
 from tidings.channels.viber import api, callbacks, signature
 from tidings.channels.viber.config import ViberCredentials, ViberSettings
 
@@ -37,7 +37,7 @@ EVENT_TYPES = ("delivered", "seen", "failed")
 MAX_MEDIA_PER_MESSAGE = 1
 
 
-class ViberChannel(Channel):
+class ViberChannel(HttpChannel):
     type = "viber"
     settings_model = ViberSettings
     credentials_model = ViberCredentials
@@ -54,10 +54,12 @@ class ViberChannel(Channel):
         self.config = settings
         self.secrets = credentials
         self._send_url = api.endpoint(settings, "send_message")
-        self._session: aiohttp.ClientSession | None = None
+
+    def open_session(self) -> aiohttp.ClientSession:
+        return api.open_session(self.config, self.secrets)
 
     async def start(self) -> None:
-        self._session = api.open_session(self.config, self.secrets)
+        await super().start()
         if self.config.public_base_url and self.config.register_webhook:
             try:
                 await self.register_webhook()
@@ -71,27 +73,20 @@ class ViberChannel(Channel):
                     extra={"channel_id": self.channel_id},
                 )
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     async def register_webhook(self) -> list[str]:
         """Make this channel's callback URL the bot's webhook (a bot has exactly one); the event
         types Viber granted. Raises :class:`SendError` with Viber's code when it refuses."""
-        if self._session is None:
-            raise SendError("viber_not_started", "the channel is not started", retryable=True)
+        session = self.session()
         if not self.config.public_base_url:
             raise SendError(
                 "viber_no_public_url", "set public_base_url to register a webhook", retryable=False
             )
         url = api.endpoint(self.config, "set_webhook")
-        return await api.set_webhook(self._session, url, self.webhook_url(), EVENT_TYPES)
+        return await api.set_webhook(session, url, self.webhook_url(), EVENT_TYPES)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        if self._session is None:
-            raise SendError("viber_not_started", "the channel is not started", retryable=True)
-        token = await api.send_message(self._session, self._send_url, self.payload(message))
+        session = self.session()
+        token = await api.send_message(session, self._send_url, self.payload(message))
         return SendResult(message.id, provider_message_id=token)
 
     def payload(self, message: OutboundMessage) -> dict[str, Any]:

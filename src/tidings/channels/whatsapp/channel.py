@@ -9,7 +9,6 @@ from typing import Any
 import aiohttp
 
 from tidings.channels.base import (
-    Channel,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -22,6 +21,7 @@ from tidings.channels.base import (
     WebhookRequest,
     WebhookResult,
 )
+from tidings.channels.http import HttpChannel
 from tidings.channels.whatsapp import api, callbacks, signature
 from tidings.channels.whatsapp.config import WhatsAppCredentials, WhatsAppSettings
 
@@ -31,7 +31,7 @@ MAX_CAPTION_CHARS = 1024
 CAPTIONED = frozenset({"image", "video", "document"})
 
 
-class WhatsAppChannel(Channel):
+class WhatsAppChannel(HttpChannel):
     type = "whatsapp"
     settings_model = WhatsAppSettings
     credentials_model = WhatsAppCredentials
@@ -50,20 +50,13 @@ class WhatsAppChannel(Channel):
         self.config = settings
         self.secrets = credentials
         self._messages_url = api.messages_url(settings)
-        self._session: aiohttp.ClientSession | None = None
 
-    async def start(self) -> None:
-        self._session = api.open_session(self.config, self.secrets)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+    def open_session(self) -> aiohttp.ClientSession:
+        return api.open_session(self.config, self.secrets)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        if self._session is None:
-            raise SendError("whatsapp_not_started", "the channel is not started", retryable=True)
-        wamid = await api.send_message(self._session, self._messages_url, self.message_object(message))
+        session = self.session()
+        wamid = await api.send_message(session, self._messages_url, self.message_object(message))
         return SendResult(message.id, provider_message_id=wamid)
 
     def message_object(self, message: OutboundMessage) -> dict[str, Any]:
