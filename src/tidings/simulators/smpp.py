@@ -18,6 +18,8 @@ from typing import Literal
 import smpp34
 
 from tidings.channels.smpp.codec import UCS2, UDHI, gsm7_octets
+from tidings.channels.smpp.nodelay import set_nodelay
+from tidings.channels.smpp.session import INBOUND_CAPACITY
 from tidings.core.encoding import Encoding, analyse, split_segments
 
 TLV_RECEIPTED_MESSAGE_ID = 0x001E
@@ -70,7 +72,9 @@ class FakeSmsc:
     async def start(self) -> str:
         if not self.port:
             self.port = free_port(self.host)
-        self._server = smpp34.Server(host=self.host, port=self.port, system_id=self.system_id)
+        self._server = smpp34.Server(
+            host=self.host, port=self.port, system_id=self.system_id, inbound_capacity=INBOUND_CAPACITY
+        )
         await self._server.start()
         self._loop_task = asyncio.create_task(self._serve())
         return f"{self.host}:{self.port}"
@@ -138,6 +142,11 @@ class FakeSmsc:
         ]
         await esme.deliver_sm("0", body.encode() if text else b"", esm_class=0x04, tlvs=[] if text else tlvs)
 
+    def spawn_receipt(self, message_id: str, state: str = "DELIVRD", err: str = "000") -> None:
+        """A receipt for ``message_id`` handed to the library on the loop's next turn, without
+        waiting for its answer (so many can be in flight at once, as from a busy SMSC)."""
+        self._spawn(self._deliver_receipt("", message_id, state, err, 0))
+
     # -- serving -------------------------------------------------------------------------------
     def _receiver(self) -> smpp34.Esme:
         for esme in self._sessions.values():
@@ -150,6 +159,7 @@ class FakeSmsc:
         while True:  # until close() cancels it
             event = await self._server.next()
             if isinstance(event, smpp34.Esme):
+                set_nodelay(local_port=self.port)
                 self._sessions[event.session_id] = event
                 self.binds += 1
             elif isinstance(event, smpp34.Unbound):

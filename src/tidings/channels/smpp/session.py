@@ -17,10 +17,12 @@ import smpp34
 
 from tidings.channels.smpp.codec import THROTTLING, TLV_MESSAGE_PAYLOAD, Part
 from tidings.channels.smpp.config import SmppSettings
+from tidings.channels.smpp.nodelay import set_nodelay
 
 log = logging.getLogger(__name__)
 DeliverHandler = Callable[[smpp34.DeliverSmEvent], None]
 _BIND_TYPES = {"transceiver": ("TRX",), "transmitter_receiver": ("TX", "RX")}
+INBOUND_CAPACITY = 10_000  # deliver_sm PDUs the core holds for Python
 
 
 class NotBound(Exception):
@@ -59,6 +61,10 @@ class _Link:
                 # The library's own window is not a hard limit (measured: a window of 2 let 3
                 # submits out); ours, in SmppSession.submit, is.
                 window_size=settings.window,
+                # Receipts arrive at the submit rate and Python drains them between other work;
+                # past this many waiting, the core answers deliver_sm with an error (measured:
+                # the default lost receipts and then the bind under load).
+                inbound_capacity=INBOUND_CAPACITY,
                 connect_timeout_ms=int(settings.connect_timeout_seconds * 1000),
             )
             try:
@@ -69,6 +75,7 @@ class _Link:
                 delay = min(delay * 2, settings.reconnect_max_seconds)
                 continue
             delay = settings.reconnect_min_seconds
+            set_nodelay(peer_port=settings.port)
             self.client, self.smsc = client, smsc
             self.binds += 1
             self.bound.set()
