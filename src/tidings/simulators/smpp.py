@@ -22,6 +22,7 @@ from tidings.channels.smpp.nodelay import set_nodelay
 from tidings.channels.smpp.session import INBOUND_CAPACITY
 from tidings.core.encoding import Encoding, analyse, split_segments
 
+RECEIPT_TRIES = 8  # about 30 s of retries before a receipt is given up
 TLV_RECEIPTED_MESSAGE_ID = 0x001E
 TLV_MESSAGE_STATE = 0x0427
 _STATE_VALUES = {
@@ -207,16 +208,22 @@ class FakeSmsc:
     async def _deliver_receipt(
         self, session_id: str, message_id: str, state: str, err: str, delay: float
     ) -> None:
+        """Deliver a receipt; refused or unanswered, retried after a growing pause, as SMSCs
+        do (an ESME answers deliver_sm with an error when it cannot take more just now)."""
         if delay:
             await asyncio.sleep(delay)
-        esme = self._sessions.get(session_id)
-        if esme is None or not esme.can_receive:
-            esme = next((e for e in self._sessions.values() if e.can_receive), None)
-        if esme is None:
-            return
-        text = receipt_text(message_id, state, err)
-        with contextlib.suppress(Exception):
-            await esme.deliver_sm("0", text.encode(), esm_class=0x04)
+        text = receipt_text(message_id, state, err).encode()
+        pause = 0.2
+        for _ in range(RECEIPT_TRIES):
+            esme = self._sessions.get(session_id)
+            if esme is None or not esme.can_receive:
+                esme = next((e for e in self._sessions.values() if e.can_receive), None)
+            if esme is not None:
+                with contextlib.suppress(smpp34.SmppError):
+                    if (await esme.deliver_sm("0", text, esm_class=0x04)).is_success:
+                        return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     def _spawn(self, coro: Coroutine[object, object, None]) -> None:
         task = asyncio.create_task(coro)

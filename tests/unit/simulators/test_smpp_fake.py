@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 
@@ -39,6 +40,37 @@ async def test_submits_receipts_throttling_refusals_and_mo() -> None:
         assert isinstance(await asyncio.wait_for(smsc.next(), 5), smpp34.Disconnected)
     finally:
         await client.stop()
+        await fake.close()
+
+
+async def test_a_receipt_not_taken_is_delivered_again_on_the_next_bind() -> None:
+    """An ESME that cannot take more deliver_sm refuses them (smpp34's core drops the bind); the
+    fake, like an SMSC, keeps each receipt not taken and delivers it on a later bind."""
+    fake = FakeSmsc()
+    await fake.start()
+    ids = {f"id:{1_000_000 + n}".encode() for n in range(5)}
+    got: set[bytes] = set()
+    full = smpp34.Client(host="127.0.0.1", port=fake.port, system_id="e", password="p", inbound_capacity=1)
+    fresh = smpp34.Client(host="127.0.0.1", port=fake.port, system_id="e", password="p")
+    try:
+        smsc = await full.connect()
+        for n in range(5):
+            await smsc.submit_sm(f"2783000000{n}", b"hi")  # no receipt asked: sent below at once
+        for n in range(5):
+            fake.spawn_receipt(str(1_000_000 + n))
+        await asyncio.sleep(0.3)  # nothing read: past the first, the client's core refuses them
+        with contextlib.suppress(TimeoutError):
+            while isinstance(event := await asyncio.wait_for(smsc.next(), 2), smpp34.DeliverSmEvent):
+                got.add(event.short_message.split()[0])
+        assert got < ids  # some were refused
+        smsc = await fresh.connect()
+        while got != ids:
+            event = await asyncio.wait_for(smsc.next(), 15)
+            assert isinstance(event, smpp34.DeliverSmEvent)
+            got.add(event.short_message.split()[0])
+    finally:
+        await full.stop()
+        await fresh.stop()
         await fake.close()
 
 
