@@ -66,7 +66,8 @@ async def test_submits_are_windowed_and_spread_over_sessions(fake: FakeSmsc) -> 
 
 
 async def test_reconnects_after_a_drop_without_losing_or_repeating(fake: FakeSmsc) -> None:
-    adapter = channel(fake, Reported(), bind_wait_seconds=5)
+    reported = Reported()
+    adapter = channel(fake, reported, bind_wait_seconds=5)
     await adapter.start()
     try:
         await bound(adapter)
@@ -78,6 +79,9 @@ async def test_reconnects_after_a_drop_without_losing_or_repeating(fake: FakeSms
         bodies = [m.short_message for m in fake.received_messages]
         assert len(bodies) == len(set(bodies)) == 21
         assert adapter.sessions[0].binds == 2
+        # The new bind carries the receipts too.
+        sent_after = {r.provider_message_id for r in results}
+        await eventually(lambda: sent_after <= {r.provider_message_id for r in reported.receipts})
     finally:
         await adapter.close()
 
@@ -92,6 +96,26 @@ async def test_liveness_check_rebinds_a_dead_session(fake: FakeSmsc) -> None:
         await client.stop()  # what the core does when enquire_link goes unanswered
         await eventually(lambda: adapter.sessions[0].binds == 2 and adapter.sessions[0].bound)
         assert (await adapter.send(message())).provider_message_id
+    finally:
+        await adapter.close()
+
+
+async def test_a_dead_bind_found_by_a_failed_submit_takes_no_more(fake: FakeSmsc) -> None:
+    """Only the submits outstanding when the bind died are unconfirmed; those still waiting for
+    the window are refused unsent (retryable), not written to a dead bind one after another."""
+    adapter = channel(fake, Reported(), window=2, bind_wait_seconds=0.01)
+    await adapter.start()
+    try:
+        await bound(adapter)
+        client = adapter.sessions[0].transmitter.client
+        assert client is not None
+        await client.stop()  # the core's bind is gone; the reader has not seen it yet
+        results = await adapter.send_many([message(f"m{n}") for n in range(50)])
+        errors = [r.error for r in results]
+        assert all(e is not None for e in errors)
+        unconfirmed = [e for e in errors if e is not None and e.code == "smpp_unconfirmed"]
+        assert len(unconfirmed) <= 2
+        assert all(e.retryable for e in errors if e is not None and e.code != "smpp_unconfirmed")
     finally:
         await adapter.close()
 

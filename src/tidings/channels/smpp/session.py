@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 DeliverHandler = Callable[[smpp34.DeliverSmEvent], None]
 _BIND_TYPES = {"transceiver": ("TRX",), "transmitter_receiver": ("TX", "RX")}
 INBOUND_CAPACITY = 10_000  # deliver_sm PDUs the core holds for Python
+# Tasks awaiting the core's next deliver_sm, each one PDU per loop turn: a single reader took
+# one receipt per turn of a busy loop, fell behind the submits, filled the core's queue and so
+# lost the bind (measured: twice in 60,000 messages, each time 10 unconfirmed).
+READERS = 32
 
 
 class NotBound(Exception):
@@ -43,6 +47,7 @@ class _Link:
         self.smsc: smpp34.Smsc | None = None
         self.client: smpp34.Client | None = None
         self.bound = asyncio.Event()
+        self.dead = asyncio.Event()  # set when a failed submit finds the bind dead
         self.binds = 0
         self.task: asyncio.Task[None] | None = None
 
@@ -82,23 +87,39 @@ class _Link:
             try:
                 await self._read(client, smsc)
             finally:
-                self.bound.clear()
-                self.smsc = None
+                self._drop()
                 with contextlib.suppress(Exception):
                     await client.stop()
             if not self.session.closing.is_set():
                 log.warning("smpp bind lost; reconnecting", extra={"session": self.session.name})
                 await self.session.sleep(delay)
 
+    def _drop(self) -> None:
+        self.bound.clear()
+        self.smsc = None
+        self.dead.set()
+
+    async def check_alive(self, smsc: smpp34.Smsc) -> None:
+        """A submit on ``smsc`` failed: if the core says the bind is dead, stop sending on it now.
+        Otherwise every submit waiting for the window fails the same way (each one unconfirmed,
+        so not retried) before the reader notices; measured: 4,505 of 30,000 lost to one drop."""
+        client = self.client
+        if smsc is self.smsc and client is not None and not await client.is_alive():
+            self._drop()
+
     async def _read(self, client: smpp34.Client, smsc: smpp34.Smsc) -> None:
-        """Until the bind ends: the SMSC closed it, or the liveness check found it dead."""
-        reader = asyncio.create_task(self._deliveries(smsc))
-        watch = asyncio.create_task(self._watch(client))
+        """Until the bind ends: the SMSC closed it, the liveness check found it dead, or a failed
+        submit did."""
+        self.dead.clear()
+        tasks: set[asyncio.Task[object]] = {
+            asyncio.create_task(self._deliveries(smsc)) for _ in range(READERS)
+        }
+        tasks |= {asyncio.create_task(self._watch(client)), asyncio.create_task(self.dead.wait())}
         try:
-            await asyncio.wait({reader, watch}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            reader.cancel()
-            watch.cancel()
+            for task in tasks:
+                task.cancel()
 
     async def _deliveries(self, smsc: smpp34.Smsc) -> None:
         while True:  # ends when the bind does: next() then yields Disconnected
@@ -202,6 +223,7 @@ class SmppSession:
                         self.settings.response_timeout_seconds,
                     )
                 except (smpp34.SmppError, TimeoutError) as error:
+                    await self.transmitter.check_alive(smsc)
                     raise Unconfirmed(str(error)) from None
             finally:
                 self.outstanding -= 1
