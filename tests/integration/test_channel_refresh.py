@@ -12,11 +12,13 @@ import pytest
 
 from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
 from tidings.channels.base import ChannelEvents, Receipt
+from tidings.channels.smpp.channel import SmppChannel
 from tidings.config import Settings
 from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
 from tidings.dispatch.circuits import Circuits
 from tidings.dispatch.rate_limits import RateLimiter
 from tidings.runtime import Gateway
+from tidings.simulators.smpp import FakeSmsc
 from tidings.store.migrate import upgrade
 
 GatewayFactory = Callable[..., Awaitable[RunningGateway]]
@@ -135,3 +137,37 @@ async def test_a_retired_channel_stays_open_while_a_send_holds_it(tmp_path: Path
     finally:
         await pool.close()
         await gateway.stop()
+
+
+async def test_a_pipelining_type_sends_in_groups_of_its_own_size(
+    gateway_factory: GatewayFactory, database_url_factory: UrlFactory
+) -> None:
+    """An SMPP channel with the default max_batch_size of 1 still hands the adapter groups of
+    100 (its send_many pipelines them through the windows); a larger setting wins."""
+    fake = FakeSmsc()
+    await fake.start()
+    try:
+        gw = await gateway_factory(database_url_factory, dispatch=REFRESHING)
+        made = await gw.call(
+            "POST",
+            "/v1/channels",
+            {
+                "type": "smpp",
+                "name": "smsc",
+                "settings": {"host": "127.0.0.1", "port": fake.port, "system_id": "esme"},
+                "credentials": {"password": "pw"},
+            },
+        )
+        assert made.status == 201, made.body
+        live = await _live(gw, made.body["id"])
+        assert live.group_size == SmppChannel.pipeline_group == 100
+        await gw.call("PATCH", f"/v1/channels/{made.body['id']}", {"max_batch_size": 250})
+
+        async def reopened() -> bool:
+            return (await _live(gw, made.body["id"])).group_size == 250
+
+        await _until(reopened, "the worker to reopen the channel with its new batch size")
+        sandbox = await gw.call("POST", "/v1/channels", {"type": "sandbox", "name": "plain"})
+        assert (await _live(gw, sandbox.body["id"])).group_size == 1
+    finally:
+        await fake.close()

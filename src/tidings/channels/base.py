@@ -200,6 +200,11 @@ class Channel(abc.ABC):
     # Whether the type can ask the provider for a message's status (:meth:`poll`); the workers'
     # status poller looks only at channels of such types.
     supports_polling: ClassVar[bool] = False
+    # Messages the dispatcher hands one ``send_many`` call at the least, whatever the channel's
+    # ``max_batch_size``: a type whose send_many overlaps its sends (SMPP pipelines them through
+    # the binds' windows) saves the per-call rate-limit, breaker and task work per message that
+    # way (measured on one SMPP bind: 0.61 → 0.49 ms of gateway CPU a message).
+    pipeline_group: ClassVar[int] = 1
 
     def __init__(
         self,

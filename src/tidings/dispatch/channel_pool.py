@@ -126,7 +126,7 @@ class ChannelPool:
             breaker=self._circuits.breaker(channel_id),
             limiter=self._limiter,
             mps=row["mps"],
-            max_batch_size=row["max_batch_size"],
+            max_batch_size=max(row["max_batch_size"], adapter.pipeline_group),
             version=row["updated_at"],
         )
 

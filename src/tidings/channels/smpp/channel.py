@@ -48,6 +48,7 @@ _background: set[asyncio.Task[object]] = set()
 class SmppChannel(Channel):
     type = "smpp"
     listens = True  # receipts and MO arrive on the bind
+    pipeline_group = 100  # send_many submits concurrently, within the sessions' windows
     settings_model = SmppSettings
     credentials_model = SmppCredentials
 
