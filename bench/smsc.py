@@ -27,9 +27,9 @@ class FakeSmscProcess:
             self.process.kill()
 
 
-async def start_fake_smsc(workdir: Path) -> FakeSmscProcess:
+async def start_fake_smsc(workdir: Path, response_delay: float = 0.0) -> FakeSmscProcess:
     port = free_port()
-    process = _spawn(workdir, port)
+    process = _spawn(workdir, port, response_delay)
     fake = FakeSmscProcess(port, process)
     for _ in range(300):  # up to 30 s
         if process.poll() is not None:
@@ -43,7 +43,7 @@ async def start_fake_smsc(workdir: Path) -> FakeSmscProcess:
     raise RuntimeError("fake SMSC did not start in 30 s")
 
 
-def _spawn(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+def _spawn(workdir: Path, port: int, response_delay: float) -> subprocess.Popen[bytes]:
     with (workdir / "fake-smsc.log").open("wb") as log:
         return subprocess.Popen(
             [
@@ -56,6 +56,8 @@ def _spawn(workdir: Path, port: int) -> subprocess.Popen[bytes]:
                 str(port),
                 "--receipt-delay",
                 "0",
+                "--response-delay",
+                str(response_delay),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -182,6 +182,7 @@ def smpp(
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 2775,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     receipt_delay: Annotated[float, typer.Option(help="Seconds before each delivery receipt", min=0)] = 0.5,
+    response_delay: Annotated[float, typer.Option(help="Seconds before each submit_sm_resp", min=0)] = 0.0,
     id_base: Annotated[str, typer.Option(help="Message ids in submit_sm_resp: decimal or hex")] = "decimal",
     receipt_id_base: Annotated[
         str | None, typer.Option(help="Message ids in receipts: decimal or hex (default: as id-base)")
@@ -193,7 +194,7 @@ def smpp(
     bases = ("decimal", "hex")
     if id_base not in bases or receipt_id_base not in (*bases, None):
         raise typer.BadParameter("id bases are decimal or hex")
-    fake = FakeSmsc(host=host, port=port, receipt_delay=receipt_delay)
+    fake = FakeSmsc(host=host, port=port, receipt_delay=receipt_delay, response_delay=response_delay)
     fake.id_base = "hex" if id_base == "hex" else "decimal"
     fake.receipt_id_base = (
         None if receipt_id_base is None else ("hex" if receipt_id_base == "hex" else "decimal")

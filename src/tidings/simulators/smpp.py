@@ -1,7 +1,8 @@
 """A fake SMSC on ``smpp34``'s server: takes binds and submits, sends receipts and MO messages.
 
 Steered in Python: ``throttle(n)``, ``refuse(number)``, ``undeliverable(number)``, ``drop()``,
-``inject_mo(...)``, ``receipt_delay``, ``receipts``, ``receipt_before_resp`` and the id bases.
+``inject_mo(...)``, ``receipt_delay``, ``response_delay``, ``receipts``, ``receipt_before_resp``
+and the id bases.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class FakeSmsc:
     port: int = 0  # 0: a free port, chosen at start
     system_id: str = "FAKESMSC"
     receipt_delay: float = 0.0
+    response_delay: float = 0.0  # before each submit_sm_resp: a distant or loaded SMSC
     receipts: bool = True
     receipt_before_resp: bool = False  # the receipt is written before submit_sm_resp
     id_base: Literal["decimal", "hex"] = "decimal"
@@ -184,20 +186,32 @@ class FakeSmsc:
                 event.data_coding, event.esm_class, tlvs, event.session_id, time.time(),
             )
         )  # fmt: skip
-        if not (self.receipts and event.registered_delivery & 1):
-            event.accept(message_id)
-            return
-        base = self.receipt_id_base or self.id_base
-        receipted = format(number, "x") if base == "hex" else str(number)
-        err = self.lost.get(event.destination_addr)
-        state = "DELIVRD" if err is None else "UNDELIV"
-        receipt = self._deliver_receipt(event.session_id, receipted, state, err or "000", self.receipt_delay)
-        if self.receipt_before_resp:
+        receipt = None
+        if self.receipts and event.registered_delivery & 1:
+            base = self.receipt_id_base or self.id_base
+            receipted = format(number, "x") if base == "hex" else str(number)
+            err = self.lost.get(event.destination_addr)
+            state = "DELIVRD" if err is None else "UNDELIV"
+            receipt = self._deliver_receipt(
+                event.session_id, receipted, state, err or "000", self.receipt_delay
+            )
+        if receipt is not None and self.receipt_before_resp:
             # The receipt goes out first and the answer only once it has been taken.
             self._spawn(self._then_accept(receipt, event, message_id))
+        elif self.response_delay:
+            self._spawn(self._accept_later(event, message_id, receipt))
         else:
             event.accept(message_id)
-            self._spawn(receipt)
+            if receipt is not None:
+                self._spawn(receipt)
+
+    async def _accept_later(
+        self, event: smpp34.SubmitSmEvent, message_id: str, receipt: Coroutine[object, object, None] | None
+    ) -> None:
+        await asyncio.sleep(self.response_delay)
+        event.accept(message_id)
+        if receipt is not None:
+            await receipt
 
     async def _then_accept(
         self, receipt: Coroutine[object, object, None], event: smpp34.SubmitSmEvent, message_id: str

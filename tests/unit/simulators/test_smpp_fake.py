@@ -108,3 +108,23 @@ def _spawn(port: int) -> subprocess.Popen[bytes]:
         "0",
     ]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def test_a_response_delay_holds_each_answer_and_its_receipt() -> None:
+    fake = FakeSmsc(response_delay=0.5)
+    await fake.start()
+    client = smpp34.Client(host="127.0.0.1", port=fake.port, system_id="esme", password="pw")
+    try:
+        smsc = await client.connect()
+        submit = asyncio.ensure_future(smsc.submit_sm("27830000001", b"hi", registered_delivery=1))
+        await asyncio.sleep(0.1)
+        assert not submit.done()  # taken (recorded) but not yet answered
+        assert len(fake.received_messages) == 1
+        answered = await asyncio.wait_for(submit, 5)
+        assert answered.is_success
+        receipt = await asyncio.wait_for(smsc.next(), 5)
+        assert isinstance(receipt, smpp34.DeliverSmEvent)
+        assert receipt.short_message.startswith(f"id:{answered.message_id} ".encode())
+    finally:
+        await client.stop()
+        await fake.close()
