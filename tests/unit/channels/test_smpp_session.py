@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
@@ -60,7 +61,10 @@ async def test_submits_are_windowed_and_spread_over_sessions(fake: FakeSmsc) -> 
         assert all(r.error is None for r in results)
         assert len({r.provider_message_id for r in results}) == 200
         assert 1 < peak <= 4
-        assert len({m.session_id for m in fake.received_messages}) == 2
+        # Spread by load, the window's waiters included: not the first windowful to one session
+        # and everything after to the other.
+        per_session = Counter(m.session_id for m in fake.received_messages)
+        assert len(per_session) == 2 and min(per_session.values()) >= 60, per_session
     finally:
         await adapter.close()
 

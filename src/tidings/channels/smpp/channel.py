@@ -121,13 +121,13 @@ class SmppChannel(Channel):
         return SendResult(message.id, provider_message_id=ids[0])
 
     async def _session(self) -> SmppSession:
-        """The bound session with the most room in its window; waits a little for a bind."""
+        """The bound session with the fewest submits out or waiting; waits a little for a bind."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.bind_wait_seconds
         while True:  # bounded by bind_wait_seconds
             bound = [s for s in self.sessions if s.bound]
             if bound:
-                return min(bound, key=lambda s: s.outstanding)
+                return min(bound, key=lambda s: s.load)
             if loop.time() >= deadline or self._closed.is_set():
                 raise SendError("smpp_not_bound", "no SMPP session is bound", retryable=True, retry_after=1)
             await asyncio.sleep(0.02)

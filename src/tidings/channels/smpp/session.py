@@ -162,7 +162,8 @@ class SmppSession:
         self.links = [_Link(self, bind_type) for bind_type in _BIND_TYPES[settings.bind_mode]]
         self.transmitter = self.links[0]
         self._window = asyncio.Semaphore(settings.window)
-        self.outstanding = 0
+        self.outstanding = 0  # submits written and not answered
+        self.load = 0  # submits written or waiting for the window: what spreads sends over sessions
         self.paused_until = 0.0
 
     @property
@@ -193,6 +194,15 @@ class SmppSession:
         self, destination: str, part: Part, *, source: tuple[str, int, int], dest_ton_npi: tuple[int, int]
     ) -> smpp34.SubmitSmResp:
         """One submit_sm within the window; raises NotBound or Unconfirmed."""
+        self.load += 1
+        try:
+            return await self._submit(destination, part, source, dest_ton_npi)
+        finally:
+            self.load -= 1
+
+    async def _submit(
+        self, destination: str, part: Part, source: tuple[str, int, int], dest_ton_npi: tuple[int, int]
+    ) -> smpp34.SubmitSmResp:
         async with self._window:
             self.outstanding += 1
             try:
