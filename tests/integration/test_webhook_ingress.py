@@ -17,6 +17,22 @@ async def test_sandbox_channels_take_no_webhooks(gw_sqlite: RunningGateway) -> N
     assert answer.status == 404 and answer.body["error"]["code"] == "not_found"
 
 
+async def test_paths_that_name_no_channel_and_kind_are_not_found(gw_sqlite: RunningGateway) -> None:
+    for path in ("/webhooks/", "/webhooks/ch_x", "/webhooks/ch_x/", "/webhooks/ch_x/status/more"):
+        answer = await gw_sqlite.call("POST", path, data=b"a=b", auth=False)
+        assert answer.status == 404 and answer.body["error"]["code"] == "not_found", path
+    unknown = await gw_sqlite.call("POST", "/webhooks/ch_unknown/status", data=b"a=b", auth=False)
+    assert unknown.status == 404 and unknown.body["error"]["message"] == "no such channel"
+
+
+async def test_webhooks_are_documented_for_post_and_get(gw_sqlite: RunningGateway) -> None:
+    spec = await gw_sqlite.call("GET", "/openapi.json", auth=False)
+    operations = spec.body["paths"]["/webhooks/{channel_id}/{kind}"]
+    assert set(operations) == {"get", "post"}
+    assert {p["name"] for p in operations["post"]["parameters"]} == {"channel_id", "kind"}
+    assert "403" in operations["post"]["responses"]
+
+
 async def test_oversized_webhooks_are_refused(gw_sqlite: RunningGateway) -> None:
     assert gw_sqlite.gateway.bootstrapped is not None
     channel_id = gw_sqlite.gateway.bootstrapped.sandbox_channel_id

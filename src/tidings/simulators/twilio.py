@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -296,11 +297,17 @@ class FakeTwilio(FakeServer):
         assert self._client is not None, "start() the fake first"
         if signature is None:
             signature = compute_signature(self.auth_token, url, fields)
-        headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": secrets.token_hex(16)}
+        headers = {
+            "User-Agent": "TwilioProxy/1.1",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "I-Twilio-Idempotency-Token": secrets.token_hex(16),
+        }
         if signature:
             headers[SIGNATURE_HEADER] = signature
         try:
-            async with self._client.post(url, data=fields, headers=headers) as response:
+            # Encoded here: aiohttp's FormData took a third of the fake's time under load.
+            body = urlencode(fields).encode()
+            async with self._client.post(url, data=body, headers=headers) as response:
                 return response.status, await response.text()
         except (aiohttp.ClientError, TimeoutError) as exc:
             return 0, type(exc).__name__

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -21,6 +21,9 @@ from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 from tidings.channels.twilio.errors import error_for_response, network_error
 
 API_VERSION = "2010-04-01"
+# Bodies are encoded here rather than handed to aiohttp as pairs: its FormData machinery cost
+# more than the rest of the request (measured under a bulk send).
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def open_session(settings: TwilioSettings, credentials: TwilioCredentials) -> aiohttp.ClientSession:
@@ -71,7 +74,7 @@ async def fetch_message(session: aiohttp.ClientSession, url: str) -> dict[str, A
 async def create_message(session: aiohttp.ClientSession, url: str, form: Sequence[tuple[str, str]]) -> str:
     """Create a Message; its SID, or :class:`SendError` classified by ``errors``."""
     try:
-        async with session.post(url, data=list(form)) as response:
+        async with session.post(url, data=urlencode(form).encode(), headers=FORM) as response:
             raw = await response.read()
             status = response.status
             retry_after = response.headers.get("Retry-After")
