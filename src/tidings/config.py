@@ -25,7 +25,10 @@ from pydantic_settings import (
 class DispatchSettings(BaseModel):
     claim_batch_size: int = Field(default=500, ge=1, le=10_000)
     max_in_flight: int = Field(default=2_000, ge=1)  # per worker process, all channels together
-    channel_concurrency: int = Field(default=256, ge=1)  # concurrent provider calls per channel
+    # Concurrent provider calls per channel: at most this many; the limit follows the calls'
+    # latency between channel_min_concurrency and it (dispatch/concurrency.py).
+    channel_concurrency: int = Field(default=256, ge=1)
+    channel_min_concurrency: int = Field(default=32, ge=1)
     lease_seconds: float = Field(default=60, gt=0)
     max_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=2, gt=0)

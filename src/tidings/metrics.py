@@ -21,6 +21,11 @@ CLAIM_SIZE = Histogram(
 CIRCUIT_STATE = Gauge(
     "tidings_channel_circuit_state", "Channel circuit: 0 closed, 1 half-open, 2 open", ["channel_id"]
 )
+CHANNEL_CONCURRENCY = Gauge(
+    "tidings_channel_concurrency_limit",
+    "Provider calls a channel may have in flight in this worker (adapts to the calls' latency)",
+    ["channel_id"],
+)
 SANDBOX_PROVIDER_CALLS = Counter(
     "tidings_sandbox_provider_calls_total",
     "Simulated provider calls made by sandbox channels (call: send or send_many)",

@@ -110,6 +110,7 @@ async def test_a_retired_channel_stays_open_while_a_send_holds_it(tmp_path: Path
         gateway.db,
         ChannelEvents(receipts=collect, inbound=_nothing),
         concurrency=4,
+        min_concurrency=4,
         limiter=RateLimiter.in_memory(),
         circuits=Circuits(failure_threshold=5, cooldown_seconds=1),
         retire_grace_seconds=0,

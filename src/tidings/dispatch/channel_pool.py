@@ -21,9 +21,10 @@ from tidings.channels.registry import listening_type_names
 from tidings.channels.stored import build_channel
 from tidings.crypto import SecretBox
 from tidings.dispatch.circuits import CircuitBreaker, Circuits
+from tidings.dispatch.concurrency import AdaptiveLimit
 from tidings.dispatch.rate_limits import RateLimiter
 from tidings.features.channels.repository import get_channel, live_channel_ids, versions
-from tidings.metrics import CHANNEL_REOPENS
+from tidings.metrics import CHANNEL_CONCURRENCY, CHANNEL_REOPENS
 from tidings.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 @dataclass(eq=False)  # compared and hashed by identity: the pool keeps retired ones in a set
 class LiveChannel:
     adapter: Channel
-    slots: asyncio.Semaphore  # bounds concurrent provider calls so one slow provider can't hog
+    calls: AdaptiveLimit  # bounds concurrent provider calls so one slow provider can't hog
     breaker: CircuitBreaker
     limiter: RateLimiter
     mps: int | None  # sends per second across all workers; None: unlimited
@@ -59,6 +60,7 @@ class ChannelPool:
         events: ChannelEvents,
         *,
         concurrency: int,
+        min_concurrency: int,
         limiter: RateLimiter,
         circuits: Circuits,
         box: SecretBox | None = None,
@@ -69,6 +71,7 @@ class ChannelPool:
         self._box = box  # opens channels' credentials; None only where no channel has any
         self._events = events
         self._concurrency = concurrency
+        self._min_concurrency = min_concurrency
         self._limiter = limiter
         self._circuits = circuits
         self._live: dict[str, LiveChannel] = {}
@@ -122,7 +125,11 @@ class ChannelPool:
         log.info("channel opened", extra={"channel_id": channel_id, "channel_type": row["type"]})
         return LiveChannel(
             adapter,
-            asyncio.Semaphore(self._concurrency),
+            AdaptiveLimit(
+                floor=self._min_concurrency,
+                ceiling=self._concurrency,
+                on_change=CHANNEL_CONCURRENCY.labels(channel_id).set,
+            ),
             breaker=self._circuits.breaker(channel_id),
             limiter=self._limiter,
             mps=row["mps"],

@@ -89,6 +89,7 @@ class Dispatcher:
             db,
             ChannelEvents(receipts=self.report_receipts, inbound=self.report_inbound),
             concurrency=settings.channel_concurrency,
+            min_concurrency=settings.channel_min_concurrency,
             limiter=self.limiter,
             circuits=self.circuits,
             box=box,
@@ -288,7 +289,7 @@ class Dispatcher:
         """One provider call for the chunk; every message gets a result, reported to the breaker."""
         outbound = [_outbound(message) for message in chunk]
         try:
-            async with live.slots:
+            async with live.calls.slot():
                 if len(outbound) == 1:
                     answered = [await live.adapter.send(outbound[0])]
                 else:

@@ -144,7 +144,7 @@ class StatusPoller:
         channel_id = live.adapter.channel_id
         by_provider_id = {poll.provider_message_id: poll.message_id for poll in claimed}
         try:
-            async with live.slots:
+            async with live.calls.slot():
                 receipts = await live.adapter.poll(list(by_provider_id))
         except Exception as exc:  # SendError, or an adapter bug: each message waits its gap
             STATUS_POLLS.labels(channel_type, "error").inc(len(claimed))
