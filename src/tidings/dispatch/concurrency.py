@@ -12,9 +12,10 @@ the base, the fastest ever seen, taken as the latency without queueing. If calls
 some were queued (at the provider or in our own event loop), about
 ``limit * (1 - base / latency)`` of them. Fewer than ``alpha`` queued while the limit was nearly
 used: the limit grows (doubling until it first has to shrink, then by a tenth). More than
-``beta``: it shrinks by a tenth. At the floor the base is measured afresh every
-:data:`PROBE_SECONDS`: a provider that became slower for good would otherwise read as congested
-forever, and measuring at the floor keeps our own queueing out of the base.
+``beta``: it shrinks by a tenth. A round much faster than the base only replaces it. At the
+floor the base is measured afresh every :data:`PROBE_SECONDS`: a provider that became slower
+for good would otherwise read as congested forever, and measuring at the floor keeps our own
+queueing out of the base.
 
 Hand-written: the Python ports of Netflix's concurrency-limits on PyPI are early 0.x projects,
 and the rule itself is a few lines.
@@ -35,6 +36,9 @@ PROBE_SECONDS = 5.0
 # A round grows the limit only if its busiest moment used this share of it: a channel sending
 # 20 at a time has no use for a limit of 200.
 BUSY_SHARE = 0.8
+# A round this much faster than the base replaces it without a decision; a little faster is
+# the same latency seen again (a provider's answers vary by a few percent), and decides.
+NEW_BASE_SHARE = 0.9
 STEP_SHARE = 0.1
 
 
@@ -127,11 +131,15 @@ class AdaptiveLimit:
             return
         now = self._clock()
         stale = self.limit == self.floor and now - self._base_at >= PROBE_SECONDS
-        if self._base is None or fastest < self._base or stale:
+        if self._base is None or fastest < NEW_BASE_SHARE * self._base or stale:
             if stale and self._base is not None and fastest > 2 * self._base:
                 self._doubling = True  # the provider became slower: find its limit afresh
+            # Calls much faster than any before (or the first ones) say that earlier rounds
+            # were slowed by something else, warming up or queueing: the next round decides.
             self._base, self._base_at = fastest, now
-            return  # a new base says nothing of queueing: the next round decides
+            return
+        if fastest < self._base:
+            self._base, self._base_at = fastest, now
         queued = self.limit * (1 - self._base / fastest)
         step = max(1, round(self.limit * STEP_SHARE))
         limit = self.limit

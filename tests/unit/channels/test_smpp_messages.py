@@ -1,8 +1,6 @@
-"""SMPP bodies and receipts against the fake SMSC: parts with UDH, codings, id bases, MO parts."""
+"""SMPP bodies and receipts against the smsc SMSC: parts with UDH, codings, id bases, MO parts."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,26 +10,16 @@ from tidings.simulators.smpp import FakeSmsc
 from unit.channels.smpp_harness import Reported, bound, channel, eventually, message
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSmsc]:
-    smsc = FakeSmsc()
-    await smsc.start()
-    try:
-        yield smsc
-    finally:
-        await smsc.close()
-
-
-async def test_long_messages_go_as_udh_parts_and_are_delivered_when_all_parts_are(fake: FakeSmsc) -> None:
+async def test_long_messages_go_as_udh_parts_and_are_delivered_when_all_parts_are(smsc: FakeSmsc) -> None:
     reported = Reported()
-    fake.receipt_delay = 0.05
-    adapter = channel(fake, reported)
+    smsc.receipt_delay = 0.05
+    adapter = channel(smsc, reported)
     await adapter.start()
     try:
         await bound(adapter)
         body = "x" * 150 + "{" * 10 + "y" * 150  # extension characters cost two septets
         result = await adapter.send(message(body))
-        parts = fake.received("+27830000001")
+        parts = smsc.received("+27830000001")
         assert len(parts) == 3 and result.provider_message_id == parts[0].message_id
         headers = [p.short_message[:6] for p in parts]
         reference = headers[0][3]
@@ -46,10 +34,10 @@ async def test_long_messages_go_as_udh_parts_and_are_delivered_when_all_parts_ar
         await adapter.close()
 
 
-async def test_one_undelivered_part_makes_the_message_undelivered(fake: FakeSmsc) -> None:
+async def test_one_undelivered_part_makes_the_message_undelivered(smsc: FakeSmsc) -> None:
     reported = Reported()
-    fake.undeliverable("+27830000002", err="011")
-    adapter = channel(fake, reported)
+    smsc.undeliverable("+27830000002", err="011")
+    adapter = channel(smsc, reported)
     await adapter.start()
     try:
         await bound(adapter)
@@ -65,8 +53,8 @@ async def test_one_undelivered_part_makes_the_message_undelivered(fake: FakeSmsc
         await adapter.close()
 
 
-async def test_ucs2_latin1_and_message_payload(fake: FakeSmsc) -> None:
-    adapter = channel(fake, Reported(), default_data_coding=3, long_messages="message_payload")
+async def test_ucs2_latin1_and_message_payload(smsc: FakeSmsc) -> None:
+    adapter = channel(smsc, Reported(), default_data_coding=3, long_messages="message_payload")
     await adapter.start()
     try:
         await bound(adapter)
@@ -74,7 +62,7 @@ async def test_ucs2_latin1_and_message_payload(fake: FakeSmsc) -> None:
         await adapter.send(message("café à la carte", to="+2"))
         await adapter.send(message("Δ is not Latin-1", to="+3"))
         await adapter.send(message("é" * 300, to="+4"))
-        [ucs2], [latin1], [gsm], [payload] = (fake.received(n) for n in ("1", "2", "3", "4"))
+        [ucs2], [latin1], [gsm], [payload] = (smsc.received(n) for n in ("1", "2", "3", "4"))
         assert (ucs2.data_coding, ucs2.short_message) == (8, "привет 👋".encode("utf-16-be"))
         assert (latin1.data_coding, latin1.short_message) == (3, "café à la carte".encode("latin-1"))
         assert gsm.data_coding == 0 and gsm.short_message[0] == 0x10  # Δ in GSM 03.38
@@ -83,10 +71,10 @@ async def test_ucs2_latin1_and_message_payload(fake: FakeSmsc) -> None:
         await adapter.close()
 
 
-async def test_a_receipt_before_the_submit_sm_resp_is_matched(fake: FakeSmsc) -> None:
+async def test_a_receipt_before_the_submit_sm_resp_is_matched(smsc: FakeSmsc) -> None:
     reported = Reported()
-    fake.receipt_before_resp = True
-    adapter = channel(fake, reported)
+    smsc.receipt_before_resp = True
+    adapter = channel(smsc, reported)
     await adapter.start()
     try:
         await bound(adapter)
@@ -104,12 +92,12 @@ async def test_a_receipt_before_the_submit_sm_resp_is_matched(fake: FakeSmsc) ->
     ("id_base", "receipt_base"), [("hex", "decimal"), ("decimal", "hex"), ("hex", "hex")]
 )
 async def test_receipt_ids_in_another_base_are_matched(
-    fake: FakeSmsc, id_base: str, receipt_base: str
+    smsc: FakeSmsc, id_base: str, receipt_base: str
 ) -> None:
     reported = Reported()
-    fake.id_base = id_base  # type: ignore[assignment]
-    fake.receipt_id_base = receipt_base  # type: ignore[assignment]
-    adapter = channel(fake, reported, message_id_base=id_base, receipt_id_base=receipt_base)
+    smsc.id_base = id_base  # type: ignore[assignment]
+    smsc.receipt_id_base = receipt_base  # type: ignore[assignment]
+    adapter = channel(smsc, reported, message_id_base=id_base, receipt_id_base=receipt_base)
     await adapter.start()
     try:
         await bound(adapter)
@@ -120,17 +108,17 @@ async def test_receipt_ids_in_another_base_are_matched(
         await adapter.close()
 
 
-async def test_tlv_only_receipts_and_unknown_ids_are_reported_after_the_hold(fake: FakeSmsc) -> None:
+async def test_tlv_only_receipts_and_unknown_ids_are_reported_after_the_hold(smsc: FakeSmsc) -> None:
     reported = Reported()
-    fake.receipts = False
-    adapter = channel(fake, reported, receipt_hold_seconds=0.2)
+    smsc.receipts = False
+    adapter = channel(smsc, reported, receipt_hold_seconds=0.2)
     await adapter.start()
     try:
         await bound(adapter)
         result = await adapter.send(message())
         assert result.provider_message_id is not None
-        await fake.send_receipt(result.provider_message_id, "EXPIRED", text=False)
-        await fake.send_receipt("999", "DELIVRD")  # never submitted here (another process, a restart)
+        await smsc.send_receipt(result.provider_message_id, "EXPIRED", text=False)
+        await smsc.send_receipt("999", "DELIVRD")  # never submitted here (another process, a restart)
         await eventually(lambda: len(reported.receipts) == 1)
         assert reported.receipts[0].status is MessageStatus.UNDELIVERED
         await eventually(lambda: len(reported.receipts) == 2)
@@ -139,16 +127,16 @@ async def test_tlv_only_receipts_and_unknown_ids_are_reported_after_the_hold(fak
         await adapter.close()
 
 
-async def test_mo_messages_are_reassembled_before_they_are_reported(fake: FakeSmsc) -> None:
+async def test_mo_messages_are_reassembled_before_they_are_reported(smsc: FakeSmsc) -> None:
     reported = Reported()
-    adapter = channel(fake, reported)
+    adapter = channel(smsc, reported)
     await adapter.start()
     try:
         await bound(adapter)
-        await eventually(lambda: fake.sessions == 1)
+        await eventually(lambda: smsc.sessions == 1)
         long = "Ünïcode ✓ " * 20
-        await fake.inject_mo("+27830000005", "+15550001", "hi there")
-        await fake.inject_mo("+27830000006", "+15550001", long)
+        await smsc.inject_mo("+27830000005", "+15550001", "hi there")
+        await smsc.inject_mo("+27830000006", "+15550001", long)
         await eventually(lambda: len(reported.inbound) == 2)
         short, whole = reported.inbound
         assert (short.sender, short.recipient, short.body) == ("+27830000005", "+15550001", "hi there")

@@ -7,7 +7,6 @@ import os
 import socket
 import stat
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -59,45 +58,35 @@ def test_set_nodelay_touches_only_the_matching_sockets() -> None:
                 assert accepted.recv(64) == b"still open"
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSmsc]:
-    smsc = FakeSmsc()
-    await smsc.start()
-    try:
-        yield smsc
-    finally:
-        await smsc.close()
-
-
-async def test_both_ends_of_a_bind_send_without_nagle(fake: FakeSmsc) -> None:
-    adapter = channel(fake, Reported())
+async def test_both_ends_of_a_bind_send_without_nagle(smsc: FakeSmsc) -> None:
+    adapter = channel(smsc, Reported())
     await adapter.start()
     try:
         await bound(adapter)
-        ends = _nodelay_by_local_port(fake.port)  # the channel's end, connected to the fake
+        ends = _nodelay_by_local_port(smsc.port)  # the channel's end, connected to the smsc
         assert len(ends) == 1 and all(ends.values())
         [local_port] = ends
-        fake_end = _nodelay_by_local_port(local_port)  # the fake's end, connected to the channel
+        fake_end = _nodelay_by_local_port(local_port)  # the smsc's end, connected to the channel
         assert len(fake_end) == 1 and all(fake_end.values())
         assert (await adapter.send(message())).error is None
     finally:
         await adapter.close()
 
 
-async def test_a_receipt_burst_while_python_is_busy_is_held_not_refused(fake: FakeSmsc) -> None:
+async def test_a_receipt_burst_while_python_is_busy_is_held_not_refused(smsc: FakeSmsc) -> None:
     """Receipts queue in the library's core while the event loop is busy elsewhere; with its
     default queue the core refused part of such a burst and the receipts were lost."""
-    fake.receipts = False  # no receipts with the submits: the burst comes all at once below
+    smsc.receipts = False  # no receipts with the submits: the burst comes all at once below
     reported = Reported()
-    adapter = channel(fake, reported)
+    adapter = channel(smsc, reported)
     await adapter.start()
     try:
         await bound(adapter)
         results = await adapter.send_many([message(f"m{n}") for n in range(3_000)])
         assert all(r.error is None for r in results)
-        ids = [m.message_id for m in fake.received_messages]
+        ids = [m.message_id for m in smsc.received_messages]
         for message_id in ids:
-            fake.spawn_receipt(message_id)
+            smsc.spawn_receipt(message_id)
         await asyncio.sleep(0)  # each receipt task takes its first step: the PDUs leave
         time.sleep(0.3)  # noqa: ASYNC251 -- hold the loop so the channel's core has to queue them
         await eventually(lambda: len(reported.receipts) == len(ids), seconds=30)

@@ -1,10 +1,9 @@
-"""SMPP sessions against the fake SMSC over loopback TCP: binds, the window, reconnects, throttling."""
+"""SMPP sessions against the smsc SMSC over loopback TCP: binds, the window, reconnects, throttling."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,24 +13,14 @@ from tidings.simulators.smpp import FakeSmsc
 from unit.channels.smpp_harness import Reported, bound, channel, eventually, message
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSmsc]:
-    smsc = FakeSmsc()
-    await smsc.start()
-    try:
-        yield smsc
-    finally:
-        await smsc.close()
-
-
-async def test_binds_sends_and_reports_the_receipt(fake: FakeSmsc) -> None:
+async def test_binds_sends_and_reports_the_receipt(smsc: FakeSmsc) -> None:
     reported = Reported()
-    adapter = channel(fake, reported)
+    adapter = channel(smsc, reported)
     await adapter.start()
     try:
         await bound(adapter)
         result = await adapter.send(message("hello"))
-        [submitted] = fake.received("+27830000001")
+        [submitted] = smsc.received("+27830000001")
         assert result.provider_message_id == submitted.message_id
         assert (submitted.source, submitted.short_message, submitted.data_coding) == ("15550001", b"hello", 0)
         await eventually(lambda: len(reported.receipts) == 1)
@@ -39,11 +28,11 @@ async def test_binds_sends_and_reports_the_receipt(fake: FakeSmsc) -> None:
         assert reported.receipts[0].status is MessageStatus.DELIVERED
     finally:
         await adapter.close()
-    await eventually(lambda: fake.sessions == 0)  # unbound on close
+    await eventually(lambda: smsc.sessions == 0)  # unbound on close
 
 
-async def test_submits_are_windowed_and_spread_over_sessions(fake: FakeSmsc) -> None:
-    adapter = channel(fake, Reported(), sessions=2, window=4)
+async def test_submits_are_windowed_and_spread_over_sessions(smsc: FakeSmsc) -> None:
+    adapter = channel(smsc, Reported(), sessions=2, window=4)
     await adapter.start()
     try:
         await bound(adapter)
@@ -63,24 +52,24 @@ async def test_submits_are_windowed_and_spread_over_sessions(fake: FakeSmsc) -> 
         assert 1 < peak <= 4
         # Spread by load, the window's waiters included: not the first windowful to one session
         # and everything after to the other.
-        per_session = Counter(m.session_id for m in fake.received_messages)
+        per_session = Counter(m.session_id for m in smsc.received_messages)
         assert len(per_session) == 2 and min(per_session.values()) >= 60, per_session
     finally:
         await adapter.close()
 
 
-async def test_reconnects_after_a_drop_without_losing_or_repeating(fake: FakeSmsc) -> None:
+async def test_reconnects_after_a_drop_without_losing_or_repeating(smsc: FakeSmsc) -> None:
     reported = Reported()
-    adapter = channel(fake, reported, bind_wait_seconds=5)
+    adapter = channel(smsc, reported, bind_wait_seconds=5)
     await adapter.start()
     try:
         await bound(adapter)
         await adapter.send(message("before"))
-        await fake.drop()
+        await smsc.drop()
         await eventually(lambda: not adapter.sessions[0].bound or adapter.sessions[0].binds > 1)
         results = await adapter.send_many([message(f"after {n}") for n in range(20)])
         assert all(r.error is None for r in results), [r.error for r in results]
-        bodies = [m.short_message for m in fake.received_messages]
+        bodies = [m.short_message for m in smsc.received_messages]
         assert len(bodies) == len(set(bodies)) == 21
         assert adapter.sessions[0].binds == 2
         # The new bind carries the receipts too.
@@ -90,8 +79,8 @@ async def test_reconnects_after_a_drop_without_losing_or_repeating(fake: FakeSms
         await adapter.close()
 
 
-async def test_liveness_check_rebinds_a_dead_session(fake: FakeSmsc) -> None:
-    adapter = channel(fake, Reported())
+async def test_liveness_check_rebinds_a_dead_session(smsc: FakeSmsc) -> None:
+    adapter = channel(smsc, Reported())
     await adapter.start()
     try:
         await bound(adapter)
@@ -104,10 +93,10 @@ async def test_liveness_check_rebinds_a_dead_session(fake: FakeSmsc) -> None:
         await adapter.close()
 
 
-async def test_a_dead_bind_found_by_a_failed_submit_takes_no_more(fake: FakeSmsc) -> None:
+async def test_a_dead_bind_found_by_a_failed_submit_takes_no_more(smsc: FakeSmsc) -> None:
     """Only the submits outstanding when the bind died are unconfirmed; those still waiting for
     the window are refused unsent (retryable), not written to a dead bind one after another."""
-    adapter = channel(fake, Reported(), window=2, bind_wait_seconds=0.01)
+    adapter = channel(smsc, Reported(), window=2, bind_wait_seconds=0.01)
     await adapter.start()
     try:
         await bound(adapter)
@@ -125,9 +114,9 @@ async def test_a_dead_bind_found_by_a_failed_submit_takes_no_more(fake: FakeSmsc
 
 
 async def test_without_a_bind_a_send_is_requeued_unsent() -> None:
-    fake = FakeSmsc()  # never started: nothing listens
-    fake.port = 1
-    adapter = channel(fake, Reported(), bind_wait_seconds=0.2)
+    smsc = FakeSmsc()  # never started: nothing listens
+    smsc.port = 1
+    adapter = channel(smsc, Reported(), bind_wait_seconds=0.2)
     await adapter.start()
     try:
         with pytest.raises(SendError) as raised:
@@ -137,18 +126,18 @@ async def test_without_a_bind_a_send_is_requeued_unsent() -> None:
         await adapter.close()
 
 
-async def test_throttling_pauses_the_session_and_asks_for_a_retry(fake: FakeSmsc) -> None:
-    adapter = channel(fake, Reported())
+async def test_throttling_pauses_the_session_and_asks_for_a_retry(smsc: FakeSmsc) -> None:
+    adapter = channel(smsc, Reported())
     await adapter.start()
     try:
         await bound(adapter)
-        fake.throttle(1)
+        smsc.throttle(1)
         with pytest.raises(SendError) as raised:
             await adapter.send(message())
         assert raised.value.retryable and raised.value.code == "smpp_esme_rthrottled"
         assert raised.value.retry_after == pytest.approx(0.05)
         assert adapter.sessions[0].paused_until > 0
-        fake.throttle(1, status=0x14)
+        smsc.throttle(1, status=0x14)
         with pytest.raises(SendError) as queue_full:
             await adapter.send(message())
         assert queue_full.value.code == "smpp_esme_rmsgqful" and queue_full.value.retryable
@@ -157,12 +146,12 @@ async def test_throttling_pauses_the_session_and_asks_for_a_retry(fake: FakeSmsc
         await adapter.close()
 
 
-async def test_permanent_statuses_fail_with_their_name(fake: FakeSmsc) -> None:
-    adapter = channel(fake, Reported())
+async def test_permanent_statuses_fail_with_their_name(smsc: FakeSmsc) -> None:
+    adapter = channel(smsc, Reported())
     await adapter.start()
     try:
         await bound(adapter)
-        fake.refuse("+27830000009")
+        smsc.refuse("+27830000009")
         with pytest.raises(SendError) as raised:
             await adapter.send(message(to="+27830000009"))
         assert not raised.value.retryable
@@ -171,13 +160,13 @@ async def test_permanent_statuses_fail_with_their_name(fake: FakeSmsc) -> None:
         await adapter.close()
 
 
-async def test_transmitter_and_receiver_binds(fake: FakeSmsc) -> None:
+async def test_transmitter_and_receiver_binds(smsc: FakeSmsc) -> None:
     reported = Reported()
-    adapter = channel(fake, reported, bind_mode="transmitter_receiver")
+    adapter = channel(smsc, reported, bind_mode="transmitter_receiver")
     await adapter.start()
     try:
         await bound(adapter)
-        await eventually(lambda: fake.sessions == 2)
+        await eventually(lambda: smsc.sessions == 2)
         await adapter.send(message())
         await eventually(lambda: len(reported.receipts) == 1)
     finally:

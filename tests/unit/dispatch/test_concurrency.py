@@ -48,6 +48,22 @@ async def test_a_slow_provider_that_does_not_queue_gets_the_ceiling_within_a_few
     assert seen == [8, 16, 32, 64, 100, 100]  # the first round only measures
 
 
+async def test_a_slightly_faster_round_is_the_same_latency_and_still_grows_the_limit() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(floor=8, ceiling=100, clock=clock)
+    jitter = iter(0.2 * 0.98**n for n in range(100))  # each round a new, slightly lower minimum
+    seen = await _rounds(limit, clock, 6, lambda calls: next(jitter))
+    assert seen == [8, 16, 32, 64, 100, 100]
+
+
+async def test_a_much_faster_round_only_resets_the_base() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(floor=8, ceiling=100, clock=clock)
+    warming = iter([0.05, 0.02, 0.008, 0.003, 0.001, 0.001])  # connections being set up
+    seen = await _rounds(limit, clock, 6, lambda calls: next(warming))
+    assert seen == [8, 8, 8, 8, 8, 16]
+
+
 async def test_latency_that_grows_with_the_calls_in_flight_brings_the_limit_down() -> None:
     clock = Clock()
     limit = AdaptiveLimit(floor=8, ceiling=64, clock=clock)
