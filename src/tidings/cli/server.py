@@ -16,6 +16,7 @@ from tidings.cli.base import (
     print_bootstrap,
     settings_from_env,
 )
+from tidings.cli.heap import freeze_startup_objects
 from tidings.config import Settings
 from tidings.declarations import Applied
 from tidings.store.engine import Database, redacted_url
@@ -73,6 +74,7 @@ async def _run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await gateway.start()
     assert gateway.dispatcher is not None
+    freeze_startup_objects()
     console.print(f"Tidings worker {gateway.dispatcher.worker_id} running")
     try:
         await stop.wait()
@@ -101,6 +103,7 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
 
     async def start_and_announce() -> None:
         await original_start()
+        freeze_startup_objects()
         if gateway.bootstrapped is not None:  # another process emptied the database meanwhile
             print_bootstrap(gateway.bootstrapped, settings)
         if settings.channels or settings.routes:

@@ -10,6 +10,7 @@ from typing import Annotated, Protocol
 import typer
 
 from tidings.cli.base import app, console
+from tidings.cli.heap import freeze_startup_objects
 
 simulate_app = typer.Typer(help="Run a fake provider on a local port.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
@@ -223,6 +224,7 @@ def _serve(
 
     async def run() -> None:
         address = await fake.start()
+        freeze_startup_objects()
         for line in describe(address):
             console.print(line, soft_wrap=True)
         stop = asyncio.Event()

@@ -251,7 +251,8 @@ class Dispatcher:
                 self._defer(chunk, _circuit_open(live), channel_type)
                 return
             try:
-                await live.acquire(len(chunk), max_wait=self._rate_wait)
+                if live.mps is not None:
+                    await live.acquire(len(chunk), max_wait=self._rate_wait)
             except RateLimited as limited:
                 error = SendError(
                     "rate_limited", limited.reason, retryable=True, retry_after=limited.retry_after
