@@ -10,9 +10,10 @@ from sqlalchemy import Connection, func, select
 
 from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
 from tidings.core.clock import now_ms
+from tidings.core.statuses import MessageStatus
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.metrics import LEASES_RECLAIMED
-from tidings.store import queue
+from tidings.store import queue, receipts
 from tidings.store.schema import message_events
 
 GatewayFactory = Callable[..., Awaitable[RunningGateway]]
@@ -192,8 +193,8 @@ async def test_receipt_before_send_result_is_kept_then_applied(gw: RunningGatewa
     [message_id] = sent.body["message_ids"]
     channel_id = sent.body["channel_id"]
     db = gw.gateway.db
-    early = [queue.ReceiptUpdate(channel_id, "SBX-early", queue.MessageStatus.DELIVERED)]
-    assert await db.transact(lambda conn: queue.apply_receipts(conn, early, now=now_ms())) == (0, 1)
+    early = [receipts.ReceiptUpdate(channel_id, "SBX-early", MessageStatus.DELIVERED)]
+    assert await db.transact(lambda conn: receipts.apply_receipts(conn, early, now=now_ms())) == (0, 1)
 
     def send_and_reconcile(conn: Connection) -> int:
         [claimed] = queue.claim_due(
@@ -204,14 +205,14 @@ async def test_receipt_before_send_result_is_kept_then_applied(gw: RunningGatewa
             limit=1,
             skip_locked=not db.is_sqlite,
         )
-        sent = queue.Outcome(claimed.id, queue.MessageStatus.SENT, provider_message_id="SBX-early")
+        sent = queue.Outcome(claimed.id, MessageStatus.SENT, provider_message_id="SBX-early")
         queue.record_outcomes(conn, worker="w1", now=now_ms(), outcomes=[sent])
-        return queue.reconcile_pending_receipts(conn, now=now_ms())
+        return receipts.reconcile_pending_receipts(conn, now=now_ms())
 
     assert await db.transact(send_and_reconcile) == 1
     message = (await gw.call("GET", f"/v1/messages/{message_id}")).body
     assert message["status"] == "delivered"
-    assert await db.transact(lambda conn: queue.reconcile_pending_receipts(conn, now=now_ms())) == 0
+    assert await db.transact(lambda conn: receipts.reconcile_pending_receipts(conn, now=now_ms())) == 0
 
 
 async def test_a_kept_receipt_is_applied_with_its_sends_outcome(gw: RunningGateway) -> None:
@@ -222,8 +223,8 @@ async def test_a_kept_receipt_is_applied_with_its_sends_outcome(gw: RunningGatew
     [message_id] = sent.body["message_ids"]
     channel_id = sent.body["channel_id"]
     db = gw.gateway.db
-    early = [queue.ReceiptUpdate(channel_id, "SBX-early-2", queue.MessageStatus.DELIVERED)]
-    assert await db.transact(lambda conn: queue.apply_receipts(conn, early, now=now_ms())) == (0, 1)
+    early = [receipts.ReceiptUpdate(channel_id, "SBX-early-2", MessageStatus.DELIVERED)]
+    assert await db.transact(lambda conn: receipts.apply_receipts(conn, early, now=now_ms())) == (0, 1)
 
     def send(conn: Connection) -> None:
         [claimed] = queue.claim_due(
@@ -235,7 +236,7 @@ async def test_a_kept_receipt_is_applied_with_its_sends_outcome(gw: RunningGatew
             skip_locked=not db.is_sqlite,
         )
         outcome = queue.Outcome(
-            claimed.id, queue.MessageStatus.SENT, provider_message_id="SBX-early-2", channel_id=channel_id
+            claimed.id, MessageStatus.SENT, provider_message_id="SBX-early-2", channel_id=channel_id
         )
         queue.record_outcomes(conn, worker="w1", now=now_ms(), outcomes=[outcome])
 
@@ -243,18 +244,21 @@ async def test_a_kept_receipt_is_applied_with_its_sends_outcome(gw: RunningGatew
     message = (await gw.call("GET", f"/v1/messages/{message_id}")).body
     assert message["status"] == "delivered"
     assert [status for status, _ in await _statuses(gw, message_id)][-2:] == ["sent", "delivered"]
-    assert await db.transact(lambda conn: queue.reconcile_pending_receipts(conn, now=now_ms())) == 0
+    assert await db.transact(lambda conn: receipts.reconcile_pending_receipts(conn, now=now_ms())) == 0
 
 
 async def test_late_receipt_never_moves_a_status_backwards(gw: RunningGateway) -> None:
     sent = await gw.call("POST", "/v1/messages", {"to": "+14155550209", "body": "hi"})
     message = await gw.wait_for_status(sent.body["message_ids"][0], {"delivered"})
     late = [
-        queue.ReceiptUpdate(
-            message["channel_id"], message["provider_message_id"], queue.MessageStatus.UNDELIVERED
+        receipts.ReceiptUpdate(
+            message["channel_id"], message["provider_message_id"], MessageStatus.UNDELIVERED
         )
     ]
-    assert await gw.gateway.db.transact(lambda conn: queue.apply_receipts(conn, late, now=now_ms())) == (0, 0)
+    assert await gw.gateway.db.transact(lambda conn: receipts.apply_receipts(conn, late, now=now_ms())) == (
+        0,
+        0,
+    )
     assert (await gw.call("GET", f"/v1/messages/{message['id']}")).body["status"] == "delivered"
 
 

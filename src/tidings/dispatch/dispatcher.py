@@ -52,7 +52,8 @@ from tidings.metrics import (
 from tidings.store import queue
 from tidings.store.engine import Database
 from tidings.store.idempotency import purge_expired
-from tidings.store.queue import ClaimedMessage, Outcome, ReceiptUpdate
+from tidings.store.queue import ClaimedMessage, Outcome
+from tidings.store.receipts import ReceiptUpdate, apply_receipts, reconcile_pending_receipts
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +465,7 @@ def _write_back(
             else:  # the lease was lost: the receipt is matched (or kept) on its own, never dropped
                 receipts.append(outcome.receipt)
     for start in range(0, len(receipts), 1000):
-        done, held = queue.apply_receipts(conn, receipts[start : start + 1000], now=now)
+        done, held = apply_receipts(conn, receipts[start : start + 1000], now=now)
         applied += done
         kept += held
     return applied, kept
@@ -495,4 +496,4 @@ def _pair_receipts(
 
 def _sweep(conn: Connection, *, now: int) -> tuple[list[str], int]:
     purge_expired(conn, now=now)
-    return queue.reclaim_expired_leases(conn, now=now), queue.reconcile_pending_receipts(conn, now=now)
+    return queue.reclaim_expired_leases(conn, now=now), reconcile_pending_receipts(conn, now=now)

@@ -21,7 +21,7 @@ from tidings.metrics import STATUS_POLLS
 from tidings.store import polling
 from tidings.store.engine import Database
 from tidings.store.polling import DuePoll
-from tidings.store.queue import ReceiptUpdate
+from tidings.store.receipts import ReceiptUpdate
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class StatusPoller:
     """Each round lists the live channels of polling-capable types and, per channel at once,
     claims its due messages (store.polling: bounded, conditional, SKIP LOCKED on PostgreSQL),
     asks the adapter through the dispatcher's pool, and applies final answers with
-    ``store.queue.apply_receipts``, so statuses only move forward and events and webhooks follow.
+    ``store.receipts.apply_receipts``, so statuses only move forward and events and webhooks follow.
 
     Polls take no rate-limit permits: a channel's ``mps`` is what the provider may send, and a
     status request sends nothing. They skip a channel whose circuit is open and do not feed the

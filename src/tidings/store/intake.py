@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.bulk import insert_rows
 from tidings.store.engine import Database
+from tidings.store.events import EVENT_COLUMNS
 from tidings.store.idempotency import store_answers
-from tidings.store.queue import EVENT_COLUMNS, notify_due
+from tidings.store.queue import notify_due
 from tidings.store.schema import batches, message_events, messages, service_windows
 
 # Intake rows are tuples in these column orders (cheaper than dicts at 100,000 rows). Free-form

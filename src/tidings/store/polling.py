@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, Connection, case, delete, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tidings.store.queue import ReceiptUpdate, apply_receipts
+from tidings.store.receipts import ReceiptUpdate, apply_receipts
 from tidings.store.schema import channels, messages, status_polls
 
 # Literal, not bound, so both backends see that the partial index ix_messages_sent applies.

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, insert
 from tidings.core.encoding import analyse
 from tidings.core.ids import new_ids
 from tidings.core.statuses import MessageStatus
-from tidings.store.queue import insert_events, notify_due
+from tidings.store.events import insert_events
+from tidings.store.queue import notify_due
 from tidings.store.schema import messages
 
 # Replies (confirmations, help texts, relays) are claimed before normal and bulk traffic: a

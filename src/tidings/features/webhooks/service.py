@@ -34,7 +34,7 @@ from tidings.features.inbound.service import InboundService
 from tidings.metrics import RECEIPTS
 from tidings.store.engine import Database
 from tidings.store.group_commit import GroupCommit
-from tidings.store.queue import ReceiptUpdate, apply_receipts
+from tidings.store.receipts import ReceiptUpdate, apply_receipts
 
 log = logging.getLogger(__name__)
 
