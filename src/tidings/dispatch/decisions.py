@@ -110,3 +110,18 @@ def out_of_attempts(message: ClaimedMessage) -> Outcome:
         error_code="max_attempts",
         error_message=f"no attempt succeeded in {message.attempts - 1} tries",
     )
+
+
+def unclassified(exc: Exception) -> SendError:
+    """An exception no adapter classified (a bug, a network error it did not expect): retried."""
+    return SendError("channel_error", f"{type(exc).__name__} in the channel", retryable=True)
+
+
+def circuit_open(retry_after: float) -> SendError:
+    """What a send gets while its channel's circuit is open: retried once the cool-down ends."""
+    return SendError(
+        CIRCUIT_OPEN,
+        "the channel's circuit is open after repeated provider failures",
+        retryable=True,
+        retry_after=retry_after,
+    )

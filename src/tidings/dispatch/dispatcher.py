@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-
-from sqlalchemy import Connection
 
 from tidings.channels.base import (
     ChannelEvents,
@@ -40,6 +37,7 @@ from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
 from tidings.dispatch.circuits import Circuits, Pass
 from tidings.dispatch.polling import StatusPoller
 from tidings.dispatch.rate_limits import RateLimited, RateLimiter
+from tidings.dispatch.write_back import sweep, write_back
 from tidings.features.optouts.refusal import refuse_opted_out
 from tidings.metrics import (
     CLAIM_SIZE,
@@ -51,9 +49,8 @@ from tidings.metrics import (
 )
 from tidings.store import queue
 from tidings.store.engine import Database
-from tidings.store.idempotency import purge_expired
 from tidings.store.queue import ClaimedMessage, Outcome
-from tidings.store.receipts import ReceiptUpdate, apply_receipts, reconcile_pending_receipts
+from tidings.store.receipts import ReceiptUpdate
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +246,7 @@ class Dispatcher:
             return
         try:
             if live.breaker.is_open():
-                self._defer(chunk, _circuit_open(live), channel_type)
+                self._defer(chunk, decisions.circuit_open(live.breaker.retry_after()), channel_type)
                 return
             try:
                 if live.mps is not None:
@@ -262,7 +259,7 @@ class Dispatcher:
                 return
             ticket = live.breaker.try_pass()
             if ticket is None:  # another chunk took the half-open circuit's one probe
-                self._defer(chunk, _circuit_open(live), channel_type)
+                self._defer(chunk, decisions.circuit_open(live.breaker.retry_after()), channel_type)
                 return
             results = await self._call_provider(live, chunk, ticket)
         except Exception as exc:  # a bug on our side of the call: retry rather than lose them
@@ -304,7 +301,7 @@ class Dispatcher:
                 type(exc).__name__,
                 extra={"channel_id": live.adapter.channel_id, "messages": len(outbound)},
             )
-            unclassified = _unclassified(exc)
+            unclassified = decisions.unclassified(exc)
             answered = [SendResult(m.id, error=unclassified) for m in outbound]
         results = {result.message_id: result for result in answered}
         missing = SendError("channel_error", "the channel returned no result for it", retryable=True)
@@ -327,7 +324,7 @@ class Dispatcher:
             extra={"message_id": message.id, "channel_id": message.channel_id},
         )
         outcome = decisions.outcome_for_error(
-            message, _unclassified(exc), now=now_ms(), settings=self._settings
+            message, decisions.unclassified(exc), now=now_ms(), settings=self._settings
         )
         self._finish(outcome, outcome.status.value, channel_type)
 
@@ -373,7 +370,7 @@ class Dispatcher:
         try:
             now = now_ms()
             applied, kept = await self._db.transact(
-                lambda conn: _write_back(conn, self.worker_id, outcomes, receipts, now)
+                lambda conn: write_back(conn, self.worker_id, outcomes, receipts, now)
             )
             RECEIPTS.labels("applied").inc(applied)
             RECEIPTS.labels("kept").inc(kept)
@@ -405,7 +402,7 @@ class Dispatcher:
                         partial(queue.renew_leases, worker=self.worker_id, lease_until=now + lease_ms)
                     )
                     renewed_at = now
-                reclaimed, reconciled = await self._db.transact(partial(_sweep, now=now))
+                reclaimed, reconciled = await self._db.transact(partial(sweep, now=now))
                 if reclaimed:
                     LEASES_RECLAIMED.inc(len(reclaimed))
                     log.warning("reclaimed expired leases", extra={"count": len(reclaimed)})
@@ -428,72 +425,3 @@ def _outbound(message: ClaimedMessage) -> OutboundMessage:
         attempt=message.attempts,
         template=json.loads(message.template) if message.template is not None else None,
     )
-
-
-def _unclassified(exc: Exception) -> SendError:
-    return SendError("channel_error", f"{type(exc).__name__} in the channel", retryable=True)
-
-
-def _circuit_open(live: LiveChannel) -> SendError:
-    return SendError(
-        decisions.CIRCUIT_OPEN,
-        "the channel's circuit is open after repeated provider failures",
-        retryable=True,
-        retry_after=live.breaker.retry_after(),
-    )
-
-
-def _write_back(
-    conn: Connection,
-    worker: str,
-    outcomes: Sequence[Outcome],
-    receipts: Sequence[ReceiptUpdate],
-    now: int,
-) -> tuple[int, int]:
-    """Outcomes first, then receipts, so a receipt finds the provider id its send just wrote."""
-    paired, unpaired = _pair_receipts(outcomes, receipts)
-    applied = kept = 0
-    receipts = list(unpaired)
-    for start in range(0, len(paired), 1000):
-        chunk = paired[start : start + 1000]
-        written = {o.message_id for o in queue.record_outcomes(conn, worker=worker, outcomes=chunk, now=now)}
-        for outcome in chunk:
-            if outcome.receipt is None:
-                continue
-            if outcome.message_id in written:
-                applied += 1
-            else:  # the lease was lost: the receipt is matched (or kept) on its own, never dropped
-                receipts.append(outcome.receipt)
-    for start in range(0, len(receipts), 1000):
-        done, held = apply_receipts(conn, receipts[start : start + 1000], now=now)
-        applied += done
-        kept += held
-    return applied, kept
-
-
-def _pair_receipts(
-    outcomes: Sequence[Outcome], receipts: Sequence[ReceiptUpdate]
-) -> tuple[list[Outcome], list[ReceiptUpdate]]:
-    """Attach each receipt to the `sent` outcome it reports on when both are in this flush
-    (providers that confirm at once, SMPP receipts racing their submit_sm_resp)."""
-    if not receipts:
-        return list(outcomes), []
-    by_provider_id = {
-        (o.channel_id, o.provider_message_id): i
-        for i, o in enumerate(outcomes)
-        if o.status is MessageStatus.SENT and o.provider_message_id is not None and o.channel_id
-    }
-    paired = list(outcomes)
-    rest: list[ReceiptUpdate] = []
-    for receipt in receipts:
-        i = by_provider_id.pop((receipt.channel_id, receipt.provider_message_id), None)
-        if i is None:
-            rest.append(receipt)
-        else:
-            paired[i] = dataclasses.replace(paired[i], receipt=receipt)
-    return paired, rest
-
-
-def _sweep(conn: Connection, *, now: int) -> tuple[list[str], int]:
-    purge_expired(conn, now=now)
-    return queue.reclaim_expired_leases(conn, now=now), reconcile_pending_receipts(conn, now=now)
