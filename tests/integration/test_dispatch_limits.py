@@ -132,3 +132,23 @@ async def test_a_failing_channel_opens_its_circuit_and_its_messages_wait_queued(
     # Three sends failed and opened the circuit; waiting on it used no attempt of any message.
     assert max(attempts) == 1
     assert sum(attempts) >= 3
+
+
+async def test_a_slow_provider_gets_more_calls_in_flight_than_the_floor(
+    gateway_factory: GatewayFactory, database_url_factory: UrlFactory
+) -> None:
+    limits = {"channel_min_concurrency": 8, "channel_concurrency": 64}
+    dispatch = FAST_DISPATCH.model_copy(update=limits)
+    gw = await _gateway(gateway_factory, database_url_factory, dispatch=dispatch)
+    channel_id = await _channel(gw, "far", {"latency_ms": 100})
+    gauge = "tidings_channel_concurrency_limit"
+    sent = await gw.call(
+        "POST",
+        "/v1/messages",
+        {"to": [f"+1415556{n:04d}" for n in range(400)], "body": "hi", "channel": "far"},
+    )
+    done = await gw.wait_for_batch(sent.body["id"], timeout=60)
+    assert done["status_counts"] == {"delivered": 400}
+    # 8 at a time would have taken 5 s; the calls took 100 ms whatever their number, so the
+    # limit doubled round by round up to the ceiling.
+    assert await _metric(gw, gauge, {"channel_id": channel_id}) == 64
