@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from tidings.core.clock import to_rfc3339
+from tidings.core.cursors import encode_cursor
 from tidings.core.statuses import FINAL_STATUSES
-from tidings.features.messages.intake import PRIORITY_NAMES
+from tidings.features.messages.intake import PRIORITY_NAMES, Planned
 
 
 def message_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -69,3 +71,42 @@ def batch_status_json(batch: dict[str, Any], counts: dict[str, int]) -> dict[str
         "progress": round(done / total, 4) if total else 1.0,
         "created_at": to_rfc3339(batch["created_at"]),
     }
+
+
+# Message ids listed in a send's answer; a bigger batch is read page by page.
+INLINE_IDS = 1000
+
+
+def accepted_batch_json(
+    batch_id: str, planned: Planned, channel_id: str, ids: list[str], status: str, now: int
+) -> dict[str, Any]:
+    """The 202 answer to a send: what was accepted, refused and merged, and the message ids
+    (up to :data:`INLINE_IDS` of them)."""
+    segments: int | None = None
+    if planned.uniform:
+        segments = planned.infos[0].segments
+        total = planned.infos[0].segments * len(ids)
+        encoding: str | None = planned.infos[0].encoding.value
+    else:
+        total = sum(info.segments for info in planned.infos)
+        encodings = {info.encoding.value for info in planned.infos}
+        encoding = encodings.pop() if len(encodings) == 1 else None
+    return {
+        "id": batch_id,
+        "accepted": len(ids),
+        "invalid": [asdict(i) for i in planned.invalid],
+        "duplicates": planned.duplicates,
+        "segments": segments,
+        "total_segments": total,
+        "encoding": encoding,
+        "channel_id": channel_id,
+        "send_at": to_rfc3339(planned.send_at),
+        "status_counts": {status: len(ids)},
+        "message_ids": ids if len(ids) <= INLINE_IDS else None,
+        "created_at": to_rfc3339(now),
+    }
+
+
+def page_json(data: list[dict[str, Any]], rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return {"data": data, "next_cursor": next_cursor}

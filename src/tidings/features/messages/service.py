@@ -23,16 +23,16 @@ from tidings.features.accounts.service import AccountService
 from tidings.features.channels.service import ChannelService
 from tidings.features.messages import repository as repo
 from tidings.features.messages.contacts import contact_recipients, resolve_contacts
-from tidings.features.messages.intake import (
-    Limits,
-    Planned,
-    message_rows,
-    outside_window,
-    plan,
-    windowed_recipients,
+from tidings.features.messages.intake import Limits, Planned, message_rows, plan
+from tidings.features.messages.presenters import (
+    accepted_batch_json,
+    batch_status_json,
+    event_json,
+    message_json,
+    page_json,
 )
-from tidings.features.messages.presenters import batch_status_json, event_json, message_json
 from tidings.features.messages.schemas import SendMessagesRequest
+from tidings.features.messages.service_window import outside_window, windowed_recipients
 from tidings.features.routes.service import RouteService
 from tidings.metrics import MESSAGES_ACCEPTED
 from tidings.store.engine import Database
@@ -41,7 +41,6 @@ from tidings.store.intake import MESSAGE_COLUMNS, IntakeUnit, IntakeWriter, open
 
 OFF_LOOP_RECIPIENTS = 1_000
 _CHANNEL_POSITION = MESSAGE_COLUMNS.index("channel_id")
-INLINE_IDS = 1000
 
 
 class MessageService:
@@ -127,7 +126,7 @@ class MessageService:
         # With routes a batch can span channels; the batch names its first message's.
         batch_channel = rows[0][_CHANNEL_POSITION] if rows else channel["id"]
         status = "scheduled" if planned.send_at is not None else "queued"
-        response = _batch_json(batch_id, planned, batch_channel, ids, status, now)
+        response = accepted_batch_json(batch_id, planned, batch_channel, ids, status, now)
         unit = IntakeUnit(
             batch=_batch_row(batch_id, principal.account_id, batch_channel, planned, sender, request, now),
             messages=rows,
@@ -178,7 +177,7 @@ class MessageService:
             rows = await repo.list_messages(
                 conn, sorted(principal.account_ids), where, before=before, limit=limit + 1
             )
-        return _page([message_json(r) for r in rows[:limit]], rows, limit)
+        return page_json([message_json(r) for r in rows[:limit]], rows, limit)
 
     async def get(self, principal: Principal, message_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
@@ -386,36 +385,3 @@ def _batch_row(
         "metadata": json.dumps(request.metadata) if request.metadata else None,
         "created_at": now,
     }
-
-
-def _batch_json(
-    batch_id: str, planned: Planned, channel_id: str, ids: list[str], status: str, now: int
-) -> dict[str, Any]:
-    segments: int | None = None
-    if planned.uniform:
-        segments = planned.infos[0].segments
-        total = planned.infos[0].segments * len(ids)
-        encoding: str | None = planned.infos[0].encoding.value
-    else:
-        total = sum(info.segments for info in planned.infos)
-        encodings = {info.encoding.value for info in planned.infos}
-        encoding = encodings.pop() if len(encodings) == 1 else None
-    return {
-        "id": batch_id,
-        "accepted": len(ids),
-        "invalid": [asdict(i) for i in planned.invalid],
-        "duplicates": planned.duplicates,
-        "segments": segments,
-        "total_segments": total,
-        "encoding": encoding,
-        "channel_id": channel_id,
-        "send_at": to_rfc3339(planned.send_at),
-        "status_counts": {status: len(ids)},
-        "message_ids": ids if len(ids) <= INLINE_IDS else None,
-        "created_at": to_rfc3339(now),
-    }
-
-
-def _page(data: list[dict[str, Any]], rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return {"data": data, "next_cursor": next_cursor}
