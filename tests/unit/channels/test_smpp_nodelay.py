@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import stat
 import time
 from pathlib import Path
 
 import pytest
 
-from tidings.channels.smpp.nodelay import set_nodelay
+from tidings.channels.smpp.nodelay import set_nodelay, tcp_sockets
 from tidings.simulators.smpp import FakeSmsc
 from unit.channels.smpp_harness import Reported, bound, channel, eventually, message
 
@@ -19,20 +17,12 @@ from unit.channels.smpp_harness import Reported, bound, channel, eventually, mes
 def _nodelay_by_local_port(peer_port: int) -> dict[int, int]:
     """TCP_NODELAY of each of this process's TCP sockets connected to ``peer_port``."""
     found: dict[int, int] = {}
-    for name in os.listdir("/proc/self/fd"):
+    for sock in tcp_sockets():
         try:
-            fd = int(name)
-            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
-                continue
-            sock = socket.socket(fileno=os.dup(fd))
+            if sock.getpeername()[1] == peer_port:
+                found[sock.getsockname()[1]] = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         except OSError:
             continue
-        with sock:
-            try:
-                if sock.family == socket.AF_INET and sock.getpeername()[1] == peer_port:
-                    found[sock.getsockname()[1]] = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-            except OSError:
-                continue
     return found
 
 

@@ -14,19 +14,19 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 _FDS = Path("/proc/self/fd")
 
 
-def set_nodelay(*, peer_port: int | None = None, local_port: int | None = None) -> int:
-    """Set TCP_NODELAY on every TCP socket connected to ``peer_port`` (another SMPP link to the
-    same port gains the same) or bound to ``local_port`` (the listener too); return how many."""
+def tcp_sockets() -> Iterator[socket.socket]:
+    """This process's TCP sockets (IPv4 and IPv6), each as a duplicate descriptor that is
+    closed when the caller moves on to the next."""
     try:
         names = os.listdir(_FDS)
     except OSError:
-        return 0
-    matched = 0
+        return
     for name in names:
         try:
             fd = int(name)
@@ -36,15 +36,22 @@ def set_nodelay(*, peer_port: int | None = None, local_port: int | None = None) 
         except (ValueError, OSError):
             continue  # closed meanwhile, or not a socket Python can wrap
         with sock:
-            if sock.type != socket.SOCK_STREAM or sock.family not in (socket.AF_INET, socket.AF_INET6):
+            if sock.type == socket.SOCK_STREAM and sock.family in (socket.AF_INET, socket.AF_INET6):
+                yield sock
+
+
+def set_nodelay(*, peer_port: int | None = None, local_port: int | None = None) -> int:
+    """Set TCP_NODELAY on every TCP socket connected to ``peer_port`` (another SMPP link to the
+    same port gains the same) or bound to ``local_port`` (the listener too); return how many."""
+    matched = 0
+    for sock in tcp_sockets():
+        try:
+            if peer_port is not None and sock.getpeername()[1] != peer_port:
                 continue
-            try:
-                if peer_port is not None and sock.getpeername()[1] != peer_port:
-                    continue
-                if local_port is not None and sock.getsockname()[1] != local_port:
-                    continue
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                continue  # not connected (a listening socket), or gone
-            matched += 1
+            if local_port is not None and sock.getsockname()[1] != local_port:
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            continue  # not connected (a listening socket), or gone
+        matched += 1
     return matched
