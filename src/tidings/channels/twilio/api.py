@@ -1,4 +1,4 @@
-"""The Programmable Messaging REST calls the channel makes, over one pooled aiohttp session.
+"""The Programmable Messaging REST calls the channel makes, over one keep-alive client.
 
 Create: ``POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json``, form-encoded, HTTP Basic
 (Account SID + Auth Token, or API key SID + secret), answer 201 with the Message JSON whose
@@ -11,51 +11,59 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
 
-from tidings.channels import http
+from tidings import __version__
 from tidings.channels.base import SendError
+from tidings.channels.keepalive import Answer, HttpFailure, KeepAliveClient
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 from tidings.channels.twilio.errors import error_for_response, network_error
 
 API_VERSION = "2010-04-01"
-# Bodies are encoded here rather than handed to aiohttp as pairs: its FormData machinery cost
-# more than the rest of the request (measured under a bulk send).
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FORM = "application/x-www-form-urlencoded"
 
 
-def open_session(settings: TwilioSettings, credentials: TwilioCredentials) -> aiohttp.ClientSession:
+def open_client(settings: TwilioSettings, credentials: TwilioCredentials) -> KeepAliveClient:
     user, password = credentials.basic_auth()
-    return http.open_session(
-        timeout_seconds=settings.timeout_seconds,
+    return KeepAliveClient(
+        settings.api_base_url,
+        headers={
+            "Authorization": aiohttp.encode_basic_auth(user, password),
+            "Accept": "application/json",
+            "User-Agent": f"tidings/{__version__}",
+        },
         max_connections=settings.max_connections,
-        headers={"Authorization": aiohttp.encode_basic_auth(user, password)},
+        timeout_seconds=settings.timeout_seconds,
     )
 
 
-def messages_url(settings: TwilioSettings, account_sid: str) -> str:
-    return f"{settings.api_base_url}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+def messages_path(settings: TwilioSettings, account_sid: str) -> str:
+    """The Messages list's path on the API origin (a base URL may carry a path prefix)."""
+    prefix = urlsplit(settings.api_base_url).path.rstrip("/")
+    return f"{prefix}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
 
 
-def message_url(messages: str, sid: str) -> str:
-    """One Message's URL, from :func:`messages_url` (``…/Messages/{sid}.json``)."""
+def message_path(messages: str, sid: str) -> str:
+    """One Message's path, from :func:`messages_path` (``…/Messages/{sid}.json``)."""
     return f"{messages.removesuffix('.json')}/{quote(sid, safe='')}.json"
 
 
-async def fetch_message(session: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
+async def _exchange(client: KeepAliveClient, method: str, path: str, body: bytes = b"") -> Answer:
+    try:
+        return await client.request(method, path, body, FORM if body else None)
+    except (HttpFailure, TimeoutError) as exc:
+        raise network_error(exc) from None
+
+
+async def fetch_message(client: KeepAliveClient, path: str) -> dict[str, Any] | None:
     """Fetch a Message (``GET …/Messages/{sid}.json``, answer 200 with the Message JSON); None
     when Twilio does not know it (404), :class:`SendError` when it could not be asked.
     https://www.twilio.com/docs/messaging/api/message-resource#fetch-a-message-resource
     """
-    try:
-        async with session.get(url) as response:
-            raw = await response.read()
-            status = response.status
-            retry_after = response.headers.get("Retry-After")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise network_error(exc) from None
+    answer = await _exchange(client, "GET", path)
+    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
     if status == 404:
         return None
     try:
@@ -71,15 +79,10 @@ async def fetch_message(session: aiohttp.ClientSession, url: str) -> dict[str, A
     return payload
 
 
-async def create_message(session: aiohttp.ClientSession, url: str, form: Sequence[tuple[str, str]]) -> str:
+async def create_message(client: KeepAliveClient, path: str, form: Sequence[tuple[str, str]]) -> str:
     """Create a Message; its SID, or :class:`SendError` classified by ``errors``."""
-    try:
-        async with session.post(url, data=urlencode(form).encode(), headers=FORM) as response:
-            raw = await response.read()
-            status = response.status
-            retry_after = response.headers.get("Retry-After")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise network_error(exc) from None
+    answer = await _exchange(client, "POST", path, urlencode(form).encode())
+    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:

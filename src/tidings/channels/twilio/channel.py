@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiohttp
-
 from tidings.channels.base import (
+    Channel,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -25,7 +24,7 @@ from tidings.channels.base import (
     WebhookRequest,
     WebhookResult,
 )
-from tidings.channels.http import HttpChannel
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.polling import poll_each
 from tidings.channels.twilio import api, callbacks, signature
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
@@ -34,7 +33,7 @@ WHATSAPP = "whatsapp:"
 WEBHOOK_KINDS = ("status", "inbound")
 
 
-class TwilioChannel(HttpChannel):
+class TwilioChannel(Channel):
     type = "twilio"
     settings_model = TwilioSettings
     credentials_model = TwilioCredentials
@@ -54,17 +53,29 @@ class TwilioChannel(HttpChannel):
         assert isinstance(settings, TwilioSettings) and isinstance(credentials, TwilioCredentials)
         self.config = settings
         self.secrets = credentials
-        self._messages_url = api.messages_url(settings, credentials.account_sid)
+        self._messages_path = api.messages_path(settings, credentials.account_sid)
+        self._client: KeepAliveClient | None = None
         self._status_callback = (
             self.webhook_url("status") if settings.public_base_url and settings.status_callbacks else None
         )
 
-    def open_session(self) -> aiohttp.ClientSession:
-        return api.open_session(self.config, self.secrets)
+    async def start(self) -> None:
+        self._client = api.open_client(self.config, self.secrets)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    def client(self) -> KeepAliveClient:
+        """The open client; a call before :meth:`start` (or after :meth:`close`) is refused as
+        retryable, so the message waits for a started adapter."""
+        if self._client is None:
+            raise SendError("twilio_not_started", "the channel is not started", retryable=True)
+        return self._client
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        session = self.session()
-        sid = await api.create_message(session, self._messages_url, self.form(message))
+        sid = await api.create_message(self.client(), self._messages_path, self.form(message))
         return SendResult(message.id, provider_message_id=sid)
 
     def poll_timing(self) -> PollTiming | None:
@@ -72,10 +83,10 @@ class TwilioChannel(HttpChannel):
 
     async def poll(self, provider_message_ids: Sequence[str]) -> list[Receipt]:
         """Fetch each Message and read its ``status`` with the status callbacks' table."""
-        session = self.session()
+        client = self.client()
 
         async def fetch(sid: str) -> Receipt | None:
-            found = await api.fetch_message(session, api.message_url(self._messages_url, sid))
+            found = await api.fetch_message(client, api.message_path(self._messages_path, sid))
             if found is None or not isinstance(found.get("status"), str):
                 return None  # unknown to Twilio (404): asked again later, until the window ends
             code = found.get("error_code")
