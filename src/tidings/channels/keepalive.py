@@ -121,6 +121,12 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(error)
 
 
+def _header_lines(headers: Mapping[str, str]) -> bytes:
+    if any(_LINE_BREAKS.intersection(f"{name}{value}") for name, value in headers.items()):
+        raise ValueError("header names and values must not contain line breaks")
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1")
+
+
 class KeepAliveClient:
     """Requests to one origin (``https://api.twilio.com``) over at most ``max_connections``
     keep-alive connections, each limited to ``timeout_seconds`` from connect to the last byte.
@@ -146,10 +152,7 @@ class KeepAliveClient:
         tls = parts.scheme == "https"
         self._port = parts.port or (443 if tls else 80)
         self._ssl = (ssl_context or ssl.create_default_context()) if tls else None
-        fixed = {"Host": parts.netloc.rpartition("@")[2], **headers}
-        if any(_LINE_BREAKS.intersection(value) for value in fixed.values()):
-            raise ValueError("header values must not contain line breaks")
-        self._head = "".join(f"{name}: {value}\r\n" for name, value in fixed.items()).encode("latin-1")
+        self._head = _header_lines({"Host": parts.netloc.rpartition("@")[2], **headers})
         self._timeout = timeout_seconds
         self._slots = asyncio.Semaphore(max_connections)
         self._new_connection = partial(_Connection, max_answer_bytes)
@@ -157,12 +160,20 @@ class KeepAliveClient:
         self._closed = False
 
     async def request(
-        self, method: str, path: str, body: bytes = b"", content_type: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Answer:
-        """``path`` is the origin's absolute path, already percent-encoded (``/2010-04-01/…``)."""
+        """``path`` is the origin's absolute path, already percent-encoded (``/2010-04-01/…``);
+        ``headers`` are sent on this request only, after the client's own."""
         if not path.startswith("/") or _UNSAFE_IN_PATH.intersection(path):
             raise ValueError("the path must be absolute and percent-encoded")
         head = f"{method} {path} HTTP/1.1\r\n".encode("latin-1") + self._head
+        if headers:
+            head += _header_lines(headers)
         if content_type is not None:
             head += f"Content-Type: {content_type}\r\n".encode("latin-1")
         if body or method in ("POST", "PUT", "PATCH"):

@@ -1,5 +1,5 @@
-"""What every fake provider shares: an aiohttp server on a loopback port, a client session for
-the callbacks it posts, and the background tasks that post them."""
+"""What every fake provider shares: an aiohttp server on a loopback port, clients for the
+callbacks it posts, and the background tasks that post them."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ import asyncio
 import contextlib
 from collections.abc import Coroutine
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
+from tidings.channels.keepalive import KeepAliveClient
+
 # Connections the fake opens to post callbacks, as a provider's callback fleet would.
 CALLBACK_CONNECTIONS = 64
+# A callback that has its connection gets this long to be answered.
+CALLBACK_TIMEOUT_SECONDS = 10.0
 
 
 class FakeServer:
@@ -24,6 +29,7 @@ class FakeServer:
         self.port = port  # 0: any free port, read back once started
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
+        self._origins: dict[str, KeepAliveClient] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -61,6 +67,8 @@ class FakeServer:
                 await task
         if self._client is not None:
             await self._client.close()
+        for client in self._origins.values():
+            await client.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -70,6 +78,22 @@ class FakeServer:
 
     async def __aexit__(self, *_: object) -> None:
         await self.close()
+
+    def keepalive(self, url: str) -> tuple[KeepAliveClient, str]:
+        """The lean client for ``url``'s origin (one per origin, made on first use) and the URL's
+        path with its query: for a fake whose callbacks are the load (Twilio's two per message
+        cost the fake more than the gateway spent taking them, over aiohttp)."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        client = self._origins.get(origin)
+        if client is None:
+            client = self._origins[origin] = KeepAliveClient(
+                origin,
+                headers={},
+                max_connections=CALLBACK_CONNECTIONS,
+                timeout_seconds=CALLBACK_TIMEOUT_SECONDS,
+            )
+        return client, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` (a callback to post) in the background; :meth:`close` cancels it."""

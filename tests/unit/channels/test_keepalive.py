@@ -139,7 +139,7 @@ async def test_requests_share_one_connection_and_carry_the_fixed_headers(serve: 
         first = await client.request(
             "POST", "/2010-04-01/Messages.json", b"To=%2B1", "application/x-www-form-urlencoded"
         )
-        second = await client.request("GET", "/2010-04-01/Messages/SM1.json")
+        second = await client.request("GET", "/2010-04-01/Messages/SM1.json", headers={"X-Once": "1"})
     finally:
         await client.close()
     assert (first.status, first.body, first.headers["retry-after"]) == (201, b'{"sid":"SM1"}To=%2B1', "3")
@@ -154,6 +154,7 @@ async def test_requests_share_one_connection_and_carry_the_fixed_headers(serve: 
     assert (posted.header("Content-Type"), posted.header("Content-Length")) == (FORM, "7")
     assert fetched.line == b"GET /2010-04-01/Messages/SM1.json HTTP/1.1"
     assert fetched.header("Content-Length") is None
+    assert (posted.header("X-Once"), fetched.header("X-Once")) == (None, "1")
 
 
 async def test_a_chunked_answer_is_reassembled(serve: Serve) -> None:
@@ -326,7 +327,12 @@ async def test_a_path_that_would_break_the_request_line_is_refused(serve: Serve,
     assert server.connections == 0
 
 
-def test_header_values_with_line_breaks_are_refused() -> None:
+async def test_a_header_with_line_breaks_is_refused(serve: Serve) -> None:
+    server = await serve(echo)
+    client = client_for(server)
+    with pytest.raises(ValueError, match="line breaks"):
+        await client.request("GET", "/x", headers={"X-Signature": "a\r\nInjected: 1"})
+    assert server.connections == 0
     with pytest.raises(ValueError, match="line breaks"):
         KeepAliveClient(
             "http://127.0.0.1:9", headers={"X": "a\r\nB: c"}, max_connections=1, timeout_seconds=1
