@@ -205,27 +205,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize(
-    ("base_url", "code", "retryable"),
-    [
-        (f"http://127.0.0.1:{_free_port()}", "telegram_network", True),
-        ("http://127.0.0.1:99999", "telegram_bad_url", False),  # aiohttp's InvalidURL text is the URL
-    ],
-    ids=["connection refused", "port out of range"],
-)
-async def test_unreachable_apis_are_classified_and_their_errors_mask_the_token(
-    sinks: Sinks, base_url: str, code: str, retryable: bool
-) -> None:
+async def test_an_unreachable_api_is_transient_and_its_error_masks_the_token(sinks: Sinks) -> None:
     token = "12345:" + "s" * 35
     channel = TelegramChannel(
         "chn_telegram_test",
-        TelegramSettings(api_base_url=base_url),
+        TelegramSettings(api_base_url=f"http://127.0.0.1:{_free_port()}"),
         sinks.events,
         TelegramCredentials.model_validate({"bot_token": token}),
     )
     [error] = await _send(channel, _message())
-    assert (error.code, error.retryable) == (code, retryable)
-    assert "s" * 35 not in str(error) and (retryable or "<bot token>" in error.message)
+    assert (error.code, error.retryable) == ("telegram_network", True)
+    assert "s" * 35 not in str(error)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeTelegram, sinks: Sinks) -> None:

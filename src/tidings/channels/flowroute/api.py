@@ -1,4 +1,4 @@
-"""The Messaging API call the channel makes, over one pooled aiohttp session.
+"""The Messaging API call the channel makes, over one keep-alive client.
 
 Send: ``POST {base}/{v2.1|v2.2}/messages`` with a JSON:API document, ``Content-Type:
 application/vnd.api+json``, HTTP Basic (access key, secret key); answer 202 with
@@ -20,43 +20,39 @@ from tidings.channels import http
 from tidings.channels.base import SendError
 from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
 from tidings.channels.flowroute.errors import error_for_response, network_error
+from tidings.channels.keepalive import KeepAliveClient
 
 JSON_API = "application/vnd.api+json"
-_JSON_API_BODY = {"Content-Type": JSON_API}
 
 
-def open_session(settings: FlowrouteSettings, credentials: FlowrouteCredentials) -> aiohttp.ClientSession:
+def open_client(settings: FlowrouteSettings, credentials: FlowrouteCredentials) -> KeepAliveClient:
     user = credentials.access_key.get_secret_value()
     password = credentials.secret_key.get_secret_value()
-    return http.open_session(
+    return http.open_client(
+        settings.api_base_url,
         timeout_seconds=settings.timeout_seconds,
         max_connections=settings.max_connections,
         headers={"Authorization": aiohttp.encode_basic_auth(user, password), "Accept": JSON_API},
     )
 
 
-def messages_url(settings: FlowrouteSettings) -> str:
-    return f"{settings.api_base_url}/{settings.api_version}/messages"
+def messages_path(settings: FlowrouteSettings) -> str:
+    return http.api_path(settings.api_base_url, f"/{settings.api_version}/messages")
 
 
-def record_url(messages: str, record_id: str) -> str:
-    """One message detail record's URL, from :func:`messages_url`."""
+def record_path(messages: str, record_id: str) -> str:
+    """One message detail record's path, from :func:`messages_path`."""
     return f"{messages}/{quote(record_id, safe='')}"
 
 
-async def fetch_record(session: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
+async def fetch_record(client: KeepAliveClient, path: str) -> dict[str, Any] | None:
     """Look up a message detail record (MDR2, ``{"data": {"id", "type", "attributes": {...,
     "status", "delivery_receipts": [newest first]}}}``); None when Flowroute does not know it
     (404), :class:`SendError` when it could not be asked.
     https://developer.flowroute.com/api/messages/v2.1/look-up-a-message-detail-record/
     """
-    try:
-        async with session.get(url) as response:
-            raw = await response.read()
-            status = response.status
-            retry_after = response.headers.get("Retry-After")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise network_error(exc) from None
+    answer = await http.exchange(client, "GET", path, network_error=network_error)
+    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
     if status == 404:
         return None
     try:
@@ -72,15 +68,12 @@ async def fetch_record(session: aiohttp.ClientSession, url: str) -> dict[str, An
     return payload
 
 
-async def create_message(session: aiohttp.ClientSession, url: str, document: dict[str, Any]) -> str:
+async def create_message(client: KeepAliveClient, path: str, document: dict[str, Any]) -> str:
     """Send one message; its ``mdr2-…`` id, or :class:`SendError` classified by ``errors``."""
-    try:
-        async with session.post(url, data=orjson.dumps(document), headers=_JSON_API_BODY) as response:
-            raw = await response.read()
-            status = response.status
-            retry_after = response.headers.get("Retry-After")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise network_error(exc) from None
+    answer = await http.exchange(
+        client, "POST", path, body=orjson.dumps(document), content_type=JSON_API, network_error=network_error
+    )
+    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-
 from tidings.channels.base import (
     ChannelCredentials,
     ChannelEvents,
@@ -28,6 +26,7 @@ from tidings.channels.base import (
 from tidings.channels.flowroute import api, auth, callbacks
 from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
 from tidings.channels.http import HttpChannel
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.polling import poll_each
 
 WEBHOOK_KINDS = ("status", "inbound")
@@ -51,18 +50,17 @@ class FlowrouteChannel(HttpChannel):
         assert isinstance(settings, FlowrouteSettings) and isinstance(credentials, FlowrouteCredentials)
         self.config = settings
         self.secrets = credentials
-        self._messages_url = api.messages_url(settings)
+        self._messages_path = api.messages_path(settings)
         wants_receipts = settings.public_base_url and settings.delivery_receipts
         self._dlr_callback = (
             self.webhook_url("status") if wants_receipts and credentials.webhook_token else None
         )
 
-    def open_session(self) -> aiohttp.ClientSession:
-        return api.open_session(self.config, self.secrets)
+    def open_client(self) -> KeepAliveClient:
+        return api.open_client(self.config, self.secrets)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        session = self.session()
-        message_id = await api.create_message(session, self._messages_url, self.document(message))
+        message_id = await api.create_message(self.client(), self._messages_path, self.document(message))
         return SendResult(message.id, provider_message_id=message_id)
 
     def poll_timing(self) -> PollTiming | None:
@@ -70,10 +68,10 @@ class FlowrouteChannel(HttpChannel):
 
     async def poll(self, provider_message_ids: Sequence[str]) -> list[Receipt]:
         """Look up each message's record and read its status with the DLR table."""
-        session = self.session()
+        client = self.client()
 
         async def fetch(record_id: str) -> Receipt | None:
-            record = await api.fetch_record(session, api.record_url(self._messages_url, record_id))
+            record = await api.fetch_record(client, api.record_path(self._messages_path, record_id))
             return callbacks.record_receipt(record_id, record) if record is not None else None
 
         return await poll_each(provider_message_ids, fetch)

@@ -1,8 +1,8 @@
-"""The Bot API calls the channel makes, over one pooled aiohttp session.
+"""The Bot API calls the channel makes, over one keep-alive client.
 
 ``POST {api_base_url}/bot<token>/<method>`` with a JSON body; every answer is JSON
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N, "description": "..."}``
-(https://core.telegram.org/bots/api#making-requests). The token is part of the URL, so URLs are
+(https://core.telegram.org/bots/api#making-requests). The token is part of the path, so paths are
 built per call and never kept, logged or put into an error.
 """
 
@@ -10,37 +10,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
-
-import aiohttp
 
 from tidings.channels import http
 from tidings.channels.base import SendError
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.telegram.config import TelegramSettings
-from tidings.channels.telegram.errors import error_for_response, network_error, redact
+from tidings.channels.telegram.errors import error_for_response, network_error
 
 TELEGRAM = "telegram:"
 
 
-def open_session(settings: TelegramSettings) -> aiohttp.ClientSession:
-    return http.open_session(
-        timeout_seconds=settings.timeout_seconds, max_connections=settings.max_connections
+def open_client(settings: TelegramSettings) -> KeepAliveClient:
+    return http.open_client(
+        settings.api_base_url,
+        timeout_seconds=settings.timeout_seconds,
+        max_connections=settings.max_connections,
     )
 
 
-async def call(
-    session: aiohttp.ClientSession, base_url: str, token: str, method: str, params: Mapping[str, Any]
-) -> Any:
-    """Call ``method``; its ``result``, or :class:`SendError` classified by ``errors``."""
-    try:
-        async with session.post(f"{base_url}/bot{token}/{method}", json=dict(params)) as response:
-            raw = await response.read()
-            status = response.status
-    except aiohttp.InvalidURL as exc:
-        # api_base_url cannot make a URL (a bad port...): no retry can help. Its text is the URL.
-        raise SendError("telegram_bad_url", redact(str(exc), token)[:200], retryable=False) from None
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise network_error(exc, token) from None
+def method_path(settings: TelegramSettings, token: str, method: str) -> str:
+    """``method``'s path. It holds the token: build it per call, never keep or log it."""
+    return http.api_path(settings.api_base_url, f"/bot{token}/{method}")
+
+
+async def call(client: KeepAliveClient, path: str, token: str, params: Mapping[str, Any]) -> Any:
+    """Call the method at ``path`` (from :func:`method_path`); its ``result``, or
+    :class:`SendError` classified by ``errors``, with ``token`` masked in its message."""
+    body = json.dumps(dict(params)).encode()
+    masked = partial(network_error, token=token)
+    answer = await http.exchange(
+        client, "POST", path, body=body, content_type=http.JSON, network_error=masked
+    )
+    raw, status = answer.body, answer.status
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiohttp
-
 from tidings.channels.base import (
     ChannelCredentials,
     ChannelEvents,
@@ -26,6 +24,7 @@ from tidings.channels.base import (
     WebhookResult,
 )
 from tidings.channels.http import HttpChannel
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.telegram import api, callbacks
 from tidings.channels.telegram.config import TelegramCredentials, TelegramSettings
 from tidings.core.statuses import MessageStatus
@@ -55,8 +54,8 @@ class TelegramChannel(HttpChannel):
         self.secrets = credentials
         self.bot_address = settings.bot_address or f"telegram:{credentials.bot_id}"
 
-    def open_session(self) -> aiohttp.ClientSession:
-        return api.open_session(self.config)
+    def open_client(self) -> KeepAliveClient:
+        return api.open_client(self.config)
 
     async def start(self) -> None:
         await super().start()
@@ -68,9 +67,9 @@ class TelegramChannel(HttpChannel):
                 log.warning("telegram setWebhook failed: %s", error, extra={"channel_id": self.channel_id})
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        session = self.session()
+        client = self.client()
         params = self.send_params(message)
-        sent = await self._call(session, "sendMessage", params)
+        sent = await self._call(client, "sendMessage", params)
         provider_id = api.message_key(sent)
         await self._report_delivered(provider_id)
         return SendResult(message.id, provider_message_id=provider_id)
@@ -101,11 +100,14 @@ class TelegramChannel(HttpChannel):
             "allowed_updates": list(ALLOWED_UPDATES),
             "drop_pending_updates": drop_pending_updates,
         }
-        if self._session is not None:
-            await self._call(self._session, "setWebhook", params)
+        if self._client is not None:
+            await self._call(self._client, "setWebhook", params)
         else:
-            async with api.open_session(self.config) as session:
-                await self._call(session, "setWebhook", params)
+            client = api.open_client(self.config)
+            try:
+                await self._call(client, "setWebhook", params)
+            finally:
+                await client.close()
         return str(params["url"])
 
     async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
@@ -122,9 +124,9 @@ class TelegramChannel(HttpChannel):
         # redelivered.
         return WebhookResult(inbound=[message] if message else [])
 
-    async def _call(self, session: aiohttp.ClientSession, method: str, params: dict[str, Any]) -> Any:
+    async def _call(self, client: KeepAliveClient, method: str, params: dict[str, Any]) -> Any:
         token = self.secrets.bot_token.get_secret_value()
-        return await api.call(session, self.config.api_base_url, token, method, params)
+        return await api.call(client, api.method_path(self.config, token, method), token, params)
 
     async def _report_delivered(self, provider_id: str) -> None:
         try:

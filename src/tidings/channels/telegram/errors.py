@@ -49,8 +49,8 @@ def retry_after(body: Mapping[str, Any]) -> float | None:
 def network_error(exc: BaseException, token: str) -> SendError:
     """Connection refused or reset, DNS, TLS, timeout: the request may not have arrived.
 
-    aiohttp puts the request URL, and so the bot token, into some exceptions' text; it is masked
-    here because this message is stored with the message and logged.
+    The token is in the request path; should an exception's text ever quote the path, it is
+    masked here, because this message is stored with the message and logged.
     """
     detail = redact(str(exc), token)[:200] or "no detail"
     return SendError(

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
-from tidings import __version__
+from tidings.channels import http
 from tidings.channels.base import SendError
-from tidings.channels.keepalive import Answer, HttpFailure, KeepAliveClient
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 from tidings.channels.twilio.errors import error_for_response, network_error
 
@@ -27,22 +27,16 @@ FORM = "application/x-www-form-urlencoded"
 
 def open_client(settings: TwilioSettings, credentials: TwilioCredentials) -> KeepAliveClient:
     user, password = credentials.basic_auth()
-    return KeepAliveClient(
+    return http.open_client(
         settings.api_base_url,
-        headers={
-            "Authorization": aiohttp.encode_basic_auth(user, password),
-            "Accept": "application/json",
-            "User-Agent": f"tidings/{__version__}",
-        },
-        max_connections=settings.max_connections,
         timeout_seconds=settings.timeout_seconds,
+        max_connections=settings.max_connections,
+        headers={"Authorization": aiohttp.encode_basic_auth(user, password)},
     )
 
 
 def messages_path(settings: TwilioSettings, account_sid: str) -> str:
-    """The Messages list's path on the API origin (a base URL may carry a path prefix)."""
-    prefix = urlsplit(settings.api_base_url).path.rstrip("/")
-    return f"{prefix}/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+    return http.api_path(settings.api_base_url, f"/{API_VERSION}/Accounts/{account_sid}/Messages.json")
 
 
 def message_path(messages: str, sid: str) -> str:
@@ -50,19 +44,12 @@ def message_path(messages: str, sid: str) -> str:
     return f"{messages.removesuffix('.json')}/{quote(sid, safe='')}.json"
 
 
-async def _exchange(client: KeepAliveClient, method: str, path: str, body: bytes = b"") -> Answer:
-    try:
-        return await client.request(method, path, body, FORM if body else None)
-    except (HttpFailure, TimeoutError) as exc:
-        raise network_error(exc) from None
-
-
 async def fetch_message(client: KeepAliveClient, path: str) -> dict[str, Any] | None:
     """Fetch a Message (``GET …/Messages/{sid}.json``, answer 200 with the Message JSON); None
     when Twilio does not know it (404), :class:`SendError` when it could not be asked.
     https://www.twilio.com/docs/messaging/api/message-resource#fetch-a-message-resource
     """
-    answer = await _exchange(client, "GET", path)
+    answer = await http.exchange(client, "GET", path, network_error=network_error)
     raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
     if status == 404:
         return None
@@ -81,7 +68,10 @@ async def fetch_message(client: KeepAliveClient, path: str) -> dict[str, Any] | 
 
 async def create_message(client: KeepAliveClient, path: str, form: Sequence[tuple[str, str]]) -> str:
     """Create a Message; its SID, or :class:`SendError` classified by ``errors``."""
-    answer = await _exchange(client, "POST", path, urlencode(form).encode())
+    body = urlencode(form).encode()
+    answer = await http.exchange(
+        client, "POST", path, body=body, content_type=FORM, network_error=network_error
+    )
     raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
     try:
         payload = json.loads(raw) if raw else None

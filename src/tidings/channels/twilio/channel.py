@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tidings.channels.base import (
-    Channel,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -24,6 +23,7 @@ from tidings.channels.base import (
     WebhookRequest,
     WebhookResult,
 )
+from tidings.channels.http import HttpChannel
 from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.polling import poll_each
 from tidings.channels.twilio import api, callbacks, signature
@@ -33,7 +33,7 @@ WHATSAPP = "whatsapp:"
 WEBHOOK_KINDS = ("status", "inbound")
 
 
-class TwilioChannel(Channel):
+class TwilioChannel(HttpChannel):
     type = "twilio"
     settings_model = TwilioSettings
     credentials_model = TwilioCredentials
@@ -54,25 +54,12 @@ class TwilioChannel(Channel):
         self.config = settings
         self.secrets = credentials
         self._messages_path = api.messages_path(settings, credentials.account_sid)
-        self._client: KeepAliveClient | None = None
         self._status_callback = (
             self.webhook_url("status") if settings.public_base_url and settings.status_callbacks else None
         )
 
-    async def start(self) -> None:
-        self._client = api.open_client(self.config, self.secrets)
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-    def client(self) -> KeepAliveClient:
-        """The open client; a call before :meth:`start` (or after :meth:`close`) is refused as
-        retryable, so the message waits for a started adapter."""
-        if self._client is None:
-            raise SendError("twilio_not_started", "the channel is not started", retryable=True)
-        return self._client
+    def open_client(self) -> KeepAliveClient:
+        return api.open_client(self.config, self.secrets)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         sid = await api.create_message(self.client(), self._messages_path, self.form(message))

@@ -1,5 +1,5 @@
-"""The REST bot API calls (``/pa/send_message``, ``/pa/set_webhook``) over one pooled aiohttp
-session: JSON, X-Viber-Auth-Token, HTTP 200 with ``status`` 0 on success.
+"""The REST bot API calls (``/pa/send_message``, ``/pa/set_webhook``) over one keep-alive client:
+JSON, X-Viber-Auth-Token, HTTP 200 with ``status`` 0 on success.
 https://developers.viber.com/docs/api/rest-bot-api/#send-message"""
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-
 from tidings.channels import http
 from tidings.channels.base import SendError
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.viber.callbacks import message_token
 from tidings.channels.viber.config import ViberCredentials, ViberSettings
 from tidings.channels.viber.errors import error_for_http, error_for_status, network_error
@@ -19,21 +18,22 @@ from tidings.channels.viber.errors import error_for_http, error_for_status, netw
 AUTH_HEADER = "X-Viber-Auth-Token"
 
 
-def open_session(settings: ViberSettings, credentials: ViberCredentials) -> aiohttp.ClientSession:
-    return http.open_session(
+def open_client(settings: ViberSettings, credentials: ViberCredentials) -> KeepAliveClient:
+    return http.open_client(
+        settings.api_base_url,
         timeout_seconds=settings.timeout_seconds,
         max_connections=settings.max_connections,
         headers={AUTH_HEADER: credentials.auth_token.get_secret_value()},
     )
 
 
-def endpoint(settings: ViberSettings, name: str) -> str:
-    return f"{settings.api_base_url}/pa/{name}"
+def endpoint_path(settings: ViberSettings, name: str) -> str:
+    return http.api_path(settings.api_base_url, f"/pa/{name}")
 
 
-async def send_message(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> str:
+async def send_message(client: KeepAliveClient, path: str, payload: dict[str, Any]) -> str:
     """Send one message; its ``message_token`` as a decimal string, or :class:`SendError`."""
-    answer = await _call(session, url, payload)
+    answer = await _call(client, path, payload)
     token = message_token(answer.get("message_token"))
     if token is None:
         # Viber took the request but we cannot tell which message it made: retrying could send
@@ -45,7 +45,7 @@ async def send_message(session: aiohttp.ClientSession, url: str, payload: dict[s
 
 
 async def set_webhook(
-    session: aiohttp.ClientSession, url: str, webhook_url: str, event_types: Sequence[str]
+    client: KeepAliveClient, path: str, webhook_url: str, event_types: Sequence[str]
 ) -> list[str]:
     """Make ``webhook_url`` the bot's webhook; the event types Viber says it will send.
 
@@ -53,19 +53,17 @@ async def set_webhook(
     gateway must already be reachable there.
     https://developers.viber.com/docs/api/rest-bot-api/#setting-a-webhook
     """
-    answer = await _call(session, url, {"url": webhook_url, "event_types": list(event_types)})
+    answer = await _call(client, path, {"url": webhook_url, "event_types": list(event_types)})
     granted = answer.get("event_types")
     return [str(e) for e in granted] if isinstance(granted, list) else list(event_types)
 
 
-async def _call(session: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> dict[str, Any]:
-    try:
-        async with session.post(url, json=payload) as response:
-            raw = await response.read()
-            status = response.status
-            retry_after = response.headers.get("Retry-After")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise network_error(exc) from None
+async def _call(client: KeepAliveClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    body = json.dumps(payload).encode()
+    reply = await http.exchange(
+        client, "POST", path, body=body, content_type=http.JSON, network_error=network_error
+    )
+    raw, status, retry_after = reply.body, reply.status, reply.headers.get("retry-after")
     if not 200 <= status < 300:
         raise error_for_http(status, retry_after)
     try:

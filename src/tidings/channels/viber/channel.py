@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import aiohttp
-
 from tidings.channels.base import (
     ChannelCredentials,
     ChannelEvents,
@@ -22,6 +20,7 @@ from tidings.channels.base import (
     WebhookResult,
 )
 from tidings.channels.http import HttpChannel
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.viber import api, callbacks, signature
 from tidings.channels.viber.config import ViberCredentials, ViberSettings
 
@@ -53,10 +52,10 @@ class ViberChannel(HttpChannel):
         assert isinstance(settings, ViberSettings) and isinstance(credentials, ViberCredentials)
         self.config = settings
         self.secrets = credentials
-        self._send_url = api.endpoint(settings, "send_message")
+        self._send_path = api.endpoint_path(settings, "send_message")
 
-    def open_session(self) -> aiohttp.ClientSession:
-        return api.open_session(self.config, self.secrets)
+    def open_client(self) -> KeepAliveClient:
+        return api.open_client(self.config, self.secrets)
 
     async def start(self) -> None:
         await super().start()
@@ -76,17 +75,16 @@ class ViberChannel(HttpChannel):
     async def register_webhook(self) -> list[str]:
         """Make this channel's callback URL the bot's webhook (a bot has exactly one); the event
         types Viber granted. Raises :class:`SendError` with Viber's code when it refuses."""
-        session = self.session()
+        client = self.client()
         if not self.config.public_base_url:
             raise SendError(
                 "viber_no_public_url", "set public_base_url to register a webhook", retryable=False
             )
-        url = api.endpoint(self.config, "set_webhook")
-        return await api.set_webhook(session, url, self.webhook_url(), EVENT_TYPES)
+        path = api.endpoint_path(self.config, "set_webhook")
+        return await api.set_webhook(client, path, self.webhook_url(), EVENT_TYPES)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        session = self.session()
-        token = await api.send_message(session, self._send_url, self.payload(message))
+        token = await api.send_message(self.client(), self._send_path, self.payload(message))
         return SendResult(message.id, provider_message_id=token)
 
     def payload(self, message: OutboundMessage) -> dict[str, Any]:

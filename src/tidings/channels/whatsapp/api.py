@@ -1,5 +1,5 @@
 """The Cloud API send call (``POST /{version}/{phone_number_id}/messages``, Bearer token, JSON),
-over one pooled aiohttp session; the answer's ``wamid`` is what statuses match."""
+over one keep-alive client; the answer's ``wamid`` is what statuses match."""
 
 # https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 
@@ -9,34 +9,35 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-
 from tidings.channels import http
 from tidings.channels.base import SendError
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.whatsapp.config import WhatsAppCredentials, WhatsAppSettings
 from tidings.channels.whatsapp.errors import error_for_response, network_error
 
 
-def open_session(settings: WhatsAppSettings, credentials: WhatsAppCredentials) -> aiohttp.ClientSession:
-    return http.open_session(
+def open_client(settings: WhatsAppSettings, credentials: WhatsAppCredentials) -> KeepAliveClient:
+    return http.open_client(
+        settings.api_base_url,
         timeout_seconds=settings.timeout_seconds,
         max_connections=settings.max_connections,
         headers={"Authorization": f"Bearer {credentials.access_token.get_secret_value()}"},
     )
 
 
-def messages_url(settings: WhatsAppSettings) -> str:
-    return f"{settings.api_base_url}/{settings.api_version}/{settings.phone_number_id}/messages"
+def messages_path(settings: WhatsAppSettings) -> str:
+    return http.api_path(
+        settings.api_base_url, f"/{settings.api_version}/{settings.phone_number_id}/messages"
+    )
 
 
-async def send_message(session: aiohttp.ClientSession, url: str, message: Mapping[str, Any]) -> str:
+async def send_message(client: KeepAliveClient, path: str, message: Mapping[str, Any]) -> str:
     """Send one message object; its ``wamid``, or :class:`SendError` classified by ``errors``."""
-    try:
-        async with session.post(url, json=message) as response:
-            raw = await response.read()
-            status = response.status
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise network_error(exc) from None
+    body = json.dumps(message).encode()
+    answer = await http.exchange(
+        client, "POST", path, body=body, content_type=http.JSON, network_error=network_error
+    )
+    raw, status = answer.body, answer.status
     try:
         payload = json.loads(raw) if raw else None
     except ValueError:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
-import aiohttp
-
 from tidings.channels.base import (
     ChannelCredentials,
     ChannelEvents,
@@ -22,6 +20,7 @@ from tidings.channels.base import (
     WebhookResult,
 )
 from tidings.channels.http import HttpChannel
+from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.whatsapp import api, callbacks, signature
 from tidings.channels.whatsapp.config import WhatsAppCredentials, WhatsAppSettings
 
@@ -49,14 +48,13 @@ class WhatsAppChannel(HttpChannel):
         assert isinstance(settings, WhatsAppSettings) and isinstance(credentials, WhatsAppCredentials)
         self.config = settings
         self.secrets = credentials
-        self._messages_url = api.messages_url(settings)
+        self._messages_path = api.messages_path(settings)
 
-    def open_session(self) -> aiohttp.ClientSession:
-        return api.open_session(self.config, self.secrets)
+    def open_client(self) -> KeepAliveClient:
+        return api.open_client(self.config, self.secrets)
 
     async def send(self, message: OutboundMessage) -> SendResult:
-        session = self.session()
-        wamid = await api.send_message(session, self._messages_url, self.message_object(message))
+        wamid = await api.send_message(self.client(), self._messages_path, self.message_object(message))
         return SendResult(message.id, provider_message_id=wamid)
 
     def message_object(self, message: OutboundMessage) -> dict[str, Any]:
