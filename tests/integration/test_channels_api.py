@@ -294,6 +294,7 @@ async def test_bad_changes_are_refused_and_change_nothing(gw: RunningGateway) ->
         ("null credentials", path, {"credentials": None}, 422, "invalid_value"),
         ("taken name", path, {"name": "sandbox"}, 409, "channel_exists"),
         ("bad setting", path, {"settings": {"api_base_url": "ftp://x"}}, 422, "invalid_settings"),
+        ("unusable url", path, {"settings": {"api_base_url": "http://h:99999"}}, 422, "invalid_settings"),
         ("bad credentials", path, {"credentials": {"auth_token": OTHER_TOKEN}}, 422, "invalid_credentials"),
         ("bad country", path, {"countries": ["ZZ"]}, 422, "invalid_value"),
         ("not an object", path, [1], 400, "invalid_type"),

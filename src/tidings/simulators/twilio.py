@@ -18,11 +18,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
 
+from tidings.channels.forms import encode_form
 from tidings.channels.keepalive import HttpFailure
 from tidings.channels.twilio.api import FORM
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
@@ -303,7 +303,7 @@ class FakeTwilio(FakeServer):
             headers[SIGNATURE_HEADER] = signature
         client, path = self.keepalive(url)
         try:
-            answer = await client.request("POST", path, urlencode(fields).encode(), FORM, headers)
+            answer = await client.request("POST", path, encode_form(fields), FORM, headers)
         except (HttpFailure, TimeoutError) as exc:
             return 0, type(exc).__name__
         return answer.status, answer.body.decode(errors="replace")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import aiohttp
 
 from tidings.channels import http
 from tidings.channels.base import SendError
+from tidings.channels.forms import encode_form
 from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 from tidings.channels.twilio.errors import error_for_response, network_error
@@ -68,7 +69,7 @@ async def fetch_message(client: KeepAliveClient, path: str) -> dict[str, Any] | 
 
 async def create_message(client: KeepAliveClient, path: str, form: Sequence[tuple[str, str]]) -> str:
     """Create a Message; its SID, or :class:`SendError` classified by ``errors``."""
-    body = urlencode(form).encode()
+    body = encode_form(form)
     answer = await http.exchange(
         client, "POST", path, body=body, content_type=FORM, network_error=network_error
     )
