@@ -95,6 +95,10 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks ----------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self._answer is None:  # a second answer behind the one asked for, in the same bytes
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 

@@ -283,13 +283,20 @@ async def test_concurrent_requests_never_open_more_than_max_connections(serve: S
     assert server.connections == 3
 
 
-async def test_unasked_bytes_on_an_idle_connection_retire_it(serve: Serve) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["later", "in the same write"])
+async def test_unasked_answers_retire_the_connection(serve: Serve, together: bool) -> None:
     async def chatty(request: Request, writer: asyncio.StreamWriter, connection: int) -> bool:
-        writer.write(answer(body=str(connection).encode()))
-        if connection == 1:
+        asked = answer(body=str(connection).encode())
+        unasked = answer(408, b"timeout")  # as servers do before dropping an idle client
+        if connection > 1:
+            writer.write(asked)
+        elif together:
+            writer.write(asked + unasked)
+        else:
+            writer.write(asked)
             await writer.drain()
             await asyncio.sleep(0.02)
-            writer.write(answer(408, b"timeout"))  # as servers do before dropping an idle client
+            writer.write(unasked)
         return True
 
     server = await serve(chatty)
