@@ -1,14 +1,15 @@
 """A lean HTTP/1.1 client for a channel's send path: keep-alive connections to one origin, one
 request at a time on each, answers parsed by httptools (llhttp, the parser uvicorn serves with).
 
-Why not aiohttp here, as everywhere else: a channel like Twilio makes one small form POST per
-message to one origin, and aiohttp's general machinery (request and response objects, payload
-registry, stream readers, per-request timers and connector bookkeeping) cost more than the rest of
-the gateway's work for that message. Through the Twilio adapter to its fake at zero latency,
-measured on the same machine and run: aiohttp 3,900-4,200 msg/s at 0.23-0.25 ms of gateway CPU a
-message, this client 5,600-6,400 at 0.14-0.17. No library on PyPI offers a maintained asyncio
-HTTP/1.1 client at that cost, so the connection handling is written here (about a hundred lines)
-and the part that is easy to get wrong, parsing answers, is llhttp's.
+Why not aiohttp, which the gateway keeps for outbound event webhooks: a channel like Twilio
+makes one small form POST per message to one origin, and aiohttp's general machinery (request
+and response objects, payload registry, stream readers, per-request timers and connector
+bookkeeping) cost more than the rest of the gateway's work for that message. Through the Twilio
+adapter to its fake at zero latency, measured on the same machine and run: aiohttp 3,900-4,200
+msg/s at 0.23-0.25 ms of gateway CPU a message, this client 5,500-6,400 at 0.14-0.17. No
+library on PyPI offers a maintained asyncio HTTP/1.1 client at that cost, so the connection
+handling is written here (about a hundred lines) and the part that is easy to get wrong,
+parsing answers, is llhttp's.
 
 Left out on purpose, since a provider's API needs none of it: redirects, cookies, proxies,
 compression, streamed bodies, HTTP/2. An answer must carry Content-Length or be chunked.
@@ -27,8 +28,8 @@ from urllib.parse import urlsplit
 import httptools
 
 # Idle connections older than this are closed rather than reused: servers drop idle keep-alive
-# connections after a while (Twilio's edge after about a minute), and a request written into one
-# they are closing fails. aiohttp's default is the same.
+# connections after a while, and a request written into one they are closing fails. aiohttp's
+# default is the same.
 IDLE_SECONDS = 15.0
 # Provider answers are small JSON documents; a larger one is refused rather than buffered.
 MAX_ANSWER_BYTES = 1 << 20
