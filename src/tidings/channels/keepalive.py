@@ -35,6 +35,7 @@ IDLE_SECONDS = 15.0
 MAX_ANSWER_BYTES = 1 << 20
 _LINE_BREAKS = frozenset("\r\n")
 _UNSAFE_IN_PATH = _LINE_BREAKS | {" "}
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,8 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.usable = True
         self.idle_since = 0.0
+        self.reused = False  # taken from the idle pool for the current request
+        self.heard_back = False  # any byte of the current request's answer arrived
         self._parser = httptools.HttpResponseParser(self)
         self._answer: asyncio.Future[Answer] | None = None
         self._headers: dict[str, str] = {}
@@ -80,6 +83,7 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        self.heard_back = True
         if self._answer is None:  # bytes nobody asked for (a 408 before closing, say)
             self.close()
             return
@@ -188,9 +192,22 @@ class KeepAliveClient:
             if self._closed:
                 raise HttpFailure("the client is closed")
             async with asyncio.timeout(self._timeout):
-                connection = await self._connection()
+                connection = self._reusable() or await self._connect()
                 try:
                     answer = await connection.exchange(request)
+                except HttpFailure:
+                    connection.close()
+                    if not (connection.reused and not connection.heard_back and method in _IDEMPOTENT):
+                        raise
+                    # A kept-alive connection the server closed as the request went out, with not
+                    # a byte back: a request that changes nothing is asked again, once, on a new
+                    # connection (as aiohttp and browsers do). A POST is never repeated here.
+                    connection = await self._connect()
+                    try:
+                        answer = await connection.exchange(request)
+                    except BaseException:
+                        connection.close()
+                        raise
                 except BaseException:
                     connection.close()  # mid-exchange: what the server will send next is unknown
                     raise
@@ -208,14 +225,18 @@ class KeepAliveClient:
         for connection in idle:
             connection.close()
 
-    async def _connection(self) -> _Connection:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+    def _reusable(self) -> _Connection | None:
+        now = asyncio.get_running_loop().time()
         while self._idle:
             connection = self._idle.pop()  # the most recently used: the least likely to be stale
             if connection.usable and now - connection.idle_since < IDLE_SECONDS:
+                connection.reused, connection.heard_back = True, False
                 return connection
             connection.close()
+        return None
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
         try:
             _, connection = await loop.create_connection(
                 self._new_connection,

@@ -234,6 +234,35 @@ async def test_a_broken_answer_fails_and_the_next_request_gets_a_fresh_connectio
     assert server.connections == 2
 
 
+@pytest.mark.parametrize(("method", "repeated"), [("GET", True), ("POST", False)])
+async def test_a_reused_connection_closed_under_a_request_repeats_only_requests_that_change_nothing(
+    serve: Serve, method: str, repeated: bool
+) -> None:
+    answered: dict[int, int] = {}
+
+    async def drops_the_second(request: Request, writer: asyncio.StreamWriter, connection: int) -> bool:
+        answered[connection] = answered.get(connection, 0) + 1
+        if answered[connection] == 2:
+            return False  # closed as a server timing out an idle connection would, no answer
+        writer.write(answer(body=str(connection).encode()))
+        return True
+
+    server = await serve(drops_the_second)
+    client = client_for(server)
+    body = b"x" if method == "POST" else b""
+    try:
+        first = await client.request(method, "/x", body)
+        if repeated:
+            second = await client.request(method, "/x", body)
+            assert (first.body, second.body) == (b"1", b"2")
+        else:
+            with pytest.raises(HttpFailure, match="closed before the answer"):
+                await client.request(method, "/x", body)
+    finally:
+        await client.close()
+    assert len(server.requests) == (3 if repeated else 2)  # a POST reached the server once only
+
+
 async def test_a_late_answer_never_reaches_the_next_request(serve: Serve) -> None:
     async def slow_first(request: Request, writer: asyncio.StreamWriter, connection: int) -> bool:
         if connection == 1:
