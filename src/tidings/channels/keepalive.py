@@ -18,11 +18,12 @@ compression, streamed bodies, HTTP/2. An answer must carry Content-Length or be 
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -43,6 +44,14 @@ class Answer:
     status: int
     headers: Mapping[str, str]  # names lower-cased; a repeated header keeps its last value
     body: bytes
+
+    def json(self) -> Any:
+        """The body read as JSON, or None when it is empty or not JSON (an error page, say).
+        The standard library's reader: it keeps any integer exact (Viber's tokens are 64-bit)."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:  # UnicodeDecodeError included
+            return None
 
 
 class HttpFailure(Exception):

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tidings.channels.keepalive import HttpFailure, KeepAliveClient
+from tidings.channels.keepalive import Answer, HttpFailure, KeepAliveClient
 
 
 @dataclass
@@ -429,3 +429,16 @@ async def test_https_verifies_the_server_certificate(serve: Serve, tmp_path: Pat
         await client.close()
         await untrusting.close()
     assert got.body == b'{"sid":"SM1"}body'
+
+
+@pytest.mark.parametrize(
+    ("body", "read"),
+    [
+        (b'{"message_token": 5491238847392837123}', {"message_token": 5491238847392837123}),
+        (b"", None),
+        (b"<html>502 Bad Gateway</html>", None),
+        (b"\xff\xfe not UTF-8", None),
+    ],
+)
+def test_an_answer_reads_as_json_or_none(body: bytes, read: object) -> None:
+    assert Answer(200, {}, body).json() == read

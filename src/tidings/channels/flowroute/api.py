@@ -9,7 +9,6 @@ Look up (for polling): ``GET {base}/{version}/messages/{id}``, answer 200 with t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -52,13 +51,10 @@ async def fetch_record(client: KeepAliveClient, path: str) -> dict[str, Any] | N
     https://developer.flowroute.com/api/messages/v2.1/look-up-a-message-detail-record/
     """
     answer = await http.exchange(client, "GET", path, network_error=network_error)
-    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
+    status, retry_after = answer.status, answer.headers.get("retry-after")
     if status == 404:
         return None
-    try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
-        payload = None
+    payload = answer.json()
     if not 200 <= status < 300:
         raise error_for_response(status, payload, retry_after)
     if not isinstance(payload, dict):
@@ -73,11 +69,8 @@ async def create_message(client: KeepAliveClient, path: str, document: dict[str,
     answer = await http.exchange(
         client, "POST", path, body=orjson.dumps(document), content_type=JSON_API, network_error=network_error
     )
-    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
-    try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
-        payload = None
+    status, retry_after = answer.status, answer.headers.get("retry-after")
+    payload = answer.json()
     if not 200 <= status < 300:
         raise error_for_response(status, payload, retry_after)
     data = payload.get("data") if isinstance(payload, dict) else None

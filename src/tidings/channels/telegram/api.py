@@ -43,11 +43,8 @@ async def call(client: KeepAliveClient, path: str, token: str, params: Mapping[s
     answer = await http.exchange(
         client, "POST", path, body=body, content_type=http.JSON, network_error=masked
     )
-    raw, status = answer.body, answer.status
-    try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
-        payload = None
+    status = answer.status
+    payload = answer.json()
     if not 200 <= status < 300 or not isinstance(payload, dict) or payload.get("ok") is not True:
         if 200 <= status < 300:
             # Telegram took the request but we cannot tell what it did: retrying could send twice.

@@ -8,7 +8,6 @@ Fetch (for polling): ``GET …/Messages/{MessageSid}.json``, answer 200 with the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -51,13 +50,10 @@ async def fetch_message(client: KeepAliveClient, path: str) -> dict[str, Any] | 
     https://www.twilio.com/docs/messaging/api/message-resource#fetch-a-message-resource
     """
     answer = await http.exchange(client, "GET", path, network_error=network_error)
-    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
+    status, retry_after = answer.status, answer.headers.get("retry-after")
     if status == 404:
         return None
-    try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
-        payload = None
+    payload = answer.json()
     if not 200 <= status < 300:
         raise error_for_response(status, payload, retry_after)
     if not isinstance(payload, dict):
@@ -73,11 +69,8 @@ async def create_message(client: KeepAliveClient, path: str, form: Sequence[tupl
     answer = await http.exchange(
         client, "POST", path, body=body, content_type=FORM, network_error=network_error
     )
-    raw, status, retry_after = answer.body, answer.status, answer.headers.get("retry-after")
-    try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
-        payload = None
+    status, retry_after = answer.status, answer.headers.get("retry-after")
+    payload = answer.json()
     if not 200 <= status < 300:
         raise error_for_response(status, payload, retry_after)
     sid = payload.get("sid") if isinstance(payload, dict) else None

@@ -63,14 +63,10 @@ async def _call(client: KeepAliveClient, path: str, payload: dict[str, Any]) -> 
     reply = await http.exchange(
         client, "POST", path, body=body, content_type=http.JSON, network_error=network_error
     )
-    raw, status, retry_after = reply.body, reply.status, reply.headers.get("retry-after")
+    status, retry_after = reply.status, reply.headers.get("retry-after")
     if not 200 <= status < 300:
         raise error_for_http(status, retry_after)
-    try:
-        # json, not orjson: it reads any integer exactly (message tokens are 64-bit).
-        answer = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        answer = None
+    answer = reply.json()  # the standard library's reader: message tokens are 64-bit integers
     if not isinstance(answer, dict):
         raise SendError("viber_bad_response", f"HTTP {status} without a JSON object", retryable=False)
     status_code = answer.get("status")

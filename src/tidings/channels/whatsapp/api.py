@@ -37,11 +37,8 @@ async def send_message(client: KeepAliveClient, path: str, message: Mapping[str,
     answer = await http.exchange(
         client, "POST", path, body=body, content_type=http.JSON, network_error=network_error
     )
-    raw, status = answer.body, answer.status
-    try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
-        payload = None
+    status = answer.status
+    payload = answer.json()
     if not 200 <= status < 300:
         raise error_for_response(status, payload)
     wamid = _message_id(payload)
