@@ -268,13 +268,8 @@ class FakeFlowroute(FakeServer):
         return [submitted, DeliveryReceipt(2, "delivered", None, "Message delivered to handset")]
 
     async def _post(self, url: str, document: dict[str, Any]) -> tuple[int, str]:
-        assert self._client is not None, "start() the fake first"
-        headers = {"Content-Type": "application/json", "User-Agent": "Flowroute-Messaging/2.1"}
-        try:
-            async with self._client.post(url, data=orjson.dumps(document), headers=headers) as response:
-                return response.status, await response.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return 0, type(exc).__name__
+        headers = {"User-Agent": "Flowroute-Messaging/2.1"}
+        return await self.post_callback(url, orjson.dumps(document), "application/json", headers)
 
     # -- steering over HTTP (for gateways and tests in other processes) -------------------------
 

@@ -1,22 +1,24 @@
-"""What every fake provider shares: an aiohttp server on a loopback port, clients for the
-callbacks it posts, and the background tasks that post them."""
+"""What every fake provider shares: an aiohttp server on a loopback port, keep-alive clients for
+the callbacks it posts, and the background tasks that post them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
-from tidings.channels.keepalive import KeepAliveClient
+from tidings.channels.keepalive import Answer, HttpFailure, KeepAliveClient
 
 # Connections the fake opens to post callbacks, as a provider's callback fleet would.
 CALLBACK_CONNECTIONS = 64
-# A callback that has its connection gets this long to be answered.
+# A callback that has its connection gets this long to be answered. The wait for a connection is
+# not counted: under a burst thousands of callbacks queue for one, and a limit that counted the
+# wait dropped them in the fake itself (measured: 2,000 of 10,000 lost at full speed). A gateway
+# that hangs costs a callback, not the fake.
 CALLBACK_TIMEOUT_SECONDS = 10.0
 
 
@@ -28,7 +30,6 @@ class FakeServer:
         self.host = host
         self.port = port  # 0: any free port, read back once started
         self._runner: web.AppRunner | None = None
-        self._client: aiohttp.ClientSession | None = None
         self._origins: dict[str, KeepAliveClient] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -49,14 +50,6 @@ class FakeServer:
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        # Callbacks wait for a pooled connection as long as it takes: under a burst thousands
-        # queue up, and a total timeout counted that wait, so callbacks were dropped by the fake
-        # itself (measured: 2,000 of 10,000 lost at full speed). Connecting and each read are
-        # still bounded, so a gateway that hangs costs a callback, not the fake.
-        self._client = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=10),
-            connector=aiohttp.TCPConnector(limit=CALLBACK_CONNECTIONS),
-        )
         return self.url
 
     async def close(self) -> None:
@@ -65,8 +58,6 @@ class FakeServer:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._client is not None:
-            await self._client.close()
         for client in self._origins.values():
             await client.close()
         if self._runner is not None:
@@ -79,10 +70,27 @@ class FakeServer:
     async def __aexit__(self, *_: object) -> None:
         await self.close()
 
-    def keepalive(self, url: str) -> tuple[KeepAliveClient, str]:
-        """The lean client for ``url``'s origin (one per origin, made on first use) and the URL's
-        path with its query: for a fake whose callbacks are the load (Twilio's two per message
-        cost the fake more than the gateway spent taking them, over aiohttp)."""
+    async def post_callback(
+        self, url: str, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, str]:
+        """POST a callback to ``url`` as the provider would; ``(status, answer text)``, or
+        ``(0, what went wrong)`` when the gateway could not be reached or did not answer."""
+        try:
+            answer = await self.request("POST", url, body, content_type, headers)
+        except (HttpFailure, TimeoutError) as exc:
+            return 0, type(exc).__name__
+        return answer.status, answer.body.decode(errors="replace")
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        """One request to ``url`` over the keep-alive client for its origin (one per origin,
+        made on first use)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         client = self._origins.get(origin)
@@ -93,7 +101,8 @@ class FakeServer:
                 max_connections=CALLBACK_CONNECTIONS,
                 timeout_seconds=CALLBACK_TIMEOUT_SECONDS,
             )
-        return client, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return await client.request(method, path, body, content_type, headers)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` (a callback to post) in the background; :meth:`close` cancels it."""

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp import web
 
 from tidings.channels.telegram.callbacks import SECRET_HEADER
@@ -127,17 +126,12 @@ class FakeTelegram(FakeServer):
         """POST one Update as Telegram would, to ``url`` or the webhook set with setWebhook;
         ``(status, response text)``. ``secret_token`` replaces the secret header's value
         (``""`` sends none), so tests can prove forged Updates are refused."""
-        assert self._client is not None, "start() the fake first"
         target = url or self.webhook_url
         if target is None:
             raise RuntimeError("no webhook: call setWebhook or pass url")
         secret = self.webhook_secret if secret_token is None else secret_token
         headers = {SECRET_HEADER: secret} if secret else {}
-        try:
-            async with self._client.post(target, json=update, headers=headers) as response:
-                return response.status, await response.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return 0, type(exc).__name__
+        return await self.post_callback(target, json.dumps(update).encode(), "application/json", headers)
 
     async def send_inbound(
         self,

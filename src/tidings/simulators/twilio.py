@@ -23,7 +23,6 @@ import aiohttp
 from aiohttp import web
 
 from tidings.channels.forms import encode_form
-from tidings.channels.keepalive import HttpFailure
 from tidings.channels.twilio.api import FORM
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.twilio.signature import compute_signature
@@ -301,12 +300,7 @@ class FakeTwilio(FakeServer):
         headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": secrets.token_hex(16)}
         if signature:
             headers[SIGNATURE_HEADER] = signature
-        client, path = self.keepalive(url)
-        try:
-            answer = await client.request("POST", path, encode_form(fields), FORM, headers)
-        except (HttpFailure, TimeoutError) as exc:
-            return 0, type(exc).__name__
-        return answer.status, answer.body.decode(errors="replace")
+        return await self.post_callback(url, encode_form(fields), FORM, headers)
 
     # -- steering over HTTP (for gateways and tests in other processes) -------------------------
 

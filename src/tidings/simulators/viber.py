@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from tidings.channels.viber.api import AUTH_HEADER
@@ -227,20 +226,13 @@ class FakeViber(FakeServer):
         self.callbacks.append((message.message_token, event, answered))
 
     async def _post_signed(self, url: str | None, body: bytes, signature: str | None) -> tuple[int, str]:
-        assert self._client is not None, "start() the fake first"
         target = url or self.webhook_url
         if target is None:
             return 0, "no webhook is set"
         if signature is None:
             signature = compute_signature(self.auth_token, body)
-        headers = {"Content-Type": "application/json"}
-        if signature:
-            headers[SIGNATURE_HEADER] = signature
-        try:
-            async with self._client.post(target, data=body, headers=headers) as response:
-                return response.status, await response.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return 0, type(exc).__name__
+        headers = {SIGNATURE_HEADER: signature} if signature else {}
+        return await self.post_callback(target, body, "application/json", headers)
 
     def _new_token(self) -> int:
         self._next_token += 1

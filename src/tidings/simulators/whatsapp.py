@@ -11,8 +11,8 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-import aiohttp
 import orjson
 from aiohttp import web
 
@@ -182,10 +182,9 @@ class FakeWhatsApp(FakeServer):
         self, url: str, verify_token: str, challenge: str = "1158201444"
     ) -> tuple[int, str]:
         """The GET handshake Meta's App Dashboard makes when the callback URL is saved."""
-        assert self._client is not None, "start() the fake first"
         query = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token}
-        async with self._client.get(url, params=query) as response:
-            return response.status, await response.text()
+        answer = await self.request("GET", f"{url}{'&' if '?' in url else '?'}{urlencode(query)}")
+        return answer.status, answer.body.decode(errors="replace")
 
     # -- the Cloud API --------------------------------------------------------------------------
 
@@ -239,7 +238,6 @@ class FakeWhatsApp(FakeServer):
             self.notifications.append((message.id, status, answered))
 
     async def _notify(self, url: str | None, value: dict[str, Any], signature: str | None) -> tuple[int, str]:
-        assert self._client is not None, "start() the fake first"
         target = url or self.webhook_url
         if not target:
             raise ValueError("no webhook URL: pass url= or set webhook_url")
@@ -248,16 +246,12 @@ class FakeWhatsApp(FakeServer):
             "phone_number_id": self.phone_number_id,
         }
         body = orjson.dumps(notification(self.waba_id, metadata, value))
-        headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua"}
+        headers = {"User-Agent": "facebookexternalua"}
         if signature is None:
             signature = compute_signature(self.app_secret, body)
         if signature:
             headers[SIGNATURE_HEADER] = signature
-        try:
-            async with self._client.post(target, data=body, headers=headers) as response:
-                return response.status, await response.text()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return 0, type(exc).__name__
+        return await self.post_callback(target, body, "application/json", headers)
 
     # -- steering over HTTP (for gateways and tests in other processes) -------------------------
 
