@@ -117,7 +117,7 @@ class DeclaredRoute(BaseModel):
 
 
 class WebhookSettings(BaseModel):
-    """Delivery of signed event webhooks from the outbox (tidings.events.deliverer)."""
+    """Delivery of signed event webhooks from the outbox (tidings.webhooks.delivery)."""
 
     poll_interval_seconds: float = Field(default=0.25, gt=0, le=5)
     claim_batch_size: int = Field(default=200, ge=1, le=5_000)
@@ -132,7 +132,7 @@ class WebhookSettings(BaseModel):
 
 
 class EventStreamSettings(BaseModel):
-    """The live stream, ``GET /v1/events/stream`` (tidings.features.events)."""
+    """The live stream, ``GET /v1/events/stream`` (tidings.features.event_stream)."""
 
     poll_interval_seconds: float = Field(default=0.25, gt=0, le=5)
     keep_alive_seconds: float = Field(default=15, gt=0, le=300)

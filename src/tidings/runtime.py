@@ -18,26 +18,26 @@ from tidings.declarations import Applied, apply_declarations
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.dispatch.rate_limits import RateLimiter
 from tidings.dispatch.wakeups import DueListener
-from tidings.events.deliverer import Deliverer
 from tidings.features.accounts.service import AccountService, Bootstrap
 from tidings.features.channels.service import ChannelService
 from tidings.features.conversations.inbound import ConversationStep
 from tidings.features.conversations.service import ConversationService
 from tidings.features.conversations.timers import ConversationTimers
-from tidings.features.events.service import EventStream
+from tidings.features.event_stream.service import EventStream
 from tidings.features.inbound.service import InboundService
 from tidings.features.messages.intake import Limits
 from tidings.features.messages.service import MessageService
 from tidings.features.optouts.keywords import OptOutKeywords
+from tidings.features.provider_callbacks.service import CallbackService
 from tidings.features.proxy.expiry import ProxyExpiry
 from tidings.features.proxy.inbound import ProxyStep
 from tidings.features.proxy.service import ProxyService
 from tidings.features.routes.service import RouteService
 from tidings.features.sandbox.service import SandboxService
-from tidings.features.webhooks.service import WebhookService
 from tidings.store.engine import Database
 from tidings.store.intake import IntakeWriter
 from tidings.store.migrate import ensure_migrated
+from tidings.webhooks.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ class Gateway:
         self.inbound.add_step(OptOutKeywords())  # first: STOP applies whatever else takes the message
         self.inbound.add_step(ProxyStep())  # then proxy sessions (SPEC §3 routing order)
         self.inbound.add_step(ConversationStep())  # after opt-outs and proxy sessions
-        self.webhooks = WebhookService(self.db, self.box, self.inbound)
-        self.channels.on_change(self.webhooks.forget)
+        self.callbacks = CallbackService(self.db, self.box, self.inbound)
+        self.channels.on_change(self.callbacks.forget)
         self.intake = IntakeWriter(self.db)
         self.dispatcher = (
             Dispatcher(self.db, settings.dispatch, limiter=RateLimiter.from_settings(settings), box=self.box)
@@ -132,7 +132,7 @@ class Gateway:
             self.number_pool = pool
             self.messages.use_number_pool(pool)
         self.intake.start()
-        self.webhooks.start()
+        self.callbacks.start()
 
     async def stop(self) -> None:
         if self.conversation_timers is not None:
@@ -142,7 +142,7 @@ class Gateway:
         if self.due_listener is not None:
             await self.due_listener.stop()
         await self.intake.stop()
-        await self.webhooks.stop()
+        await self.callbacks.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         if self.deliverer is not None:

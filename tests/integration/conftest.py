@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 import uvicorn
 
+from tidings.app import create_app
 from tidings.config import DispatchSettings, Settings
 from tidings.runtime import Gateway
 from tidings.store.migrate import upgrade
-from tidings.web.app import create_app
 
 ADMIN_KEY = "tdk_test_admin_key_0123456789abcdefghijklmnopqrstuv"
 UrlFactory = Callable[[], Awaitable[str]]

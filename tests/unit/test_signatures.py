@@ -8,7 +8,7 @@ import hmac
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tidings.webhooks import sign, signature_header, verify_signature
+from tidings.webhooks.signing import sign, signature_header, verify_signature
 
 NOW = 1_800_000_000
 secrets = st.text(min_size=1, max_size=80)

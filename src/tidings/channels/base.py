@@ -3,8 +3,8 @@
 A channel is one provider connection. The dispatcher hands it :class:`OutboundMessage` values
 and gets :class:`SendResult` values back; failures are :class:`SendError` carrying whether a
 retry can help. Delivery receipts and inbound messages flow the other way through the
-:class:`ChannelEvents` the channel is given, or arrive as provider webhooks that the channel
-verifies and turns into a :class:`WebhookResult` (:meth:`Channel.parse_webhook`).
+:class:`ChannelEvents` the channel is given, or arrive as provider callbacks that the channel
+verifies and turns into a :class:`CallbackResult` (:meth:`Channel.parse_callback`).
 
 Each type declares two pydantic models: ``settings_model`` (plain, stored as JSON) and
 ``credentials_model`` (secrets as ``SecretStr``, stored encrypted and opened only to build the
@@ -123,7 +123,7 @@ class ChannelCredentials(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookRequest:
+class CallbackRequest:
     """A provider's call to ``/webhooks/{channel_id}/{kind}``, as received.
 
     ``query`` is the raw query string; the channel rebuilds the public URL the provider called
@@ -139,7 +139,7 @@ class WebhookRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookReply:
+class CallbackReply:
     """What the provider expects back."""
 
     status: int = 200
@@ -148,14 +148,14 @@ class WebhookReply:
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookResult:
+class CallbackResult:
     receipts: list[Receipt] = field(default_factory=list)
     inbound: list[InboundMessage] = field(default_factory=list)
-    reply: WebhookReply = field(default_factory=WebhookReply)
+    reply: CallbackReply = field(default_factory=CallbackReply)
 
 
-class WebhookError(Exception):
-    """A webhook the channel will not take; nothing of it is stored."""
+class CallbackError(Exception):
+    """A callback the channel will not take; nothing of it is stored."""
 
     status = 400
     code = "invalid_webhook"
@@ -165,14 +165,14 @@ class WebhookError(Exception):
         self.message = message
 
 
-class WebhookNotFound(WebhookError):
-    """The channel has no webhook of this kind (or none at all)."""
+class CallbackNotFound(CallbackError):
+    """The channel takes no callback of this kind (or none at all)."""
 
     status = 404
     code = "not_found"
 
 
-class WebhookRejected(WebhookError):
+class CallbackRejected(CallbackError):
     """The signature is missing or wrong: the request may not come from the provider."""
 
     status = 403
@@ -232,14 +232,14 @@ class Channel(abc.ABC):
     async def send(self, message: OutboundMessage) -> SendResult:
         """Hand one message to the provider. Raise :class:`SendError` when it does not take it."""
 
-    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
-        """Verify a provider's webhook and turn it into receipts and inbound messages.
+    async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
+        """Verify a provider's callback and turn it into receipts and inbound messages.
 
-        Must work on an adapter that was never started: the API process parses webhooks
-        without a dispatcher. Raise :class:`WebhookRejected` when the signature does not verify
-        and :class:`WebhookError` when the payload is unusable.
+        Must work on an adapter that was never started: the API process parses callbacks
+        without a dispatcher. Raise :class:`CallbackRejected` when the signature does not verify
+        and :class:`CallbackError` when the payload is unusable.
         """
-        raise WebhookNotFound(f"{self.type} channels take no webhooks")
+        raise CallbackNotFound(f"{self.type} channels take no webhooks")
 
     async def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
         """Hand several messages over at once; providers with a bulk call override this."""

@@ -87,8 +87,8 @@ def _run_server(settings: Settings, *, run_dispatcher: bool, migrate_first: bool
     import uvicorn
 
     from tidings import logs
+    from tidings.app import create_app
     from tidings.runtime import Gateway
-    from tidings.web.app import create_app
 
     logs.configure(settings.log_level, settings.log_format)
     # Checked before the server starts so a bad database or a bad declaration in the config

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.store.bulk import insert_rows
 from tidings.store.engine import Database
-from tidings.store.events import EVENT_COLUMNS
 from tidings.store.idempotency import store_answers
+from tidings.store.message_events import EVENT_COLUMNS
 from tidings.store.queue import notify_due
 from tidings.store.schema import batches, message_events, messages, service_windows
 

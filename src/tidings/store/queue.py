@@ -2,7 +2,7 @@
 
 Plain sync functions over a Connection, run as whole transactions by ``Database.transact``.
 Receipts are :mod:`tidings.store.receipts`. Every status change made here is recorded by
-:func:`tidings.store.events.insert_events`, which also queues its webhook deliveries in the same
+:func:`tidings.store.message_events.insert_events`, which also queues its webhook deliveries in the same
 transaction.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from tidings.core.statuses import MessageStatus
-from tidings.store.events import insert_events
+from tidings.store.message_events import insert_events
 from tidings.store.picks import picked
 from tidings.store.receipts import ReceiptUpdate, apply_kept_receipts
 from tidings.store.schema import messages

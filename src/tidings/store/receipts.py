@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from tidings.core.statuses import MessageStatus, predecessors
-from tidings.store.events import insert_events
+from tidings.store.message_events import insert_events
 from tidings.store.picks import among
 from tidings.store.schema import messages, pending_receipts
 

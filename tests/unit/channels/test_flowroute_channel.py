@@ -13,14 +13,14 @@ import pytest
 from aiohttp import web
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackRequest,
     ChannelEvents,
     InboundMessage,
     OutboundMessage,
     Receipt,
     SendError,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookRequest,
 )
 from tidings.channels.flowroute.channel import FlowrouteChannel
 from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
@@ -258,15 +258,15 @@ async def test_webhooks_need_the_token_in_the_query(fake: FakeFlowroute) -> None
     channel = await _channel(fake, public_base_url="https://gw.example.com")
     body = _dlr("mdr2-" + "1" * 32, "delivered")
     try:
-        good = await channel.parse_webhook(WebhookRequest("status", f"token={TOKEN}", {}, body))
+        good = await channel.parse_callback(CallbackRequest("status", f"token={TOKEN}", {}, body))
         for query in ("", "token=wrong-token-0123456789", f"token={TOKEN}&token={TOKEN}", f"tok={TOKEN}"):
-            with pytest.raises(WebhookRejected):
-                await channel.parse_webhook(WebhookRequest("status", query, {}, body))
+            with pytest.raises(CallbackRejected):
+                await channel.parse_callback(CallbackRequest("status", query, {}, body))
         # Refused before the body is read: a garbage body without the token is a 403, not a 400.
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(WebhookRequest("inbound", "", {}, b"x=1"))
-        with pytest.raises(WebhookNotFound):
-            await channel.parse_webhook(WebhookRequest("other", f"token={TOKEN}", {}, body))
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(CallbackRequest("inbound", "", {}, b"x=1"))
+        with pytest.raises(CallbackNotFound):
+            await channel.parse_callback(CallbackRequest("other", f"token={TOKEN}", {}, body))
     finally:
         await channel.close()
     assert [(r.provider_message_id, r.status.value) for r in good.receipts] == [
@@ -277,8 +277,8 @@ async def test_webhooks_need_the_token_in_the_query(fake: FakeFlowroute) -> None
 async def test_webhooks_are_refused_without_a_webhook_token(fake: FakeFlowroute) -> None:
     channel = await _channel(fake, {"access_key": fake.access_key, "secret_key": fake.secret_key})
     try:
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(WebhookRequest("status", "token=", {}, _dlr("mdr2-1", "delivered")))
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(CallbackRequest("status", "token=", {}, _dlr("mdr2-1", "delivered")))
     finally:
         await channel.close()
 
@@ -290,8 +290,8 @@ async def test_the_fakes_receipts_and_inbound_parse_through_the_adapter(fake: Fa
 
     async def hook(request: web.Request) -> web.Response:
         kind = request.match_info["kind"]
-        result = await channels[0].parse_webhook(
-            WebhookRequest(kind, request.query_string, dict(request.headers), await request.read())
+        result = await channels[0].parse_callback(
+            CallbackRequest(kind, request.query_string, dict(request.headers), await request.read())
         )
         parsed.append(result)
         return web.Response(text="")
@@ -312,7 +312,7 @@ async def test_the_fakes_receipts_and_inbound_parse_through_the_adapter(fake: Fa
                 break
             await asyncio.sleep(0.02)
         status, _ = await fake.send_inbound(
-            channels[0].webhook_url("inbound"), from_="+14155550123", to=SENDER, body="hi",
+            channels[0].callback_url("inbound"), from_="+14155550123", to=SENDER, body="hi",
             media_urls=["https://media.example/1.jpg"],
         )  # fmt: skip
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tidings.channels.base import WebhookError
+from tidings.channels.base import CallbackError
 from tidings.channels.flowroute import auth, callbacks
 from tidings.channels.flowroute.errors import delivery_error, error_for_response
 
@@ -49,7 +49,7 @@ def test_inbound_callbacks_become_messages(case: dict[str, Any]) -> None:
     ids=["no id", "no status", "no attributes", "data not an object", "empty"],
 )
 def test_receipts_without_their_fields_are_refused(document: dict[str, Any]) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.receipt(callbacks.parse_document(_body(document)))
 
 
@@ -63,13 +63,13 @@ def test_receipts_without_their_fields_are_refused(document: dict[str, Any]) -> 
     ids=["no from", "no id", "compact without from or id"],
 )
 def test_inbound_without_its_fields_is_refused(document: dict[str, Any]) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.inbound(callbacks.parse_document(_body(document)))
 
 
 @pytest.mark.parametrize("body", [b"MessageSid=SM1", b"[1, 2]", b"\xff\xfe", b""])
 def test_bodies_that_are_not_json_objects_are_refused(body: bytes) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.parse_document(body)
 
 

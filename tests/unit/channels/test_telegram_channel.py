@@ -14,14 +14,14 @@ import pytest
 from aiohttp import web
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackRequest,
     ChannelEvents,
     InboundMessage,
     OutboundMessage,
     Receipt,
     SendError,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookRequest,
 )
 from tidings.channels.telegram.channel import TelegramChannel
 from tidings.channels.telegram.config import TelegramCredentials, TelegramSettings
@@ -256,15 +256,15 @@ async def test_a_failing_receipt_sink_does_not_fail_a_send_that_went_out(
 # -- webhooks -------------------------------------------------------------------------------------
 
 
-def _update_request(fake: FakeTelegram, secret: str | None, kind: str = "updates") -> WebhookRequest:
+def _update_request(fake: FakeTelegram, secret: str | None, kind: str = "updates") -> CallbackRequest:
     body = orjson.dumps(fake.message_update(100200323, "hi bot", "ana"))
     headers = {SECRET_HEADER: secret} if secret is not None else {}
-    return WebhookRequest(kind, "", headers, body)
+    return CallbackRequest(kind, "", headers, body)
 
 
 async def test_updates_with_the_secret_become_inbound_messages(fake: FakeTelegram, sinks: Sinks) -> None:
     channel = _channel(fake, sinks, bot_address="telegram:@tidings_bot")
-    result = await channel.parse_webhook(_update_request(fake, SECRET))
+    result = await channel.parse_callback(_update_request(fake, SECRET))
     [message] = result.inbound
     assert (message.sender, message.recipient, message.body) == (
         "telegram:100200323",
@@ -276,7 +276,7 @@ async def test_updates_with_the_secret_become_inbound_messages(fake: FakeTelegra
 
 
 async def test_the_bot_address_defaults_to_the_bots_id(fake: FakeTelegram, sinks: Sinks) -> None:
-    result = await _channel(fake, sinks).parse_webhook(_update_request(fake, SECRET))
+    result = await _channel(fake, sinks).parse_callback(_update_request(fake, SECRET))
     assert result.inbound[0].recipient == f"telegram:{fake.bot_id}"
 
 
@@ -284,23 +284,23 @@ async def test_the_bot_address_defaults_to_the_bots_id(fake: FakeTelegram, sinks
 async def test_updates_without_the_secret_are_rejected(
     fake: FakeTelegram, sinks: Sinks, secret: str | None
 ) -> None:
-    with pytest.raises(WebhookRejected):
-        await _channel(fake, sinks).parse_webhook(_update_request(fake, secret))
+    with pytest.raises(CallbackRejected):
+        await _channel(fake, sinks).parse_callback(_update_request(fake, secret))
 
 
 async def test_a_channel_without_a_webhook_secret_rejects_every_update(
     fake: FakeTelegram, sinks: Sinks
 ) -> None:
     channel = _channel(fake, sinks, {"bot_token": fake.bot_token})
-    with pytest.raises(WebhookRejected):
-        await channel.parse_webhook(_update_request(fake, SECRET))
+    with pytest.raises(CallbackRejected):
+        await channel.parse_callback(_update_request(fake, SECRET))
 
 
 async def test_rejection_comes_before_parsing(fake: FakeTelegram, sinks: Sinks) -> None:
-    with pytest.raises(WebhookRejected):
-        await _channel(fake, sinks).parse_webhook(WebhookRequest("updates", "", {}, b"not json"))
-    with pytest.raises(WebhookNotFound):
-        await _channel(fake, sinks).parse_webhook(_update_request(fake, SECRET, kind="status"))
+    with pytest.raises(CallbackRejected):
+        await _channel(fake, sinks).parse_callback(CallbackRequest("updates", "", {}, b"not json"))
+    with pytest.raises(CallbackNotFound):
+        await _channel(fake, sinks).parse_callback(_update_request(fake, SECRET, kind="status"))
 
 
 async def test_register_webhook_sets_url_secret_and_update_kinds(fake: FakeTelegram, sinks: Sinks) -> None:
@@ -337,15 +337,15 @@ async def test_the_fakes_updates_pass_the_adapters_check_end_to_end(fake: FakeTe
     answers: list[int] = []
 
     async def gateway(request: web.Request) -> web.Response:
-        webhook = WebhookRequest(
+        webhook = CallbackRequest(
             request.match_info["kind"],
             "",
             {k.lower(): v for k, v in request.headers.items()},
             await request.read(),
         )
         try:
-            result = await channel.parse_webhook(webhook)
-        except WebhookRejected:
+            result = await channel.parse_callback(webhook)
+        except CallbackRejected:
             answers.append(403)
             return web.Response(status=403)
         await sinks.take_inbound(channel.channel_id, result.inbound)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tidings.channels.base import SendError, WebhookError
+from tidings.channels.base import CallbackError, SendError
 from tidings.channels.telegram import api, callbacks
 from tidings.channels.telegram.errors import error_for_response, network_error, redact
 
@@ -47,7 +47,7 @@ def test_error_answers_are_classified(case: dict[str, Any]) -> None:
     ids=["empty", "text", "not utf-8", "array", "no update_id", "string id", "boolean id"],
 )
 def test_bodies_that_are_not_updates_are_refused(body: bytes) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.parse_update(body)
 
 
@@ -61,7 +61,7 @@ def test_bodies_that_are_not_updates_are_refused(body: bytes) -> None:
     ids=["no chat id", "no message_id", "string message_id"],
 )
 def test_text_messages_without_their_ids_are_refused(message: dict[str, Any]) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.inbound({"update_id": 1, "message": message}, BOT)
 
 

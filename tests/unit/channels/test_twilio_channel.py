@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from tidings.channels.base import (
+    CallbackRejected,
+    CallbackRequest,
     ChannelEvents,
     InboundMessage,
     OutboundMessage,
     Receipt,
     SendError,
-    WebhookRejected,
-    WebhookRequest,
 )
 from tidings.channels.twilio.channel import TwilioChannel
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
@@ -236,13 +236,13 @@ async def test_webhooks_verify_against_the_public_url_not_the_host_header(fake: 
         fake.auth_token, "https://attacker.example/webhooks/chn_twilio_test/status", form
     )
     try:
-        result = await channel.parse_webhook(
-            WebhookRequest("status", "", {"x-twilio-signature": good, "host": "attacker.example"}, body)
+        result = await channel.parse_callback(
+            CallbackRequest("status", "", {"x-twilio-signature": good, "host": "attacker.example"}, body)
         )
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(WebhookRequest("status", "", {"x-twilio-signature": forged}, body))
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(WebhookRequest("status", "", {}, body))
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(CallbackRequest("status", "", {"x-twilio-signature": forged}, body))
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(CallbackRequest("status", "", {}, body))
     finally:
         await channel.close()
     assert [r.status.value for r in result.receipts] == ["delivered"]
@@ -259,8 +259,8 @@ async def test_webhooks_are_refused_without_an_auth_token(fake: FakeTwilio) -> N
         public_base_url="https://gw.example.com",
     )
     try:
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(WebhookRequest("status", "", {"x-twilio-signature": "x"}, b"a=b"))
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(CallbackRequest("status", "", {"x-twilio-signature": "x"}, b"a=b"))
     finally:
         await channel.close()
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tidings.channels.base import WebhookError
+from tidings.channels.base import CallbackError
 from tidings.channels.http import parse_retry_after
 from tidings.channels.twilio import callbacks
 from tidings.channels.twilio.errors import error_for_response
@@ -43,19 +43,19 @@ def test_inbound_webhooks_become_messages(case: dict[str, Any]) -> None:
     ids=["no sid", "no status", "empty", "inbound fields"],
 )
 def test_status_callbacks_without_their_fields_are_refused(body: bytes) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.receipt(callbacks.parse_form(body))
 
 
 def test_inbound_without_from_is_refused() -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.inbound(callbacks.parse_form(b"To=%2B15005550006&MessageSid=SM1&Body=x"))
 
 
 def test_bodies_that_are_not_utf8_forms_are_refused() -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.parse_form(b"Body=\xff\xfe")
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.parse_form(b"&".join(b"a=1" for _ in range(callbacks.MAX_FIELDS + 1)))
 
 

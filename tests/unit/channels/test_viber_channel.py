@@ -12,16 +12,16 @@ import pytest
 from aiohttp import web
 
 from tidings.channels.base import (
+    CallbackError,
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackRequest,
+    CallbackResult,
     ChannelEvents,
     InboundMessage,
     OutboundMessage,
     Receipt,
     SendError,
-    WebhookError,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookRequest,
-    WebhookResult,
 )
 from tidings.channels.viber.channel import ViberChannel
 from tidings.channels.viber.config import ViberCredentials, ViberSettings
@@ -45,11 +45,11 @@ EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 class Gateway:
     """A loopback stand-in for ``POST /webhooks/{channel_id}/{kind}``: hands each callback to the
-    channel's ``parse_webhook`` and answers as the real endpoint does."""
+    channel's ``parse_callback`` and answers as the real endpoint does."""
 
     def __init__(self) -> None:
         self.channel: ViberChannel | None = None
-        self.results: list[WebhookResult] = []
+        self.results: list[CallbackResult] = []
         self.refused: list[int] = []
         self.url = ""
         self._runner: web.AppRunner | None = None
@@ -68,15 +68,15 @@ class Gateway:
 
     async def handle(self, request: web.Request) -> web.Response:
         assert self.channel is not None
-        webhook = WebhookRequest(
+        webhook = CallbackRequest(
             request.match_info["kind"],
             request.query_string,
             {k.lower(): v for k, v in request.headers.items()},
             await request.read(),
         )
         try:
-            result = await self.channel.parse_webhook(webhook)
-        except WebhookError as exc:
+            result = await self.channel.parse_callback(webhook)
+        except CallbackError as exc:
             self.refused.append(exc.status)
             return web.Response(status=exc.status)
         self.results.append(result)
@@ -284,7 +284,7 @@ async def test_start_registers_the_webhook_and_receipts_come_back_through_it(
     try:
         assert fake.webhook_url == f"{gateway.url}/webhooks/chn_viber_test/callback"
         assert fake.event_types == ["delivered", "seen", "failed"]
-        assert len(gateway.results) == 1 and gateway.results[0] == WebhookResult()  # the check
+        assert len(gateway.results) == 1 and gateway.results[0] == CallbackResult()  # the check
         delivered = await channel.send(_message())
         lost = await channel.send(_message(to="viber:lostUser="))
         await _wait_for(lambda: len(gateway.receipts()) == 2)
@@ -344,13 +344,13 @@ async def test_signatures_are_checked_before_the_body_is_read(fake: FakeViber) -
     body = b"not json at all"
     good = compute_signature(fake.auth_token, body)
     try:
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(WebhookRequest("callback", "", {}, body))
-        with pytest.raises(WebhookNotFound):
-            await channel.parse_webhook(WebhookRequest("inbound", "", {}, body))
-        with pytest.raises(WebhookError) as caught:
-            await channel.parse_webhook(
-                WebhookRequest("callback", "", {"x-viber-content-signature": good}, body)
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(CallbackRequest("callback", "", {}, body))
+        with pytest.raises(CallbackNotFound):
+            await channel.parse_callback(CallbackRequest("inbound", "", {}, body))
+        with pytest.raises(CallbackError) as caught:
+            await channel.parse_callback(
+                CallbackRequest("callback", "", {"x-viber-content-signature": good}, body)
             )
     finally:
         await channel.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tidings.channels.base import WebhookError
+from tidings.channels.base import CallbackError
 from tidings.channels.viber import callbacks
 from tidings.channels.viber.errors import error_for_http, error_for_status
 from tidings.channels.viber.signature import compute_signature, is_valid
@@ -42,7 +42,7 @@ def test_message_tokens_stay_exact_above_two_to_the_53() -> None:
 @pytest.mark.parametrize("token", [4.912661846655238e18, True, -1, "12a", "", None, [1]], ids=repr)
 def test_message_tokens_that_are_not_integers_are_refused(token: object) -> None:
     assert callbacks.message_token(token) is None
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.receipt({"event": "delivered", "message_token": token})
 
 
@@ -52,7 +52,7 @@ def test_message_tokens_that_are_not_integers_are_refused(token: object) -> None
     ids=["form", "not utf-8", "array", "no event", "event not a string"],
 )
 def test_bodies_that_are_not_viber_callbacks_are_refused(body: bytes) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.parse_event(body)
 
 
@@ -67,7 +67,7 @@ def test_bodies_that_are_not_viber_callbacks_are_refused(body: bytes) -> None:
     ids=["no sender", "no sender id", "no message", "no token"],
 )
 def test_inbound_messages_without_their_fields_are_refused(event: dict[str, Any]) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.webhook_result(event, "Tidings Bot")
 
 

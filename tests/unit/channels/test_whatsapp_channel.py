@@ -13,14 +13,14 @@ import pytest
 from aiohttp import web
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackRequest,
     ChannelEvents,
     InboundMessage,
     OutboundMessage,
     Receipt,
     SendError,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookRequest,
 )
 from tidings.channels.whatsapp.channel import WhatsAppChannel
 from tidings.channels.whatsapp.config import WhatsAppCredentials, WhatsAppSettings
@@ -257,7 +257,7 @@ async def test_statuses_from_the_fake_verify_and_become_receipts(fake: FakeWhats
     async def hook(request: web.Request) -> web.Response:
         body = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
-        result = await channel.parse_webhook(WebhookRequest("events", "", headers, body))
+        result = await channel.parse_callback(CallbackRequest("events", "", headers, body))
         return web.json_response({"receipts": [r.status.value for r in result.receipts]})
 
     app = web.Application()
@@ -281,27 +281,31 @@ async def test_notifications_with_a_wrong_or_missing_signature_are_refused(fake:
     body = b'{"object":"whatsapp_business_account","entry":[]}'
     good = compute_signature(fake.app_secret, body)
     assert (
-        await channel.parse_webhook(WebhookRequest("events", "", {"x-hub-signature-256": good}, body))
+        await channel.parse_callback(CallbackRequest("events", "", {"x-hub-signature-256": good}, body))
     ).receipts == []
     for headers in (
         {"x-hub-signature-256": compute_signature("other-secret", body)},
         {},
         {"x-hub-signature-256": "sha256="},
     ):
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(WebhookRequest("events", "", headers, body))
-    with pytest.raises(WebhookRejected):  # a byte changed after signing
-        await channel.parse_webhook(WebhookRequest("events", "", {"x-hub-signature-256": good}, body + b" "))
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(CallbackRequest("events", "", headers, body))
+    with pytest.raises(CallbackRejected):  # a byte changed after signing
+        await channel.parse_callback(
+            CallbackRequest("events", "", {"x-hub-signature-256": good}, body + b" ")
+        )
 
 
 async def test_without_an_app_secret_every_notification_is_refused(fake: FakeWhatsApp) -> None:
     channel = _build(fake, {"access_token": fake.access_token})
     body = b'{"object":"whatsapp_business_account","entry":[]}'
-    with pytest.raises(WebhookRejected):
-        await channel.parse_webhook(WebhookRequest("events", "", {"x-hub-signature-256": "sha256=00"}, body))
-    with pytest.raises(WebhookRejected):
-        await channel.parse_webhook(
-            WebhookRequest("events", "hub.mode=subscribe&hub.challenge=1&hub.verify_token=x", {}, b"", "GET")
+    with pytest.raises(CallbackRejected):
+        await channel.parse_callback(
+            CallbackRequest("events", "", {"x-hub-signature-256": "sha256=00"}, body)
+        )
+    with pytest.raises(CallbackRejected):
+        await channel.parse_callback(
+            CallbackRequest("events", "hub.mode=subscribe&hub.challenge=1&hub.verify_token=x", {}, b"", "GET")
         )
 
 
@@ -320,20 +324,20 @@ async def test_the_get_handshake_echoes_the_challenge_only_for_the_verify_token(
     fake: FakeWhatsApp, query: str, answer: bytes | None
 ) -> None:
     channel = _build(fake)
-    request = WebhookRequest("events", query, {}, b"", "GET")
+    request = CallbackRequest("events", query, {}, b"", "GET")
     if answer is None:
-        with pytest.raises(WebhookRejected):
-            await channel.parse_webhook(request)
+        with pytest.raises(CallbackRejected):
+            await channel.parse_callback(request)
         return
-    reply = (await channel.parse_webhook(request)).reply
+    reply = (await channel.parse_callback(request)).reply
     assert (reply.status, reply.body, reply.content_type) == (200, answer, "text/plain")
 
 
 async def test_other_kinds_and_methods_are_not_found(fake: FakeWhatsApp) -> None:
     channel = _build(fake)
-    for request in (WebhookRequest("status", "", {}, b"{}"), WebhookRequest("events", "", {}, b"", "PUT")):
-        with pytest.raises(WebhookNotFound):
-            await channel.parse_webhook(request)
+    for request in (CallbackRequest("status", "", {}, b"{}"), CallbackRequest("events", "", {}, b"", "PUT")):
+        with pytest.raises(CallbackNotFound):
+            await channel.parse_callback(request)
 
 
 def test_credentials_never_show_in_reprs() -> None:

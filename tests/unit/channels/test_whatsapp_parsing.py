@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tidings.channels.base import WebhookError
+from tidings.channels.base import CallbackError
 from tidings.channels.whatsapp import callbacks, signature
 from tidings.channels.whatsapp.errors import error_for_response
 
@@ -68,7 +68,7 @@ def _notification(value: bytes) -> bytes:
     ],
 )
 def test_unusable_notifications_are_a_webhook_error(body: bytes) -> None:
-    with pytest.raises(WebhookError):
+    with pytest.raises(CallbackError):
         callbacks.parse(body)
 
 

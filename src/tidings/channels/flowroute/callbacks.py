@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from tidings.channels.base import InboundMessage, Receipt, WebhookError
+from tidings.channels.base import CallbackError, InboundMessage, Receipt
 from tidings.channels.flowroute.errors import delivery_error
 from tidings.core.statuses import MessageStatus
 
@@ -44,9 +44,9 @@ def parse_document(body: bytes) -> Mapping[str, Any]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise WebhookError("the body is not JSON") from None
+        raise CallbackError("the body is not JSON") from None
     if not isinstance(document, dict):
-        raise WebhookError("the body is not a JSON object")
+        raise CallbackError("the body is not a JSON object")
     return document
 
 
@@ -56,7 +56,7 @@ def receipt(document: Mapping[str, Any]) -> Receipt | None:
     attributes = _object(data.get("attributes"))
     message_id, status = data.get("id"), attributes.get("status")
     if not isinstance(message_id, str) or not message_id or not isinstance(status, str) or not status:
-        raise WebhookError("a delivery receipt needs data.id and data.attributes.status")
+        raise CallbackError("a delivery receipt needs data.id and data.attributes.status")
     return receipt_for(
         message_id, status, attributes.get("status_code"), attributes.get("status_code_description")
     )
@@ -104,7 +104,7 @@ def inbound(document: Mapping[str, Any]) -> InboundMessage:
     message_id = data.get("id") if data is not None else document.get("id")
     sender, recipient, body = fields.get("from"), fields.get("to"), fields.get("body")
     if not all(isinstance(v, str) and v for v in (sender, recipient, message_id)):
-        raise WebhookError("an inbound message needs from, to and id")
+        raise CallbackError("an inbound message needs from, to and id")
     assert isinstance(sender, str) and isinstance(recipient, str) and isinstance(message_id, str)
     extra: dict[str, Any] = {}
     media = _media(document.get("included"))
@@ -142,5 +142,5 @@ def _media(included: object) -> list[dict[str, str]]:
 
 def _object(value: object) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise WebhookError("the payload is not a Flowroute JSON:API document (data.attributes)")
+        raise CallbackError("the payload is not a Flowroute JSON:API document (data.attributes)")
     return value

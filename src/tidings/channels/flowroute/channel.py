@@ -10,6 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackRequest,
+    CallbackResult,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -18,10 +22,6 @@ from tidings.channels.base import (
     Receipt,
     SendError,
     SendResult,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookRequest,
-    WebhookResult,
 )
 from tidings.channels.flowroute import api, auth, callbacks
 from tidings.channels.flowroute.config import FlowrouteCredentials, FlowrouteSettings
@@ -53,7 +53,7 @@ class FlowrouteChannel(HttpChannel):
         self._messages_path = api.messages_path(settings)
         wants_receipts = settings.public_base_url and settings.delivery_receipts
         self._dlr_callback = (
-            self.webhook_url("status") if wants_receipts and credentials.webhook_token else None
+            self.callback_url("status") if wants_receipts and credentials.webhook_token else None
         )
 
     def open_client(self) -> KeepAliveClient:
@@ -108,7 +108,7 @@ class FlowrouteChannel(HttpChannel):
         # v2.1 wants 11-digit NANP digits ("12065551234"); v2.2 wants E.164 ("+12065551234").
         return digits if self.config.api_version == "v2.1" else number
 
-    def webhook_url(self, kind: str) -> str:
+    def callback_url(self, kind: str) -> str:
         """The URL Flowroute calls for ``kind``, token included: give it as the number's or
         account's SMS and MMS callback for ``inbound``; ``status`` is sent with every message.
 
@@ -117,17 +117,17 @@ class FlowrouteChannel(HttpChannel):
         token = self.secrets.webhook_token
         return auth.with_token(base, token.get_secret_value()) if token is not None else base
 
-    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+    async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
         if request.kind not in WEBHOOK_KINDS:
-            raise WebhookNotFound(f"flowroute channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
+            raise CallbackNotFound(f"flowroute channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
         token = self.secrets.webhook_token
         if token is None:
-            raise WebhookRejected("this channel cannot verify Flowroute webhooks: it needs webhook_token")
+            raise CallbackRejected("this channel cannot verify Flowroute webhooks: it needs webhook_token")
         # Before parsing: an unauthenticated body gets no further than this.
         if not auth.is_valid(request.query, token.get_secret_value()):
-            raise WebhookRejected("the webhook token is missing or does not match")
+            raise CallbackRejected("the webhook token is missing or does not match")
         document = callbacks.parse_document(request.body)
         if request.kind == "status":
             found = callbacks.receipt(document)
-            return WebhookResult(receipts=[found] if found else [])
-        return WebhookResult(inbound=[callbacks.inbound(document)])
+            return CallbackResult(receipts=[found] if found else [])
+        return CallbackResult(inbound=[callbacks.inbound(document)])

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tidings.channels.base import InboundMessage, WebhookError
+from tidings.channels.base import CallbackError, InboundMessage
 
 # setWebhook's secret_token comes back in this header on every Update
 # (https://core.telegram.org/bots/api#setwebhook).
@@ -29,9 +29,9 @@ def parse_update(body: bytes) -> dict[str, Any]:
     try:
         update = json.loads(body)
     except (UnicodeDecodeError, ValueError):
-        raise WebhookError("the body is not a JSON Update") from None
+        raise CallbackError("the body is not a JSON Update") from None
     if not isinstance(update, dict) or not _is_int(update.get("update_id")):
-        raise WebhookError("an Update needs an integer update_id")
+        raise CallbackError("an Update needs an integer update_id")
     return update
 
 
@@ -46,7 +46,7 @@ def inbound(update: Mapping[str, Any], bot_address: str) -> InboundMessage | Non
         return None
     chat_id, message_id = chat.get("id"), message.get("message_id")
     if not _is_int(chat_id) or not _is_int(message_id):
-        raise WebhookError("a message needs chat.id and message_id")
+        raise CallbackError("a message needs chat.id and message_id")
     extra: dict[str, Any] = {"update_id": update["update_id"], "chat_type": chat.get("type")}
     author = message.get("from")
     if isinstance(author, dict):

@@ -11,6 +11,10 @@ import logging
 from typing import Any
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackRequest,
+    CallbackResult,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -18,10 +22,6 @@ from tidings.channels.base import (
     Receipt,
     SendError,
     SendResult,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookRequest,
-    WebhookResult,
 )
 from tidings.channels.http import HttpChannel
 from tidings.channels.keepalive import KeepAliveClient
@@ -83,7 +83,7 @@ class TelegramChannel(HttpChannel):
             )
         return {"chat_id": api.chat_id(message.recipient), "text": message.body}
 
-    def webhook_url(self) -> str:
+    def callback_url(self) -> str:
         """The URL to register with setWebhook (:meth:`register_webhook` does it)."""
         return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{WEBHOOK_KIND}"
 
@@ -95,7 +95,7 @@ class TelegramChannel(HttpChannel):
         if not self.config.public_base_url or self.secrets.webhook_secret is None:
             raise ValueError("registering a webhook needs public_base_url and webhook_secret")
         params = {
-            "url": self.webhook_url(),
+            "url": self.callback_url(),
             "secret_token": self.secrets.webhook_secret.get_secret_value(),
             "allowed_updates": list(ALLOWED_UPDATES),
             "drop_pending_updates": drop_pending_updates,
@@ -110,19 +110,19 @@ class TelegramChannel(HttpChannel):
                 await client.close()
         return str(params["url"])
 
-    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+    async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
         if request.kind != WEBHOOK_KIND:
-            raise WebhookNotFound(f"telegram channels take webhooks of kind {WEBHOOK_KIND}")
+            raise CallbackNotFound(f"telegram channels take webhooks of kind {WEBHOOK_KIND}")
         secret = self.secrets.webhook_secret
         if secret is None:
-            raise WebhookRejected("this channel has no webhook_secret to verify Telegram's calls with")
+            raise CallbackRejected("this channel has no webhook_secret to verify Telegram's calls with")
         given = request.headers.get(callbacks.SECRET_HEADER.lower())
         if not callbacks.secret_matches(secret.get_secret_value(), given):
-            raise WebhookRejected(f"the {callbacks.SECRET_HEADER} header is missing or does not match")
+            raise CallbackRejected(f"the {callbacks.SECRET_HEADER} header is missing or does not match")
         message = callbacks.inbound(callbacks.parse_update(request.body), self.bot_address)
         # Any 2xx tells Telegram the Update arrived; other kinds are acknowledged so they are not
         # redelivered.
-        return WebhookResult(inbound=[message] if message else [])
+        return CallbackResult(inbound=[message] if message else [])
 
     async def _call(self, client: KeepAliveClient, method: str, params: dict[str, Any]) -> Any:
         token = self.secrets.bot_token.get_secret_value()

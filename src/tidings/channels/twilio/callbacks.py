@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tidings.channels.base import InboundMessage, Receipt, WebhookError
+from tidings.channels.base import CallbackError, InboundMessage, Receipt
 from tidings.channels.twilio.errors import delivery_error
 from tidings.core.statuses import MessageStatus
 
@@ -38,7 +38,7 @@ def parse_form(body: bytes) -> list[tuple[str, str]]:
             body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS
         )
     except (UnicodeDecodeError, ValueError):
-        raise WebhookError("the body is not a UTF-8 form (application/x-www-form-urlencoded)") from None
+        raise CallbackError("the body is not a UTF-8 form (application/x-www-form-urlencoded)") from None
 
 
 def receipt(fields: Sequence[tuple[str, str]]) -> Receipt | None:
@@ -47,7 +47,7 @@ def receipt(fields: Sequence[tuple[str, str]]) -> Receipt | None:
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = form.get("MessageStatus") or form.get("SmsStatus")
     if not sid or not status:
-        raise WebhookError("a status callback needs MessageSid and MessageStatus")
+        raise CallbackError("a status callback needs MessageSid and MessageStatus")
     return receipt_for(sid, status, form.get("ErrorCode"))
 
 
@@ -71,7 +71,7 @@ def inbound(fields: Sequence[tuple[str, str]]) -> InboundMessage:
     sender, recipient = form.get("From"), form.get("To")
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")
     if not sender or not recipient or not sid:
-        raise WebhookError("an inbound message needs From, To and MessageSid")
+        raise CallbackError("an inbound message needs From, To and MessageSid")
     extra: dict[str, Any] = {}
     media = _media(form)
     if media:

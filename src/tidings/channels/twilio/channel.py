@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackReply,
+    CallbackRequest,
+    CallbackResult,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
@@ -17,11 +22,6 @@ from tidings.channels.base import (
     Receipt,
     SendError,
     SendResult,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookReply,
-    WebhookRequest,
-    WebhookResult,
 )
 from tidings.channels.http import HttpChannel
 from tidings.channels.keepalive import KeepAliveClient
@@ -55,7 +55,7 @@ class TwilioChannel(HttpChannel):
         self.secrets = credentials
         self._messages_path = api.messages_path(settings, credentials.account_sid)
         self._status_callback = (
-            self.webhook_url("status") if settings.public_base_url and settings.status_callbacks else None
+            self.callback_url("status") if settings.public_base_url and settings.status_callbacks else None
         )
 
     def open_client(self) -> KeepAliveClient:
@@ -110,32 +110,32 @@ class TwilioChannel(HttpChannel):
             form.append(("StatusCallback", self._status_callback))
         return form
 
-    def webhook_url(self, kind: str) -> str:
+    def callback_url(self, kind: str) -> str:
         """The URL Twilio calls for ``kind`` (set it as the number's messaging webhook for inbound)."""
         return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{kind}"
 
-    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+    async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
         if request.kind not in WEBHOOK_KINDS:
-            raise WebhookNotFound(f"twilio channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
+            raise CallbackNotFound(f"twilio channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
         if request.method != "POST":
             # Twilio's messaging webhooks are configured as POST; nothing here answers a GET.
-            raise WebhookNotFound("twilio channels take webhooks by POST only")
+            raise CallbackNotFound("twilio channels take webhooks by POST only")
         fields = callbacks.parse_form(request.body)
         self._verify(request, fields)
         if request.kind == "status":
             found = callbacks.receipt(fields)
-            return WebhookResult(receipts=[found] if found else [])
-        return WebhookResult(
+            return CallbackResult(receipts=[found] if found else [])
+        return CallbackResult(
             inbound=[callbacks.inbound(fields)],
-            reply=WebhookReply(body=callbacks.EMPTY_TWIML, content_type="text/xml"),
+            reply=CallbackReply(body=callbacks.EMPTY_TWIML, content_type="text/xml"),
         )
 
-    def _verify(self, request: WebhookRequest, fields: list[tuple[str, str]]) -> None:
+    def _verify(self, request: CallbackRequest, fields: list[tuple[str, str]]) -> None:
         if not self.config.public_base_url or self.secrets.auth_token is None:
-            raise WebhookRejected(
+            raise CallbackRejected(
                 "this channel cannot verify Twilio signatures: it needs public_base_url and auth_token"
             )
-        url = self.webhook_url(request.kind) + (f"?{request.query}" if request.query else "")
+        url = self.callback_url(request.kind) + (f"?{request.query}" if request.query else "")
         token = self.secrets.auth_token.get_secret_value()
         if not signature.is_valid(token, url, fields, request.headers.get(signature.HEADER.lower())):
-            raise WebhookRejected("the X-Twilio-Signature header is missing or does not match")
+            raise CallbackRejected("the X-Twilio-Signature header is missing or does not match")

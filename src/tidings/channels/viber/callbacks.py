@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tidings.channels.base import InboundMessage, Receipt, WebhookError, WebhookResult
+from tidings.channels.base import CallbackError, CallbackResult, InboundMessage, Receipt
 from tidings.core.statuses import MessageStatus
 
 # Viber's receipt events → ours. ``seen`` implies delivered (Viber sends it once, when the user
@@ -29,9 +29,9 @@ def parse_event(body: bytes) -> dict[str, Any]:
     try:
         event = json.loads(body)
     except (UnicodeDecodeError, ValueError):
-        raise WebhookError("the body is not JSON") from None
+        raise CallbackError("the body is not JSON") from None
     if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        raise WebhookError("a Viber callback is a JSON object with an event name")
+        raise CallbackError("a Viber callback is a JSON object with an event name")
     return event
 
 
@@ -44,16 +44,16 @@ def message_token(value: object) -> str | None:
     return None
 
 
-def webhook_result(event: dict[str, Any], recipient: str) -> WebhookResult:
+def webhook_result(event: dict[str, Any], recipient: str) -> CallbackResult:
     """What one verified callback means for us. Events we do not track (``webhook``, the
     set_webhook check; ``subscribed``, ``unsubscribed``, ``conversation_started``, and any new
     ones) are acknowledged with 200 and dropped: Viber retries anything else for an hour."""
     name = event["event"]
     if name in STATUSES:
-        return WebhookResult(receipts=[receipt(event)])
+        return CallbackResult(receipts=[receipt(event)])
     if name == "message":
-        return WebhookResult(inbound=[inbound(event, recipient)])
-    return WebhookResult()
+        return CallbackResult(inbound=[inbound(event, recipient)])
+    return CallbackResult()
 
 
 def receipt(event: dict[str, Any]) -> Receipt:
@@ -61,7 +61,7 @@ def receipt(event: dict[str, Any]) -> Receipt:
     token = message_token(event.get("message_token"))
     status = STATUSES.get(event["event"])
     if token is None or status is None:
-        raise WebhookError("a receipt callback needs an integer message_token")
+        raise CallbackError("a receipt callback needs an integer message_token")
     if status is MessageStatus.UNDELIVERED:
         desc = event.get("desc")
         detail = str(desc)[:MAX_DETAIL_CHARS] if desc else "Viber could not deliver the message"
@@ -76,10 +76,10 @@ def inbound(event: dict[str, Any], recipient: str) -> InboundMessage:
     message = event.get("message")
     token = message_token(event.get("message_token"))
     if not isinstance(sender, dict) or not isinstance(message, dict) or token is None:
-        raise WebhookError("a message callback needs sender, message and message_token")
+        raise CallbackError("a message callback needs sender, message and message_token")
     sender_id = sender.get("id")
     if not isinstance(sender_id, str) or not sender_id:
-        raise WebhookError("a message callback needs sender.id")
+        raise CallbackError("a message callback needs sender.id")
     text = message.get("text")
     extra: dict[str, Any] = {}
     if sender.get("name"):

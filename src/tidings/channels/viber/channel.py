@@ -8,16 +8,16 @@ import logging
 from typing import Any
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackRequest,
+    CallbackResult,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
     OutboundMessage,
     SendError,
     SendResult,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookRequest,
-    WebhookResult,
 )
 from tidings.channels.http import HttpChannel
 from tidings.channels.keepalive import KeepAliveClient
@@ -81,7 +81,7 @@ class ViberChannel(HttpChannel):
                 "viber_no_public_url", "set public_base_url to register a webhook", retryable=False
             )
         path = api.endpoint_path(self.config, "set_webhook")
-        return await api.set_webhook(client, path, self.webhook_url(), EVENT_TYPES)
+        return await api.set_webhook(client, path, self.callback_url(), EVENT_TYPES)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         token = await api.send_message(self.client(), self._send_path, self.payload(message))
@@ -111,16 +111,16 @@ class ViberChannel(HttpChannel):
             payload.update(type="text", text=message.body)
         return payload
 
-    def webhook_url(self) -> str:
+    def callback_url(self) -> str:
         """The URL Viber posts every callback to (receipts, inbound messages, the rest)."""
         return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{WEBHOOK_KIND}"
 
-    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+    async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
         if request.kind != WEBHOOK_KIND:
-            raise WebhookNotFound(f"viber channels take webhooks of kind {WEBHOOK_KIND}")
+            raise CallbackNotFound(f"viber channels take webhooks of kind {WEBHOOK_KIND}")
         # The signature covers the raw body only, so nothing is parsed before it verifies.
         token = self.secrets.auth_token.get_secret_value()
         if not signature.is_valid(token, request.body, request.headers.get(signature.HEADER.lower())):
-            raise WebhookRejected("the X-Viber-Content-Signature header is missing or does not match")
+            raise CallbackRejected("the X-Viber-Content-Signature header is missing or does not match")
         event = callbacks.parse_event(request.body)
         return callbacks.webhook_result(event, self.config.sender_name)

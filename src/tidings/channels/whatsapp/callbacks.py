@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tidings.channels.base import InboundMessage, Receipt, WebhookError
+from tidings.channels.base import CallbackError, InboundMessage, Receipt
 from tidings.channels.whatsapp.errors import UNDELIVERABLE_CODES, describe
 from tidings.core.statuses import MessageStatus
 
@@ -94,9 +94,9 @@ def parse(body: bytes) -> Notification:
     try:
         notification = Notification.model_validate_json(body)
     except ValidationError:
-        raise WebhookError("the body is not a WhatsApp Business Account notification") from None
+        raise CallbackError("the body is not a WhatsApp Business Account notification") from None
     if notification.object != "whatsapp_business_account":
-        raise WebhookError("the notification's object is not whatsapp_business_account")
+        raise CallbackError("the notification's object is not whatsapp_business_account")
     return notification
 
 

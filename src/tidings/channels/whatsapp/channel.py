@@ -7,17 +7,17 @@ import mimetypes
 from typing import Any
 
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackReply,
+    CallbackRequest,
+    CallbackResult,
     ChannelCredentials,
     ChannelEvents,
     ChannelSettings,
     OutboundMessage,
     SendError,
     SendResult,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookReply,
-    WebhookRequest,
-    WebhookResult,
 )
 from tidings.channels.http import HttpChannel
 from tidings.channels.keepalive import KeepAliveClient
@@ -81,38 +81,38 @@ class WhatsAppChannel(HttpChannel):
             text["preview_url"] = True
         return {**sent, "type": "text", "text": text}
 
-    def webhook_url(self) -> str | None:
+    def callback_url(self) -> str | None:
         """The callback URL to set in the App Dashboard (WhatsApp > Configuration), if known."""
         if not self.config.public_base_url:
             return None
         return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{WEBHOOK_KIND}"
 
-    async def parse_webhook(self, request: WebhookRequest) -> WebhookResult:
+    async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
         if request.kind != WEBHOOK_KIND:
-            raise WebhookNotFound(f"whatsapp channels take webhooks of kind {WEBHOOK_KIND}")
+            raise CallbackNotFound(f"whatsapp channels take webhooks of kind {WEBHOOK_KIND}")
         if request.method == "GET":
             return self._handshake(request)
         if request.method != "POST":
-            raise WebhookNotFound("whatsapp webhooks are GET (handshake) or POST (notifications)")
+            raise CallbackNotFound("whatsapp webhooks are GET (handshake) or POST (notifications)")
         if self.secrets.app_secret is None:
-            raise WebhookRejected("this channel cannot verify Meta's signatures: it needs app_secret")
+            raise CallbackRejected("this channel cannot verify Meta's signatures: it needs app_secret")
         secret = self.secrets.app_secret.get_secret_value()
         if not signature.is_valid(secret, request.body, request.headers.get(signature.HEADER.lower())):
-            raise WebhookRejected("the X-Hub-Signature-256 header is missing or does not match")
+            raise CallbackRejected("the X-Hub-Signature-256 header is missing or does not match")
         notification = callbacks.parse(request.body)
-        result = WebhookResult()
+        result = CallbackResult()
         for value in notification.changes_for(self.config.phone_number_id):
             result.receipts.extend(callbacks.receipts(value))
             result.inbound.extend(callbacks.inbound(value))
         return result
 
-    def _handshake(self, request: WebhookRequest) -> WebhookResult:
+    def _handshake(self, request: CallbackRequest) -> CallbackResult:
         if self.secrets.verify_token is None:
-            raise WebhookRejected("this channel cannot answer Meta's handshake: it needs verify_token")
+            raise CallbackRejected("this channel cannot answer Meta's handshake: it needs verify_token")
         answer = signature.challenge(request.query, self.secrets.verify_token.get_secret_value())
         if answer is None:
-            raise WebhookRejected("hub.mode, hub.verify_token or hub.challenge is missing or wrong")
-        return WebhookResult(reply=WebhookReply(body=answer.encode(), content_type="text/plain"))
+            raise CallbackRejected("hub.mode, hub.verify_token or hub.challenge is missing or wrong")
+        return CallbackResult(reply=CallbackReply(body=answer.encode(), content_type="text/plain"))
 
 
 def wa_number(recipient: str) -> str:

@@ -12,12 +12,12 @@ from tidings.core.ids import new_account_id, new_id, new_secret
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox, hash_secret, secrets_equal
 from tidings.errors import NotFound, PermissionDenied, Unauthenticated
-from tidings.events.secrets import new_webhook_secret
 from tidings.features.accounts import repository as repo
 from tidings.features.accounts.texts import effective_texts, own_texts, save_texts
 from tidings.features.channels.repository import insert_channel
 from tidings.features.channels.service import new_channel_row
 from tidings.store.engine import Database
+from tidings.webhooks.secrets import new_webhook_secret
 
 # How long a resolved credential is reused without a database read. Revocation is immediate
 # in the process that revokes; other processes notice within this many seconds.

@@ -16,9 +16,9 @@ from sqlalchemy import Connection
 
 from tidings.core.events import CONVERSATION_MESSAGE
 from tidings.core.ids import new_id
-from tidings.events.payloads import encode
+from tidings.core.presenters import encode
 from tidings.features.conversations import repository as repo
-from tidings.features.conversations.presenters import event_json, message_json
+from tidings.features.conversations.presenters import conversation_message_json, event_payload
 from tidings.features.conversations.rules import delivery_sender, relay_body, timer_deadlines
 from tidings.features.inbound.routing import queue_outbound
 from tidings.store.outbox import enqueue_account_event
@@ -92,13 +92,13 @@ def post_message(
         changes = activity(conversation, now)
         repo.update_conversation(conn, conversation["id"], changes)
         conversation = {**conversation, **changes}
-    shown_message = message_json(row, shown)
+    shown_message = conversation_message_json(row, shown)
     enqueue_account_event(
         conn,
         account_id=conversation["account_id"],
         message_id=inbound_message_id,
         event_type=CONVERSATION_MESSAGE,
-        render=lambda event_id: encode(event_json(event_id, conversation, shown_message, at=now)),
+        render=lambda event_id: encode(event_payload(event_id, conversation, shown_message, at=now)),
         now=now,
     )
     return shown_message

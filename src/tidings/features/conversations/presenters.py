@@ -61,7 +61,7 @@ def delivery_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def message_json(row: dict[str, Any], deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+def conversation_message_json(row: dict[str, Any], deliveries: list[dict[str, Any]]) -> dict[str, Any]:
     """A conversation message; ``failed`` counts deliveries that will not arrive, so a caller
     sees a partial failure without walking the list."""
     shown = [delivery_json(d) for d in deliveries]
@@ -79,7 +79,7 @@ def message_json(row: dict[str, Any], deliveries: list[dict[str, Any]]) -> dict[
     }
 
 
-def event_json(
+def event_payload(
     event_id: str, conversation: dict[str, Any], message: dict[str, Any], *, at: int
 ) -> dict[str, Any]:
     """The ``conversation.message`` event, in the envelope of every Tidings event."""

@@ -25,7 +25,7 @@ from tidings.features.accounts.service import AccountService
 from tidings.features.conversations import repository as repo
 from tidings.features.conversations.binding import resolve_channel
 from tidings.features.conversations.posting import SYSTEM_AUTHOR, close, post_message
-from tidings.features.conversations.presenters import message_json
+from tidings.features.conversations.presenters import conversation_message_json
 from tidings.features.conversations.rules import InvalidDuration, parse_duration, timer_deadlines
 from tidings.store.engine import Database
 
@@ -285,7 +285,7 @@ class ConversationService:
         def read(conn: Connection) -> list[dict[str, Any]]:
             rows = repo.list_messages(conn, conversation_id, before=before, limit=limit)
             deliveries = repo.deliveries_of(conn, [r["id"] for r in rows])
-            return [message_json(r, deliveries.get(r["id"], [])) for r in rows]
+            return [conversation_message_json(r, deliveries.get(r["id"], [])) for r in rows]
 
         async with self._db.read() as conn:
             return await conn.run_sync(read)

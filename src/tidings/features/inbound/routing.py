@@ -19,7 +19,7 @@ from sqlalchemy import Connection, insert
 from tidings.core.encoding import analyse
 from tidings.core.ids import new_ids
 from tidings.core.statuses import MessageStatus
-from tidings.store.events import insert_events
+from tidings.store.message_events import insert_events
 from tidings.store.queue import notify_due
 from tidings.store.schema import messages
 

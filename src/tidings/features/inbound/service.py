@@ -21,7 +21,7 @@ from tidings.features.contacts.addresses import sender_key
 from tidings.features.contacts.repository import contacts_by_address
 from tidings.features.inbound.routing import InboundContext, InboundStep
 from tidings.store.engine import Database
-from tidings.store.events import insert_events
+from tidings.store.message_events import insert_events
 from tidings.store.schema import messages, service_windows
 
 WHATSAPP_PREFIX = "whatsapp:"

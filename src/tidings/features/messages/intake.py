@@ -12,15 +12,13 @@ from tidings.core.addresses import normalize_addresses, parse_address
 from tidings.core.clock import now_ms, to_ms
 from tidings.core.encoding import SegmentInfo, analyse
 from tidings.core.numbers import InvalidNumber, InvalidNumberError
+from tidings.core.priorities import PRIORITIES
 from tidings.core.routing import Router
 from tidings.core.templates import MissingVariable, render
 from tidings.errors import InvalidRequest, PayloadTooLarge, Unprocessable
 from tidings.features.messages.contacts import REASONS as CONTACT_REASONS
 from tidings.features.messages.contacts import ContactBook, shown
 from tidings.features.messages.schemas import ContactRecipient, SendMessagesRequest, WhatsAppTemplate
-
-PRIORITIES = {"high": 0, "normal": 1, "bulk": 2}
-PRIORITY_NAMES = {value: name for name, value in PRIORITIES.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Rows as the API shows them: RFC 3339 times, named priorities, nested errors."""
+"""Batches and pages as the API shows them (a message's own shape is ``core.presenters``)."""
 
 from __future__ import annotations
 
@@ -9,51 +9,7 @@ from typing import Any
 from tidings.core.clock import to_rfc3339
 from tidings.core.cursors import encode_cursor
 from tidings.core.statuses import FINAL_STATUSES
-from tidings.features.messages.intake import PRIORITY_NAMES, Planned
-
-
-def message_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "account_id": row["account_id"],
-        "batch_id": row["batch_id"],
-        "direction": row["direction"],
-        "status": row["status"],
-        "channel_id": row["channel_id"],
-        "routing": {
-            "route": row["route"],
-            "fallback_channel_id": row["fallback_channel_id"],
-            "via_fallback": bool(row["via_fallback"]),
-        },
-        "from": row["sender"],
-        "to": row["recipient"],
-        "contact": row.get("contact_id"),
-        "body": row["body"],
-        "template": json.loads(row["template"]) if row.get("template") else None,
-        "encoding": row["encoding"],
-        "segments": row["segments"],
-        "priority": PRIORITY_NAMES.get(row["priority"], "normal"),
-        "send_at": to_rfc3339(row["send_at"]),
-        "expires_at": to_rfc3339(row["expires_at"]),
-        "attempts": row["attempts"],
-        "provider_message_id": row["provider_message_id"],
-        "error": (
-            {"code": row["error_code"], "message": row["error_message"]} if row["error_code"] else None
-        ),
-        "status_callback": row["status_callback"],
-        "metadata": json.loads(row["metadata"]) if row["metadata"] else None,
-        "created_at": to_rfc3339(row["created_at"]),
-        "updated_at": to_rfc3339(row["updated_at"]),
-    }
-
-
-def event_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "status": row["status"],
-        "at": to_rfc3339(row["at"]),
-        "code": row["code"],
-        "detail": row["detail"],
-    }
+from tidings.features.messages.intake import Planned
 
 
 def batch_status_json(batch: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:

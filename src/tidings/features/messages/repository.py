@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.statuses import CANCELABLE_STATUSES, MessageStatus
-from tidings.store.events import insert_events
+from tidings.store.message_events import insert_events
 from tidings.store.schema import batches, contacts, message_events, messages
 
 _CANCELABLE = sorted(s.value for s in CANCELABLE_STATUSES)

@@ -15,6 +15,7 @@ from tidings.channels.registry import channel_class
 from tidings.core.clock import now_ms, to_rfc3339
 from tidings.core.cursors import NUMBER_POSITION, decode_cursor, encode_cursor
 from tidings.core.ids import new_id, new_ids
+from tidings.core.presenters import message_json, status_event_json
 from tidings.core.routing import Router
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
@@ -24,13 +25,7 @@ from tidings.features.channels.service import ChannelService
 from tidings.features.messages import repository as repo
 from tidings.features.messages.contacts import contact_recipients, resolve_contacts
 from tidings.features.messages.intake import Limits, Planned, message_rows, plan
-from tidings.features.messages.presenters import (
-    accepted_batch_json,
-    batch_status_json,
-    event_json,
-    message_json,
-    page_json,
-)
+from tidings.features.messages.presenters import accepted_batch_json, batch_status_json, page_json
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.features.messages.service_window import outside_window, windowed_recipients
 from tidings.features.routes.service import RouteService
@@ -195,7 +190,7 @@ class MessageService:
             if await repo.get_message(conn, sorted(principal.account_ids), message_id) is None:
                 raise NotFound(f"no message {message_id}", code="message_not_found")
             rows = await repo.list_events(conn, message_id, after=after, limit=limit + 1)
-        data = [event_json(r) for r in rows[:limit]]
+        data = [status_event_json(r) for r in rows[:limit]]
         next_cursor = encode_cursor(str(rows[limit - 1]["id"])) if len(rows) > limit else None
         return {"data": data, "next_cursor": next_cursor}
 

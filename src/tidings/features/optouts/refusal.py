@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select, text, update
 from tidings.core.statuses import MessageStatus
 from tidings.features.optouts.addresses import ALL_SENDERS
 from tidings.features.optouts.keywords import SYSTEM_REPLIES
-from tidings.store.events import insert_events
+from tidings.store.message_events import insert_events
 from tidings.store.picks import among
 from tidings.store.queue import ClaimedMessage
 from tidings.store.schema import channels, messages, opt_outs

@@ -11,11 +11,11 @@ from sqlalchemy import Connection
 
 from tidings.core.events import PROXY_SESSION_CREATED, PROXY_SESSION_ENDED
 from tidings.core.ids import new_id
+from tidings.core.presenters import encode
 from tidings.errors import Conflict
-from tidings.events.payloads import encode
 from tidings.features.inbound.routing import queue_outbound
 from tidings.features.proxy import repository as repo
-from tidings.features.proxy.presenters import event_json
+from tidings.features.proxy.presenters import event_payload
 from tidings.features.proxy.rules import ACTIVE, ENDED, EndReason, Text, from_pool_number
 from tidings.store.outbox import enqueue_account_event
 
@@ -130,6 +130,6 @@ def announce(conn: Connection, session: dict[str, Any], event_type: str, *, now:
         account_id=session["account_id"],
         message_id=None,
         event_type=event_type,
-        render=lambda event_id: encode(event_json(event_id, event_type, session, at=now)),
+        render=lambda event_id: encode(event_payload(event_id, event_type, session, at=now)),
         now=now,
     )

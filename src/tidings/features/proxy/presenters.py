@@ -35,7 +35,7 @@ def session_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_json(event_id: str, event_type: str, session: dict[str, Any], *, at: int) -> dict[str, Any]:
+def event_payload(event_id: str, event_type: str, session: dict[str, Any], *, at: int) -> dict[str, Any]:
     """A ``proxy.session.*`` event, in the envelope of every Tidings event."""
     return {
         "id": event_id,

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from tidings.channels.base import InboundMessage
 from tidings.core.addresses import parse_address
 from tidings.core.numbers import InvalidNumberError
+from tidings.core.presenters import message_json
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import PermissionDenied, Unprocessable
 from tidings.features.accounts.service import AccountService
 from tidings.features.channels.service import ChannelService
 from tidings.features.inbound.service import InboundService
-from tidings.features.messages.presenters import message_json
 from tidings.store.engine import Database
 from tidings.store.schema import channels, messages
 

@@ -1,11 +1,11 @@
-"""Provider webhooks in: the channel verifies and parses, we store what it found.
+"""Provider callbacks in: the channel verifies and parses, we store what it found.
 
 Works in every process (``serve``, ``api``): receipts are applied to the database by group
 commit, so the callbacks that arrive together share one transaction (a provider reports each
 message twice or more, and one commit per callback capped a Twilio channel at a few hundred
 messages a second on SQLite); a receipt for a message whose send result is not written yet is kept in
 ``pending_receipts`` and reconciled by whichever dispatcher sweeps next), inbound messages go
-through :class:`InboundService`. A webhook that does not verify stores nothing.
+through :class:`InboundService`. A callback that does not verify stores nothing.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from sqlalchemy import Connection
 
 from tidings.cache import TTLCache
 from tidings.channels.base import (
+    CallbackNotFound,
+    CallbackRejected,
+    CallbackReply,
+    CallbackRequest,
     Channel,
     ChannelEvents,
     InboundMessage,
     Receipt,
-    WebhookNotFound,
-    WebhookRejected,
-    WebhookReply,
-    WebhookRequest,
 )
 from tidings.channels.stored import build_channel
 from tidings.core.clock import now_ms
@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 ADAPTER_CACHE_SECONDS = 5.0
 
 
-class WebhookService:
+class CallbackService:
+    """Takes what providers post to ``/webhooks/{channel_id}/{kind}``: receipts and inbound messages."""
+
     def __init__(self, db: Database, box: SecretBox, inbound: InboundService) -> None:
         self._db = db
         self._box = box
@@ -57,16 +59,16 @@ class WebhookService:
     async def stop(self) -> None:
         await self._receipts.stop()
 
-    async def handle(self, channel_id: str, request: WebhookRequest) -> WebhookReply:
-        """Verify, parse and store one webhook; raises :class:`WebhookError` (nothing stored)."""
+    async def handle(self, channel_id: str, request: CallbackRequest) -> CallbackReply:
+        """Verify, parse and store one callback; raises :class:`CallbackError` (nothing stored)."""
         adapter = await self._adapter(channel_id)
-        result = await adapter.parse_webhook(request)
+        result = await adapter.parse_callback(request)
         await self.store_receipts(channel_id, result.receipts)
         await self.store_inbound(channel_id, result.inbound)
         return result.reply
 
     def forget(self, channel_id: str) -> None:
-        """The channel changed: build its adapter afresh on its next webhook."""
+        """The channel changed: build its adapter afresh on its next callback."""
         self._adapters.discard(channel_id)
 
     async def store_receipts(self, channel_id: str, receipts: Sequence[Receipt]) -> None:
@@ -85,16 +87,16 @@ class WebhookService:
             async with self._db.read() as conn:
                 row = await get_channel(conn, channel_id)
             if row is None:
-                raise WebhookNotFound("no such channel")
+                raise CallbackNotFound("no such channel")
             try:
                 return build_channel(row, self._box, self._events)
             except ValueError as exc:  # pydantic's ValidationError included; never echoes secrets
                 log.warning(
-                    "channel cannot be opened to verify a webhook: %s",
+                    "channel cannot be opened to verify a callback: %s",
                     type(exc).__name__,
                     extra={"channel_id": channel_id},
                 )
-                raise WebhookRejected(
+                raise CallbackRejected(
                     "this channel's settings or credentials cannot verify webhooks"
                 ) from None
 

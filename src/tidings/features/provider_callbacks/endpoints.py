@@ -2,7 +2,7 @@
 ``GET`` on the same path: subscription handshakes. No API key: the provider's signature (or
 verify token) is the authentication, checked by the channel.
 
-POSTs are served by :class:`WebhookIngress`, a plain ASGI layer in front of FastAPI: a provider
+POSTs are served by :class:`CallbackIngress`, a plain ASGI layer in front of FastAPI: a provider
 calls back two or three times per message sent, and FastAPI's routing, request object and
 dependency handling cost more than verifying and storing the callback (measured: 40 % of the
 main thread under a Twilio bulk send). The rare GET handshake stays an ordinary route.
@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tidings.channels.base import WebhookError, WebhookReply, WebhookRequest
+from tidings.channels.base import CallbackError, CallbackReply, CallbackRequest
 from tidings.web.errors import error_body
 from tidings.web.responses import JSONResponse
 
@@ -37,7 +37,7 @@ MAX_WEBHOOK_BYTES = 256 * 1024
 )
 async def verify_webhook(request: Request, channel_id: str, kind: str) -> Response:
     """A provider's subscription handshake (Meta's ``hub.challenge``), answered by the channel."""
-    webhook = WebhookRequest(
+    callback = CallbackRequest(
         kind=kind,
         query=request.scope.get("query_string", b"").decode("latin-1"),
         headers={name.lower(): value for name, value in request.headers.items()},
@@ -45,14 +45,14 @@ async def verify_webhook(request: Request, channel_id: str, kind: str) -> Respon
         method="GET",
     )
     try:
-        reply = await request.app.state.gateway.webhooks.handle(channel_id, webhook)
-    except WebhookError as exc:
+        reply = await request.app.state.gateway.callbacks.handle(channel_id, callback)
+    except CallbackError as exc:
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
 
 
 def document(openapi: dict[str, Any]) -> dict[str, Any]:
-    """Describe the POST that :class:`WebhookIngress` serves, beside the GET route's own entry."""
+    """Describe the POST that :class:`CallbackIngress` serves, beside the GET route's own entry."""
     operation = {
         "tags": ["webhooks"],
         "summary": "Receive Webhook",
@@ -74,7 +74,7 @@ def document(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-class WebhookIngress:
+class CallbackIngress:
     """Serves ``POST /webhooks/{channel_id}/{kind}``; everything else goes on to ``app``.
 
     An exception escaping here reaches Starlette's outermost error middleware, which answers
@@ -90,7 +90,7 @@ class WebhookIngress:
             return
         channel_id, _, kind = scope["path"][len(PREFIX) :].partition("/")
         if not channel_id or not kind or "/" in kind:
-            await self.app(scope, receive, send)  # not a webhook path: FastAPI's 404
+            await self.app(scope, receive, send)  # not a callback path: FastAPI's 404
             return
         try:
             body = await _read_body(receive)
@@ -100,7 +100,7 @@ class WebhookIngress:
             too_large = error_body("payload_too_large", "webhook bodies are limited to 256 KiB")
             await _send_json(send, 413, too_large)
             return
-        webhook = WebhookRequest(
+        callback = CallbackRequest(
             kind=kind,
             # Raw, as sent: the signature covers the query string exactly as the provider wrote it.
             query=scope.get("query_string", b"").decode("latin-1"),
@@ -108,8 +108,8 @@ class WebhookIngress:
             body=body,
         )
         try:
-            reply: WebhookReply = await scope["app"].state.gateway.webhooks.handle(channel_id, webhook)
-        except WebhookError as exc:
+            reply: CallbackReply = await scope["app"].state.gateway.callbacks.handle(channel_id, callback)
+        except CallbackError as exc:
             await _send_json(send, exc.status, error_body(exc.code, exc.message))
             return
         await _send(send, reply.status, reply.content_type, reply.body)

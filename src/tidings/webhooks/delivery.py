@@ -24,15 +24,15 @@ from tidings.config import WebhookSettings
 from tidings.core.clock import now_ms
 from tidings.core.events import event_id
 from tidings.core.ids import new_id
+from tidings.core.presenters import encode, event_payload
 from tidings.core.retry import backoff_seconds
 from tidings.crypto import SecretBox
-from tidings.events.payloads import encode, event_payload
-from tidings.events.secrets import new_webhook_secret
 from tidings.metrics import WEBHOOK_DELIVERIES, WEBHOOK_IN_FLIGHT
 from tidings.store import outbox
 from tidings.store.engine import Database
 from tidings.store.outbox import ClaimedDelivery, DeliveryResult
-from tidings.webhooks import SIGNATURE_HEADER, signature_header
+from tidings.webhooks.secrets import new_webhook_secret
+from tidings.webhooks.signing import SIGNATURE_HEADER, signature_header
 
 log = logging.getLogger(__name__)
 

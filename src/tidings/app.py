@@ -18,14 +18,14 @@ from tidings.features.channels.endpoints import router as channels_router
 from tidings.features.contacts.endpoints import router as contacts_router
 from tidings.features.contacts.service import ContactService
 from tidings.features.conversations.endpoints import router as conversations_router
-from tidings.features.events.endpoints import router as events_router
+from tidings.features.event_stream.endpoints import router as events_router
 from tidings.features.messages.endpoints import router as messages_router
 from tidings.features.numbers.endpoints import router as numbers_router
 from tidings.features.optouts.endpoints import router as optouts_router
+from tidings.features.provider_callbacks import endpoints as callbacks
 from tidings.features.proxy.endpoints import router as proxy_router
 from tidings.features.routes.endpoints import router as routes_router
 from tidings.features.sandbox.endpoints import router as sandbox_router
-from tidings.features.webhooks import endpoints as webhooks
 from tidings.runtime import Gateway
 from tidings.web import errors
 from tidings.web.bodies import add_schemas
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
     )
     errors.install(app)
     # Matched in this order, route by route: the busiest paths (sends) first. Providers'
-    # callbacks never get here: WebhookIngress serves them in front of FastAPI.
+    # callbacks never get here: CallbackIngress serves them in front of FastAPI.
     routers = (
         messages_router,
         numbers_router,
@@ -75,7 +75,7 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
         proxy_router,
         sandbox_router,
         events_router,
-        webhooks.router,
+        callbacks.router,
     )
     for router in routers:
         app.include_router(router)
@@ -101,11 +101,11 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
 
     app.add_middleware(BodySizeLimit, max_bytes=MAX_REQUEST_BYTES)
     # Added last, so it runs first: providers' callbacks skip the rest of the stack.
-    app.add_middleware(webhooks.WebhookIngress)
+    app.add_middleware(callbacks.CallbackIngress)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = webhooks.document(add_schemas(get_openapi_document(app)))
+            app.openapi_schema = callbacks.document(add_schemas(get_openapi_document(app)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -14,10 +14,10 @@ from sse_starlette import ServerSentEvent
 from tidings.config import EventStreamSettings
 from tidings.core.clock import now_ms
 from tidings.core.events import event_id
+from tidings.core.presenters import encode, event_payload
 from tidings.core.tailing import Horizon
 from tidings.core.tenancy import Principal
-from tidings.events.payloads import encode, event_payload
-from tidings.features.events import repository as repo
+from tidings.features.event_stream import repository as repo
 from tidings.metrics import EVENT_STREAMS
 from tidings.store.engine import Database
 

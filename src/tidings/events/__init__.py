@@ -1,1 +1,0 @@
-"""Events out: signed webhooks delivered from the outbox, and the live server-sent event stream."""
