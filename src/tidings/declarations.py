@@ -24,16 +24,10 @@ from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.crypto import SecretBox
 from tidings.errors import Conflict, Unprocessable
-from tidings.features.accounts import repository as accounts_repo
-from tidings.features.channels import repository as channels_repo
-from tidings.features.channels.service import (
-    changed_values,
-    insert_checked,
-    new_channel_row,
-    update_checked,
-)
-from tidings.features.routes import repository as routes_repo
-from tidings.features.routes.schemas import RouteMatch
+from tidings.features.accounts import primary_account_id
+from tidings.features.channels import changed_values, insert_checked, new_channel_row, update_checked
+from tidings.features.routes import RouteMatch, insert_route, route_named, update_route
+from tidings.store import channels as channel_rows
 from tidings.store.engine import Database
 
 # A constant every process agrees on: it names the advisory lock of this step.
@@ -67,7 +61,7 @@ async def apply_declarations(
         return applied
     async with db.write() as conn:
         await _lock(conn)
-        account_id = await accounts_repo.primary_account_id(conn)
+        account_id = await primary_account_id(conn)
         if account_id is None:
             raise DeclarationError("declared channels need the primary account, which does not exist yet")
         for index, declared in enumerate(channels):
@@ -85,7 +79,7 @@ async def _apply_channel(
     conn: AsyncConnection, account_id: str, declared: DeclaredChannel, box: SecretBox, applied: Applied
 ) -> None:
     fields = _channel_fields(declared)
-    current = await channels_repo.channel_named(conn, account_id, declared.name)
+    current = await channel_rows.channel_named(conn, account_id, declared.name)
     if current is None:
         row = new_channel_row(account_id, type=declared.type, name=declared.name, box=box, **fields)
         await insert_checked(conn, row)
@@ -138,23 +132,23 @@ async def _apply_route(
         "channel_id": channel_id,
         "fallback_channel_id": fallback_id,
     }
-    current = await routes_repo.route_named(conn, account_id, route.name)
+    current = await route_named(conn, account_id, route.name)
     now = now_ms()
     if current is None:
         row = {"id": new_id("rte"), "account_id": account_id, "name": route.name, **wanted}
-        await routes_repo.insert_route(conn, {**row, "created_at": now, "updated_at": now})
+        await insert_route(conn, {**row, "created_at": now, "updated_at": now})
         applied.created.append(f"route {route.name}")
         return
     changes = {key: value for key, value in wanted.items() if current[key] != value}
     if not changes:
         applied.unchanged.append(f"route {route.name}")
         return
-    await routes_repo.update_route(conn, current["id"], {**changes, "updated_at": now})
+    await update_route(conn, current["id"], {**changes, "updated_at": now})
     applied.updated.append(f"route {route.name}")
 
 
 async def _channel_id(conn: AsyncConnection, account_id: str, name: str, where: str) -> str:
-    channel = await channels_repo.channel_named(conn, account_id, name)
+    channel = await channel_rows.channel_named(conn, account_id, name)
     if channel is None:
         raise DeclarationError(f"{where}: the primary account has no channel named {json.dumps(name)}")
     return str(channel["id"])

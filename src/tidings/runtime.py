@@ -18,22 +18,18 @@ from tidings.declarations import Applied, apply_declarations
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.dispatch.rate_limits import RateLimiter
 from tidings.dispatch.wakeups import DueListener
-from tidings.features.accounts.service import AccountService, Bootstrap
-from tidings.features.channels.service import ChannelService
-from tidings.features.conversations.inbound import ConversationStep
-from tidings.features.conversations.service import ConversationService
-from tidings.features.conversations.timers import ConversationTimers
-from tidings.features.event_stream.service import EventStream
-from tidings.features.inbound.service import InboundService
-from tidings.features.messages.intake import Limits
-from tidings.features.messages.service import MessageService
-from tidings.features.optouts.keywords import OptOutKeywords
-from tidings.features.provider_callbacks.service import CallbackService
-from tidings.features.proxy.expiry import ProxyExpiry
-from tidings.features.proxy.inbound import ProxyStep
-from tidings.features.proxy.service import ProxyService
-from tidings.features.routes.service import RouteService
-from tidings.features.sandbox.service import SandboxService
+from tidings.features.accounts import AccountService, Bootstrap
+from tidings.features.channels import ChannelService
+from tidings.features.contacts import ContactService
+from tidings.features.conversations import ConversationService, ConversationStep, ConversationTimers
+from tidings.features.event_stream import EventStream
+from tidings.features.inbound import InboundService
+from tidings.features.messages import Limits, MessageService
+from tidings.features.optouts import OptOutKeywords, OptOutService
+from tidings.features.provider_callbacks import CallbackService
+from tidings.features.proxy import ProxyExpiry, ProxyService, ProxyStep
+from tidings.features.routes import RouteService
+from tidings.features.sandbox import SandboxService
 from tidings.store.engine import Database
 from tidings.store.intake import IntakeWriter
 from tidings.store.migrate import ensure_migrated
@@ -90,6 +86,8 @@ class Gateway:
             on_queued=self._wake_dispatcher,
         )
         self.sandbox = SandboxService(self.db, self.inbound, self.accounts, self.channels)
+        self.contacts = ContactService(self.db, self.accounts, default_country=settings.default_country)
+        self.opt_outs = OptOutService(self.db, self.accounts, default_country=settings.default_country)
         self.conversations = ConversationService(
             self.db, self.accounts, default_country=settings.default_country, on_queued=self._wake_dispatcher
         )

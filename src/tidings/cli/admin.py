@@ -20,7 +20,7 @@ from tidings.cli.base import (
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox
 from tidings.errors import TidingsError
-from tidings.features.accounts.service import AccountService
+from tidings.features.accounts import AccountService
 from tidings.store.engine import Database
 from tidings.store.migrate import upgrade
 

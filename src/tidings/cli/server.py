@@ -166,7 +166,7 @@ async def _prepare_install(settings: Settings) -> Applied:
     once, even if a declaration below fails), then the config file's channels and routes."""
     from tidings.crypto import SecretBox
     from tidings.declarations import DeclarationError
-    from tidings.features.accounts.service import AccountService
+    from tidings.features.accounts import AccountService
     from tidings.runtime import bootstrap, declare
 
     db = Database(settings.database_url)

@@ -132,3 +132,13 @@ def normalize_addresses(
         else:
             canonical[raw] = str(Address(kind, e164))
     return tally(raws, canonical, reasons)
+
+
+def sender_key(sender: str) -> tuple[str, str] | None:
+    """``(kind, address)`` of an inbound sender, canonical; None when it is not an address a
+    contact can hold (an alphanumeric sender id, say)."""
+    try:
+        address = parse_address(sender)
+    except InvalidNumberError:
+        return None
+    return address.kind.value, str(address)

@@ -33,6 +33,11 @@ FINAL_STATUSES = frozenset(
     }
 )
 
+# How long a ``sent`` message may still get its delivery receipt: the status poller asks about
+# messages this young, and a channel that sent one this recently is not deleted. Older ``sent``
+# messages (a provider that never reported) are left as they are.
+RECEIPT_WINDOW_MS = 72 * 3600 * 1000
+
 # Statuses a worker may claim; scheduled rows are claimable once their due_at has come.
 CLAIMABLE_STATUSES = frozenset({MessageStatus.SCHEDULED, MessageStatus.QUEUED})
 # Statuses a client may still cancel: the message has not been handed to a provider.

@@ -23,8 +23,8 @@ from tidings.crypto import SecretBox
 from tidings.dispatch.circuits import CircuitBreaker, Circuits
 from tidings.dispatch.concurrency import AdaptiveLimit
 from tidings.dispatch.rate_limits import RateLimiter
-from tidings.features.channels.repository import get_channel, live_channel_ids, versions
 from tidings.metrics import CHANNEL_CONCURRENCY, CHANNEL_REOPENS
+from tidings.store.channels import get_channel, live_channel_ids, versions
 from tidings.store.engine import Database
 
 log = logging.getLogger(__name__)

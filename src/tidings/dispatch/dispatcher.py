@@ -38,7 +38,6 @@ from tidings.dispatch.circuits import Circuits, Pass
 from tidings.dispatch.polling import StatusPoller
 from tidings.dispatch.rate_limits import RateLimited, RateLimiter
 from tidings.dispatch.write_back import sweep, write_back
-from tidings.features.optouts.refusal import refuse_opted_out
 from tidings.metrics import (
     CLAIM_SIZE,
     IN_FLIGHT,
@@ -49,6 +48,7 @@ from tidings.metrics import (
 )
 from tidings.store import queue
 from tidings.store.engine import Database
+from tidings.store.opt_out_refusal import refuse_opted_out
 from tidings.store.queue import ClaimedMessage, Outcome
 from tidings.store.receipts import ReceiptUpdate
 

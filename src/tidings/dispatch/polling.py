@@ -14,9 +14,8 @@ from functools import partial
 from tidings.channels.base import SendError
 from tidings.channels.registry import CHANNEL_TYPES
 from tidings.core.clock import now_ms
-from tidings.core.statuses import MessageStatus
+from tidings.core.statuses import RECEIPT_WINDOW_MS, MessageStatus
 from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
-from tidings.features.channels.service import RECEIPT_WINDOW_MS
 from tidings.metrics import STATUS_POLLS
 from tidings.store import polling
 from tidings.store.engine import Database

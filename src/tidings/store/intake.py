@@ -164,7 +164,7 @@ _OPEN_WINDOWS = select(service_windows.c.channel_id, service_windows.c.address).
 )
 
 
-async def open_service_windows(
+async def read_open_windows(
     conn: AsyncConnection, pairs: set[tuple[str, str]], *, since: int
 ) -> set[tuple[str, str]]:
     """Which ``(channel_id, address)`` pairs had an inbound message at or after ``since``.

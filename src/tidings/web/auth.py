@@ -1,18 +1,32 @@
-"""Authentication: ``Authorization: Bearer <api key>`` or HTTP Basic ``<account id>:<auth token>``."""
+"""Authentication: ``Authorization: Bearer <api key>`` or HTTP Basic ``<account id>:<auth token>``.
+
+The web floor defines what it needs (:class:`Authenticator`); the accounts feature provides it,
+registered under :data:`AUTHENTICATOR` by the app factory.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from typing import Protocol
 
 from fastapi import Request
 
 from tidings.core.tenancy import Principal
 from tidings.errors import Unauthenticated
-from tidings.features.accounts.service import AccountService
+from tidings.web.services import ServiceKey
 
 
-async def authenticate(accounts: AccountService, authorization: str | None) -> Principal:
+class Authenticator(Protocol):
+    async def authenticate_key(self, secret: str) -> Principal: ...
+
+    async def authenticate_basic(self, account_id: str, token: str) -> Principal: ...
+
+
+AUTHENTICATOR: ServiceKey[Authenticator] = ServiceKey("authenticator")
+
+
+async def authenticate(accounts: Authenticator, authorization: str | None) -> Principal:
     if not authorization:
         raise Unauthenticated("send an API key as `Authorization: Bearer <key>`", code="missing_credentials")
     scheme, _, value = authorization.partition(" ")
@@ -34,5 +48,4 @@ async def authenticate(accounts: AccountService, authorization: str | None) -> P
 
 async def principal(request: Request) -> Principal:
     """FastAPI dependency: the authenticated caller of this request."""
-    gateway = request.app.state.gateway
-    return await authenticate(gateway.accounts, request.headers.get("authorization"))
+    return await authenticate(AUTHENTICATOR.of(request.app), request.headers.get("authorization"))

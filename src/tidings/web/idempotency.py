@@ -21,6 +21,7 @@ from tidings.core.tenancy import Principal
 from tidings.errors import InvalidRequest
 from tidings.store.idempotency import store_answers, stored_answer
 from tidings.web.responses import JSONResponse
+from tidings.web.services import DATABASE, SECRET_BOX
 
 MAX_KEY_LENGTH = 255
 _SEALED = "sealed:"
@@ -56,18 +57,18 @@ async def run_idempotent(
     if key is None:
         status, body = await produce()
         return JSONResponse(body, status_code=status)
-    gateway = request.app.state.gateway
+    db, box = DATABASE.of(request.app), SECRET_BOX.of(request.app)
     fingerprint = await request_hash(request)
-    stored = await stored_answer(gateway.db, principal.account_id, key, fingerprint)
+    stored = await stored_answer(db, principal.account_id, key, fingerprint)
     if stored is not None:
         status, text = stored
         if text.startswith(_SEALED):
-            text = gateway.box.open(text[len(_SEALED) :])
+            text = box.open(text[len(_SEALED) :])
         return JSONResponse(json.loads(text), status_code=status)
     status, body = await produce()
     text = json.dumps(body)
     if sealed:
-        text = _SEALED + gateway.box.seal(text)
+        text = _SEALED + box.seal(text)
     answer = {
         "account_id": principal.account_id,
         "key": key,
@@ -78,5 +79,5 @@ async def run_idempotent(
     }
     # A concurrent twin may have stored its answer first; both did the same work.
     with contextlib.suppress(IntegrityError):
-        await gateway.db.transact(lambda conn: store_answers(conn, [answer]))
+        await db.transact(lambda conn: store_answers(conn, [answer]))
     return JSONResponse(body, status_code=status)

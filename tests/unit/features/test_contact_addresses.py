@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tidings.core.addresses import ChannelKind
+from tidings.core.addresses import ChannelKind, sender_key
 from tidings.core.numbers import InvalidNumberError
-from tidings.features.contacts.addresses import contact_address, lookup_candidates, sender_key
+from tidings.features.contacts.addresses import contact_address, lookup_candidates
 from tidings.features.messages.contacts import ContactBook, contact_recipients
 from tidings.features.messages.intake import Limits, plan
 from tidings.features.messages.schemas import ContactRecipient, SendMessagesRequest

@@ -12,12 +12,14 @@ from tidings.core.clock import to_rfc3339
 from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal, Role
 from tidings.core.urls import check_webhook_url
+from tidings.features.accounts.service import ACCOUNTS, AccountService
 from tidings.web.auth import principal
 from tidings.web.idempotency import run_idempotent
 from tidings.web.responses import ERRORS, JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["accounts"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
+Accounts = Annotated[AccountService, Depends(ACCOUNTS)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 ACCOUNT_POSITION = re.compile(r"^AC[0-9a-f]{32}$")
 
@@ -133,8 +135,7 @@ def key_json(key: dict[str, Any], secret: str | None = None) -> dict[str, Any]:
 
 
 @router.get("/accounts/me", response_model=AccountOut)
-async def me(request: Request, caller: Caller) -> JSONResponse:
-    accounts = request.app.state.gateway.accounts
+async def me(caller: Caller, accounts: Accounts) -> JSONResponse:
     account = await accounts.get_account(caller, caller.account_id)
     token = accounts.auth_token(account) if caller.allows(Role.ADMIN) else None
     return JSONResponse(account_json(account, token))
@@ -142,29 +143,31 @@ async def me(request: Request, caller: Caller) -> JSONResponse:
 
 @router.get("/accounts", response_model=AccountPage)
 async def list_accounts(
-    request: Request, caller: Caller, cursor: str | None = None, limit: Limit = 50
+    caller: Caller, service: Accounts, cursor: str | None = None, limit: Limit = 50
 ) -> JSONResponse:
     """The caller's direct subaccounts."""
     after = decode_cursor(cursor, ACCOUNT_POSITION)
-    rows = await request.app.state.gateway.accounts.list_subaccounts(caller, after=after, limit=limit + 1)
+    rows = await service.list_subaccounts(caller, after=after, limit=limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
     return JSONResponse({"data": [account_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
 @router.post("/accounts", status_code=201, response_model=AccountOut)
-async def create_account(request: Request, body: AccountIn, caller: Caller) -> JSONResponse:
+async def create_account(
+    request: Request, body: AccountIn, caller: Caller, service: Accounts
+) -> JSONResponse:
     """A subaccount of the caller's account; its auth token is shown in this answer only."""
 
     async def produce() -> tuple[int, dict[str, Any]]:
-        account, token = await request.app.state.gateway.accounts.create_account(caller, body.name)
+        account, token = await service.create_account(caller, body.name)
         return 201, account_json(account, token)
 
     return await run_idempotent(request, caller, produce, sealed=True)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
-async def get_account(request: Request, account_id: str, caller: Caller) -> JSONResponse:
-    account = await request.app.state.gateway.accounts.get_account(caller, account_id)
+async def get_account(account_id: str, caller: Caller, service: Accounts) -> JSONResponse:
+    account = await service.get_account(caller, account_id)
     return JSONResponse(account_json(account))
 
 
@@ -174,14 +177,14 @@ def _target(caller: Principal, account_id: str) -> str:
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut)
 async def update_account(
-    request: Request, account_id: str, body: AccountPatch, caller: Caller
+    account_id: str, body: AccountPatch, caller: Caller, service: Accounts
 ) -> JSONResponse:
     """Rename the account, set its ``webhook_url`` or its ``texts`` (``me`` for the caller's own
     account).
 
     The first time a URL is set the account's webhook signing secret is made and shown in this
     answer only; rotate it with ``POST /v1/accounts/{id}/webhook-secret``."""
-    changed = await request.app.state.gateway.accounts.update_account(
+    changed = await service.update_account(
         caller,
         _target(caller, account_id),
         name=body.name,
@@ -193,14 +196,14 @@ async def update_account(
 
 
 @router.post("/accounts/{account_id}/webhook-secret", response_model=AccountOut)
-async def rotate_webhook_secret(request: Request, account_id: str, caller: Caller) -> JSONResponse:
+async def rotate_webhook_secret(
+    request: Request, account_id: str, caller: Caller, service: Accounts
+) -> JSONResponse:
     """A new signing secret for the account's events, shown in this answer only. Deliveries from
     now on are signed with it; the old one stops verifying at once."""
 
     async def produce() -> tuple[int, dict[str, Any]]:
-        rotated = await request.app.state.gateway.accounts.rotate_webhook_secret(
-            caller, _target(caller, account_id)
-        )
+        rotated = await service.rotate_webhook_secret(caller, _target(caller, account_id))
         return 200, account_json(rotated.account, webhook_secret=rotated.webhook_secret)
 
     return await run_idempotent(request, caller, produce, sealed=True)
@@ -208,28 +211,26 @@ async def rotate_webhook_secret(request: Request, account_id: str, caller: Calle
 
 @router.get("/keys", response_model=KeyPage)
 async def list_keys(
-    request: Request, caller: Caller, cursor: str | None = None, limit: Limit = 50
+    caller: Caller, service: Accounts, cursor: str | None = None, limit: Limit = 50
 ) -> JSONResponse:
     before = decode_cursor(cursor)
-    rows = await request.app.state.gateway.accounts.list_keys(caller, after=before, limit=limit + 1)
+    rows = await service.list_keys(caller, after=before, limit=limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
     return JSONResponse({"data": [key_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
 @router.post("/keys", status_code=201, response_model=KeyOut)
-async def create_key(request: Request, body: KeyIn, caller: Caller) -> JSONResponse:
+async def create_key(request: Request, body: KeyIn, caller: Caller, service: Accounts) -> JSONResponse:
     """A new API key; its secret is in this answer only."""
 
     async def produce() -> tuple[int, dict[str, Any]]:
-        new = await request.app.state.gateway.accounts.create_key(
-            caller, name=body.name, role=body.role, account_id=body.account_id
-        )
+        new = await service.create_key(caller, name=body.name, role=body.role, account_id=body.account_id)
         return 201, key_json(new.key, new.secret)
 
     return await run_idempotent(request, caller, produce, sealed=True)
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-async def revoke_key(request: Request, key_id: str, caller: Caller) -> JSONResponse:
-    key = await request.app.state.gateway.accounts.revoke_key(caller, key_id)
+async def revoke_key(key_id: str, caller: Caller, service: Accounts) -> JSONResponse:
+    key = await service.revoke_key(caller, key_id)
     return JSONResponse(key_json(key))

@@ -14,9 +14,10 @@ from tidings.crypto import SecretBox, hash_secret, secrets_equal
 from tidings.errors import NotFound, PermissionDenied, Unauthenticated
 from tidings.features.accounts import repository as repo
 from tidings.features.accounts.texts import effective_texts, own_texts, save_texts
-from tidings.features.channels.repository import insert_channel
-from tidings.features.channels.service import new_channel_row
+from tidings.features.channels import new_channel_row
+from tidings.store.channels import insert_channel
 from tidings.store.engine import Database
+from tidings.web.services import ServiceKey
 from tidings.webhooks.secrets import new_webhook_secret
 
 # How long a resolved credential is reused without a database read. Revocation is immediate
@@ -304,3 +305,7 @@ class AccountService:
     def _require(principal: Principal, role: Role) -> None:
         if not principal.allows(role):
             raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
+
+
+# How routers reach this service (tidings.web.services).
+ACCOUNTS: ServiceKey[AccountService] = ServiceKey("accounts")

@@ -13,13 +13,14 @@ from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal
 from tidings.errors import Unprocessable
-from tidings.features.channels.service import ChannelService
+from tidings.features.channels.service import CHANNELS, ChannelService
 from tidings.web.auth import principal
 from tidings.web.idempotency import run_idempotent
 from tidings.web.responses import ERRORS, JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["channels"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
+Channels = Annotated[ChannelService, Depends(CHANNELS)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -106,11 +107,6 @@ class ChannelPage(BaseModel):
 _NULLABLE = frozenset({"mps", "countries"})
 
 
-def _service(request: Request) -> ChannelService:
-    service: ChannelService = request.app.state.gateway.channels
-    return service
-
-
 def channel_json(row: dict[str, Any], *, inherited: bool = False) -> dict[str, Any]:
     """A channel as the API shows it: credentials only as ``has_credentials``, and a parent's
     channel without its settings (operational detail of the account that owns it)."""
@@ -138,13 +134,15 @@ def _shown(caller: Principal, row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/channels", status_code=201, response_model=ChannelOut)
-async def create_channel(body: ChannelIn, caller: Caller, request: Request) -> JSONResponse:
+async def create_channel(
+    body: ChannelIn, caller: Caller, service: Channels, request: Request
+) -> JSONResponse:
     """Add a channel to the caller's account (admin). Credentials are validated by the type,
     stored encrypted and never returned."""
 
     async def produce() -> tuple[int, dict[str, Any]]:
         fields = body.model_dump()
-        row = await _service(request).create(caller, **fields)
+        row = await service.create(caller, **fields)
         return 201, _shown(caller, row)
 
     return await run_idempotent(request, caller, produce)
@@ -153,7 +151,7 @@ async def create_channel(body: ChannelIn, caller: Caller, request: Request) -> J
 @router.get("/channels", response_model=ChannelPage)
 async def list_channels(
     caller: Caller,
-    request: Request,
+    service: Channels,
     account_id: Annotated[
         str | None, Query(description="A subaccount's own channels; default: the ones the caller can use")
     ] = None,
@@ -162,32 +160,35 @@ async def list_channels(
 ) -> JSONResponse:
     """The channels the caller can send on: its account's and, read-only, its ancestors'."""
     after = decode_cursor(cursor)
-    rows = await _service(request).list(caller, account_id=account_id, after=after, limit=limit + 1)
+    rows = await service.list(caller, account_id=account_id, after=after, limit=limit + 1)
     next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
     return JSONResponse({"data": [_shown(caller, r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
 @router.get("/channels/{channel_id}", response_model=ChannelOut)
-async def get_channel(channel_id: str, caller: Caller, request: Request) -> JSONResponse:
-    return JSONResponse(_shown(caller, await _service(request).get(caller, channel_id)))
+async def get_channel(channel_id: str, caller: Caller, service: Channels) -> JSONResponse:
+    return JSONResponse(_shown(caller, await service.get(caller, channel_id)))
 
 
 @router.patch("/channels/{channel_id}", response_model=ChannelOut)
 async def update_channel(
-    channel_id: str, body: ChannelUpdate, caller: Caller, request: Request
+    channel_id: str,
+    body: ChannelUpdate,
+    caller: Caller,
+    service: Channels,
 ) -> JSONResponse:
     """Change a channel (admin). Running workers reopen it within a few seconds."""
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None and field not in _NULLABLE:
             raise Unprocessable(f"{field} cannot be null", code="invalid_value", field=field)
-    row = await _service(request).update(caller, channel_id, changes)
+    row = await service.update(caller, channel_id, changes)
     return JSONResponse(_shown(caller, row))
 
 
 @router.delete("/channels/{channel_id}", status_code=204)
-async def delete_channel(channel_id: str, caller: Caller, request: Request) -> Response:
+async def delete_channel(channel_id: str, caller: Caller, service: Channels) -> Response:
     """Delete a channel (admin): refused with 409 while a route uses it or messages on it are
     not final."""
-    await _service(request).delete(caller, channel_id)
+    await service.delete(caller, channel_id)
     return Response(status_code=204)

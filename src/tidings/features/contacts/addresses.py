@@ -43,13 +43,3 @@ def lookup_candidates(raw: str, default_country: str | None = None) -> list[tupl
             (ChannelKind.WHATSAPP.value, f"whatsapp:{address.value}"),
         ]
     return [(address.kind.value, str(address))]
-
-
-def sender_key(sender: str) -> tuple[str, str] | None:
-    """``(kind, address)`` of an inbound sender, canonical; None when it is not an address a
-    contact can hold (an alphanumeric sender id, say)."""
-    try:
-        address = parse_address(sender)
-    except InvalidNumberError:
-        return None
-    return address.kind.value, str(address)

@@ -21,10 +21,11 @@ from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError, known_region
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, Unprocessable
-from tidings.features.accounts.service import AccountService
+from tidings.features.accounts import AccountService
 from tidings.features.contacts import repository as repo
 from tidings.features.contacts.addresses import KIND_MISMATCH, contact_address, lookup_candidates
 from tidings.store.engine import Database
+from tidings.web.services import ServiceKey
 
 # Attributes are for linking to the caller's records, not for storing documents.
 MAX_ATTRIBUTES_BYTES = 16_384
@@ -236,3 +237,7 @@ def _exists(external_id: str) -> Conflict:
 def _require_writer(principal: Principal) -> None:
     if not principal.allows(Role.SENDER):
         raise PermissionDenied("this needs the sender or admin role", code="forbidden")
+
+
+# How routers reach this service (tidings.web.services).
+CONTACTS: ServiceKey[ContactService] = ServiceKey("contacts")

@@ -1,1 +1,9 @@
 """Conversations (SPEC §3): group threads whose participants are reached on any channel type."""
+
+# The public face: other features, the runtime and the declarations import only these names
+# (an import-linter contract in pyproject.toml holds it).
+from tidings.features.conversations.inbound import ConversationStep
+from tidings.features.conversations.service import CONVERSATIONS, ConversationService
+from tidings.features.conversations.timers import ConversationTimers
+
+__all__ = ["CONVERSATIONS", "ConversationService", "ConversationStep", "ConversationTimers"]

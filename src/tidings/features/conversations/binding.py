@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.addresses import ChannelKind
 from tidings.errors import Unprocessable
-from tidings.features.channels.repository import channels_of
 from tidings.features.conversations.rules import SERVED_KINDS, default_proxy, offers, proxy_form
+from tidings.store.channels import channels_of
 
 
 async def resolve_channel(

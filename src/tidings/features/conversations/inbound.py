@@ -15,7 +15,7 @@ from tidings.core.numbers import InvalidNumberError
 from tidings.features.conversations import repository as repo
 from tidings.features.conversations.posting import post_message
 from tidings.features.conversations.rules import proxy_matches
-from tidings.features.inbound.routing import InboundContext
+from tidings.features.inbound import InboundContext
 
 
 class ConversationStep:

@@ -20,7 +20,7 @@ from tidings.core.presenters import encode
 from tidings.features.conversations import repository as repo
 from tidings.features.conversations.presenters import conversation_message_json, event_payload
 from tidings.features.conversations.rules import delivery_sender, relay_body, timer_deadlines
-from tidings.features.inbound.routing import queue_outbound
+from tidings.features.inbound import queue_outbound
 from tidings.store.outbox import enqueue_account_event
 
 SYSTEM_AUTHOR = "system"

@@ -21,13 +21,14 @@ from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
-from tidings.features.accounts.service import AccountService
+from tidings.features.accounts import AccountService
 from tidings.features.conversations import repository as repo
 from tidings.features.conversations.binding import resolve_channel
 from tidings.features.conversations.posting import SYSTEM_AUTHOR, close, post_message
 from tidings.features.conversations.presenters import conversation_message_json
 from tidings.features.conversations.rules import InvalidDuration, parse_duration, timer_deadlines
 from tidings.store.engine import Database
+from tidings.web.services import ServiceKey
 
 # Attributes link a conversation to the caller's records; they are not a document store.
 MAX_ATTRIBUTES_BYTES = 16_384
@@ -358,3 +359,7 @@ def _closed(message: str, *, field: str | None = None) -> Conflict:
 def _require_writer(principal: Principal) -> None:
     if not principal.allows(Role.SENDER):
         raise PermissionDenied("this needs the sender or admin role", code="forbidden")
+
+
+# How routers reach this service (tidings.web.services).
+CONVERSATIONS: ServiceKey[ConversationService] = ServiceKey("conversations")

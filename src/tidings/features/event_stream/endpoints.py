@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header
 from sse_starlette import EventSourceResponse
 
 from tidings.core.events import parse_event_id
 from tidings.core.tenancy import Principal
 from tidings.errors import InvalidRequest
+from tidings.features.event_stream.service import EVENT_STREAM, EventStream
 from tidings.web.auth import principal
 from tidings.web.responses import ERRORS
 
@@ -23,8 +24,8 @@ Caller = Annotated[Principal, Depends(principal)]
     responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}},
 )
 async def stream(
-    request: Request,
     caller: Caller,
+    events: Annotated[EventStream, Depends(EVENT_STREAM)],
     last_event_id: Annotated[str | None, Header(description="Resume after this event id")] = None,
 ) -> EventSourceResponse:
     """``message.status`` and ``message.received`` events as they happen, each with an ``id:``
@@ -38,6 +39,5 @@ async def stream(
             raise InvalidRequest(
                 "Last-Event-ID must be an event id such as evt_123", code="invalid_last_event_id"
             )
-    events = request.app.state.gateway.events
     start = await events.start_position(after)
     return EventSourceResponse(events.events(caller, start), ping=events.settings.keep_alive_seconds)

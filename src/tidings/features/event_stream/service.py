@@ -20,6 +20,7 @@ from tidings.core.tenancy import Principal
 from tidings.features.event_stream import repository as repo
 from tidings.metrics import EVENT_STREAMS
 from tidings.store.engine import Database
+from tidings.web.services import ServiceKey
 
 # Event ids examined per poll: bounds one poll's work however far behind a stream starts.
 WINDOW = 5_000
@@ -63,3 +64,7 @@ class EventStream:
                     await asyncio.sleep(settings.poll_interval_seconds)
         finally:
             EVENT_STREAMS.dec()
+
+
+# How routers reach this service (tidings.web.services).
+EVENT_STREAM: ServiceKey[EventStream] = ServiceKey("event_stream")

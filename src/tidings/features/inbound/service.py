@@ -12,14 +12,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.channels.base import InboundMessage
 from tidings.channels.registry import channel_class
+from tidings.core.addresses import sender_key
 from tidings.core.clock import now_ms
 from tidings.core.encoding import analyse
 from tidings.core.ids import new_ids
 from tidings.core.statuses import MessageStatus
-from tidings.features.channels.repository import get_channel
-from tidings.features.contacts.addresses import sender_key
-from tidings.features.contacts.repository import contacts_by_address
+from tidings.features.contacts import contacts_by_address
 from tidings.features.inbound.routing import InboundContext, InboundStep
+from tidings.store.channels import get_channel
 from tidings.store.engine import Database
 from tidings.store.message_events import insert_events
 from tidings.store.schema import messages, service_windows

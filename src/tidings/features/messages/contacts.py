@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from tidings.core.addresses import ChannelKind
 from tidings.core.numbers import InvalidNumber
 from tidings.errors import Unprocessable
-from tidings.features.contacts.repository import addresses_by_external_id
+from tidings.features.contacts import addresses_by_external_id
 from tidings.features.messages.schemas import (
     ContactRecipient,
     PersonalMessage,

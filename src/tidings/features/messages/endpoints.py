@@ -20,6 +20,7 @@ from tidings.features.messages.schemas import (
     MessagePage,
     SendMessagesRequest,
 )
+from tidings.features.messages.service import MESSAGES, MessageService
 from tidings.web.auth import principal
 from tidings.web.bodies import parse_body, request_body_schema
 from tidings.web.idempotency import idempotency_key, request_hash
@@ -27,6 +28,7 @@ from tidings.web.responses import ERRORS, JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["messages"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
+Messages = Annotated[MessageService, Depends(MESSAGES)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
@@ -44,7 +46,7 @@ async def send_messages(request: Request) -> JSONResponse:
     caller = await principal(request)
     body = parse_body(SendMessagesRequest, await request.body())
     key = idempotency_key(request)
-    batch = await request.app.state.gateway.messages.send(
+    batch = await MESSAGES.of(request.app).send(
         caller, body, idempotency_key=key, request_hash=await request_hash(request) if key else ""
     )
     return JSONResponse(batch, status_code=202)
@@ -52,8 +54,8 @@ async def send_messages(request: Request) -> JSONResponse:
 
 @router.get("/messages", response_model=MessagePage)
 async def list_messages(
-    request: Request,
     caller: Caller,
+    service: Messages,
     status: str | None = None,
     to: str | None = None,
     batch_id: str | None = None,
@@ -75,38 +77,38 @@ async def list_messages(
         until=_ms(until, "until"),
         contact=contact,
     )
-    page = await request.app.state.gateway.messages.list(caller, where, cursor=cursor, limit=limit)
+    page = await service.list(caller, where, cursor=cursor, limit=limit)
     return JSONResponse(page)
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut)
-async def get_message(request: Request, message_id: str, caller: Caller) -> JSONResponse:
-    return JSONResponse(await request.app.state.gateway.messages.get(caller, message_id))
+async def get_message(message_id: str, caller: Caller, service: Messages) -> JSONResponse:
+    return JSONResponse(await service.get(caller, message_id))
 
 
 @router.get("/messages/{message_id}/events", response_model=EventPage)
 async def message_events(
-    request: Request, message_id: str, caller: Caller, cursor: str | None = None, limit: Limit = 100
+    message_id: str, caller: Caller, service: Messages, cursor: str | None = None, limit: Limit = 100
 ) -> JSONResponse:
-    page = await request.app.state.gateway.messages.events(caller, message_id, cursor=cursor, limit=limit)
+    page = await service.events(caller, message_id, cursor=cursor, limit=limit)
     return JSONResponse(page)
 
 
 @router.delete("/messages/{message_id}", response_model=MessageOut)
-async def cancel_message(request: Request, message_id: str, caller: Caller) -> JSONResponse:
+async def cancel_message(message_id: str, caller: Caller, service: Messages) -> JSONResponse:
     """Cancel a scheduled or queued message; 409 once it has left."""
-    return JSONResponse(await request.app.state.gateway.messages.cancel(caller, message_id))
+    return JSONResponse(await service.cancel(caller, message_id))
 
 
 @router.get("/batches/{batch_id}", response_model=BatchStatusOut)
-async def get_batch(request: Request, batch_id: str, caller: Caller) -> JSONResponse:
-    return JSONResponse(await request.app.state.gateway.messages.batch(caller, batch_id))
+async def get_batch(batch_id: str, caller: Caller, service: Messages) -> JSONResponse:
+    return JSONResponse(await service.batch(caller, batch_id))
 
 
 @router.delete("/batches/{batch_id}", response_model=CancelBatchOut)
-async def cancel_batch(request: Request, batch_id: str, caller: Caller) -> JSONResponse:
+async def cancel_batch(batch_id: str, caller: Caller, service: Messages) -> JSONResponse:
     """Cancel every message of the batch that has not left yet."""
-    return JSONResponse(await request.app.state.gateway.messages.cancel_batch(caller, batch_id))
+    return JSONResponse(await service.cancel_batch(caller, batch_id))
 
 
 def _ms(moment: datetime | None, field: str) -> int | None:

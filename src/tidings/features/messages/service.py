@@ -19,20 +19,20 @@ from tidings.core.presenters import message_json, status_event_json
 from tidings.core.routing import Router
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
-from tidings.features.accounts.repository import countries_from_json
-from tidings.features.accounts.service import AccountService
-from tidings.features.channels.service import ChannelService
+from tidings.features.accounts import AccountService, countries_from_json
+from tidings.features.channels import ChannelService
 from tidings.features.messages import repository as repo
 from tidings.features.messages.contacts import contact_recipients, resolve_contacts
 from tidings.features.messages.intake import Limits, Planned, message_rows, plan
 from tidings.features.messages.presenters import accepted_batch_json, batch_status_json, page_json
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.features.messages.service_window import outside_window, windowed_recipients
-from tidings.features.routes.service import RouteService
+from tidings.features.routes import RouteService
 from tidings.metrics import MESSAGES_ACCEPTED
 from tidings.store.engine import Database
 from tidings.store.idempotency import stored_answer
-from tidings.store.intake import MESSAGE_COLUMNS, IntakeUnit, IntakeWriter, open_service_windows
+from tidings.store.intake import MESSAGE_COLUMNS, IntakeUnit, IntakeWriter, read_open_windows
+from tidings.web.services import ServiceKey
 
 OFF_LOOP_RECIPIENTS = 1_000
 _CHANNEL_POSITION = MESSAGE_COLUMNS.index("channel_id")
@@ -276,7 +276,7 @@ class MessageService:
         async with self._db.read() as conn:
             for window in set(hours.values()):
                 pairs = {(c, r) for r, c in chosen.items() if hours[c] == window}
-                open_pairs |= await open_service_windows(conn, pairs, since=now - window * 3_600_000)
+                open_pairs |= await read_open_windows(conn, pairs, since=now - window * 3_600_000)
         outside = {r for r, c in chosen.items() if (c, r) not in open_pairs}
         return outside_window(planned, outside, request.to) if outside else planned
 
@@ -380,3 +380,7 @@ def _batch_row(
         "metadata": json.dumps(request.metadata) if request.metadata else None,
         "created_at": now,
     }
+
+
+# How routers reach this service (tidings.web.services).
+MESSAGES: ServiceKey[MessageService] = ServiceKey("messages")

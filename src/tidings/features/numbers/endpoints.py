@@ -8,15 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from tidings.config import Settings
 from tidings.core.numbers import InvalidNumberError, normalize_number, normalize_numbers
 from tidings.core.tenancy import Principal
 from tidings.errors import PayloadTooLarge, Unprocessable
+from tidings.features.messages import MESSAGES, MessageService
 from tidings.web.auth import principal
 from tidings.web.idempotency import run_idempotent
 from tidings.web.responses import ERRORS, JSONResponse
+from tidings.web.services import SETTINGS
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
+Configured = Annotated[Settings, Depends(SETTINGS)]
 
 
 class NormalizeRequest(BaseModel):
@@ -44,16 +48,17 @@ class NumberStatusOut(BaseModel):
 
 
 @router.post("/normalize", response_model=NormalizeOut)
-async def normalize(request: Request, body: NormalizeRequest, caller: Caller) -> JSONResponse:
+async def normalize(
+    request: Request, body: NormalizeRequest, caller: Caller, settings: Configured
+) -> JSONResponse:
     """E.164, deduplicated; invalid inputs listed with a reason."""
-    gateway = request.app.state.gateway
-    if len(body.numbers) > gateway.settings.max_recipients:
+    if len(body.numbers) > settings.max_recipients:
         raise PayloadTooLarge(
-            f"at most {gateway.settings.max_recipients} numbers per request",
+            f"at most {settings.max_recipients} numbers per request",
             code="too_many_numbers",
             field="numbers",
         )
-    country = (body.default_country or gateway.settings.default_country or "").upper() or None
+    country = (body.default_country or settings.default_country or "").upper() or None
 
     async def produce() -> tuple[int, dict[str, object]]:
         result = normalize_numbers(body.numbers, country, None)
@@ -67,15 +72,19 @@ async def normalize(request: Request, body: NormalizeRequest, caller: Caller) ->
 
 
 @router.get("/{number}/status", response_model=NumberStatusOut)
-async def number_status(request: Request, number: str, caller: Caller) -> JSONResponse:
+async def number_status(
+    number: str,
+    caller: Caller,
+    settings: Configured,
+    messages: Annotated[MessageService, Depends(MESSAGES)],
+) -> JSONResponse:
     """The status of the latest message sent to this number."""
-    gateway = request.app.state.gateway
     try:
-        e164 = normalize_number(number, gateway.settings.default_country)
+        e164 = normalize_number(number, settings.default_country)
     except InvalidNumberError as error:
         raise Unprocessable(
             f"{number!r} is not a valid number ({error.reason})",
             code="invalid_number",
             field="number",
         ) from None
-    return JSONResponse(await gateway.messages.number_status(caller, e164))
+    return JSONResponse(await messages.number_status(caller, e164))

@@ -3,12 +3,10 @@ is a plain equality probe: ``+E164``, ``whatsapp:+E164``, ``telegram:<id>``, ``v
 
 from __future__ import annotations
 
-from tidings.core.addresses import parse_address
+from tidings.core.addresses import parse_address, sender_key
 from tidings.core.numbers import InvalidNumberError
+from tidings.core.optouts import ALL_SENDERS
 from tidings.errors import Unprocessable
-from tidings.features.contacts.addresses import sender_key
-
-ALL_SENDERS = "*"  # an opt-out from every sender of the account (STOPALL, API default)
 
 
 def canonical(raw: str) -> str:

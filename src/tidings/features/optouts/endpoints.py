@@ -10,29 +10,18 @@ from tidings.core.clock import to_rfc3339
 from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal
 from tidings.features.optouts.schemas import OptOutIn, OptOutOut, OptOutPage
-from tidings.features.optouts.service import OptOutService
+from tidings.features.optouts.service import OPT_OUTS, OptOutService
 from tidings.web.auth import principal
 from tidings.web.idempotency import run_idempotent
 from tidings.web.responses import ERRORS, JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["opt-outs"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
+OptOuts = Annotated[OptOutService, Depends(OPT_OUTS)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 AccountId = Annotated[
     str | None, Query(description="A subaccount's opt-outs; default: the caller's account's")
 ]
-
-
-def _service(request: Request) -> OptOutService:
-    """Built on first use rather than in the app factory: it holds nothing but its arguments."""
-    service: OptOutService | None = getattr(request.app.state, "opt_outs", None)
-    if service is None:
-        gateway = request.app.state.gateway
-        service = OptOutService(
-            gateway.db, gateway.accounts, default_country=gateway.settings.default_country
-        )
-        request.app.state.opt_outs = service
-    return service
 
 
 def opt_out_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +39,7 @@ def opt_out_json(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/opt-outs", response_model=OptOutPage)
 async def list_opt_outs(
     caller: Caller,
-    request: Request,
+    service: OptOuts,
     account_id: AccountId = None,
     address: Annotated[str | None, Query(description="Any form: +1…, 083…, whatsapp:+1…")] = None,
     sender: Annotated[str | None, Query(description="One of our addresses, or `*`")] = None,
@@ -58,7 +47,7 @@ async def list_opt_outs(
     limit: Limit = 50,
 ) -> JSONResponse:
     """The account's opt-outs, newest first."""
-    rows = await _service(request).list(
+    rows = await service.list(
         caller,
         account_id=account_id,
         address=address,
@@ -72,13 +61,13 @@ async def list_opt_outs(
 
 @router.post("/opt-outs", status_code=201, response_model=OptOutOut, responses={200: {"model": OptOutOut}})
 async def add_opt_out(
-    body: OptOutIn, caller: Caller, request: Request, account_id: AccountId = None
+    body: OptOutIn, caller: Caller, service: OptOuts, request: Request, account_id: AccountId = None
 ) -> JSONResponse:
     """Opt an address out (admin): 201 with the new opt-out, or 200 with the one that already
     had this address and sender. Sends to it then fail with ``opted_out``."""
 
     async def produce() -> tuple[int, dict[str, Any]]:
-        row, created = await _service(request).add(
+        row, created = await service.add(
             caller,
             address=body.address,
             sender=body.sender,
@@ -91,7 +80,7 @@ async def add_opt_out(
 
 
 @router.delete("/opt-outs/{opt_out_id}", status_code=204)
-async def delete_opt_out(opt_out_id: str, caller: Caller, request: Request) -> Response:
+async def delete_opt_out(opt_out_id: str, caller: Caller, service: OptOuts) -> Response:
     """Lift an opt-out (admin); find its id with ``GET /v1/opt-outs?address=``."""
-    await _service(request).remove(caller, opt_out_id)
+    await service.remove(caller, opt_out_id)
     return Response(status_code=204)

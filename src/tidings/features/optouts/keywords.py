@@ -7,10 +7,11 @@ from enum import StrEnum
 
 from sqlalchemy import Connection
 
-from tidings.features.accounts.texts import HELP, OPT_IN, OPT_OUT, text_for
-from tidings.features.inbound.routing import InboundContext, queue_outbound
+from tidings.core.optouts import ALL_SENDERS, HELP_REPLY, OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION
+from tidings.features.accounts import HELP, OPT_IN, OPT_OUT, text_for
+from tidings.features.inbound import InboundContext, queue_outbound
 from tidings.features.optouts import repository as repo
-from tidings.features.optouts.addresses import ALL_SENDERS, canonical
+from tidings.features.optouts.addresses import canonical
 
 
 class Keyword(StrEnum):
@@ -40,10 +41,10 @@ _LONGEST_BODY = 64
 # to an opted-out address (a confirmation must reach the person who just opted out); it trusts
 # the marker only on messages without a batch, which no API send is.
 SYSTEM_REPLIES = {
-    Keyword.OPT_OUT: "opt_out_confirmation",
-    Keyword.OPT_OUT_ALL: "opt_out_confirmation",
-    Keyword.OPT_IN: "opt_in_confirmation",
-    Keyword.HELP: "help",
+    Keyword.OPT_OUT: OPT_OUT_CONFIRMATION,
+    Keyword.OPT_OUT_ALL: OPT_OUT_CONFIRMATION,
+    Keyword.OPT_IN: OPT_IN_CONFIRMATION,
+    Keyword.HELP: HELP_REPLY,
 }
 _TEXTS = {Keyword.OPT_OUT: OPT_OUT, Keyword.OPT_OUT_ALL: OPT_OUT, Keyword.OPT_IN: OPT_IN, Keyword.HELP: HELP}
 

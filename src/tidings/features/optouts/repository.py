@@ -1,6 +1,6 @@
 """Queries for opt-outs; each names the account it reads. The keyword step's run inside the
 inbound transaction (sync connection); the API's are async. The refusal at send has its own
-query in :mod:`tidings.features.optouts.refusal`."""
+query in :mod:`tidings.store.opt_out_refusal`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
 from tidings.core.ids import new_id
-from tidings.features.optouts.addresses import ALL_SENDERS
+from tidings.core.optouts import ALL_SENDERS
 from tidings.store.schema import opt_outs
 
 KEYWORD = "keyword"

@@ -14,10 +14,11 @@ from tidings.core.clock import now_ms
 from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import NotFound, PermissionDenied, Unprocessable
-from tidings.features.accounts.service import AccountService
+from tidings.features.accounts import AccountService
 from tidings.features.optouts import repository as repo
 from tidings.features.optouts.addresses import api_address, api_sender
 from tidings.store.engine import Database
+from tidings.web.services import ServiceKey
 
 
 class OptOutService:
@@ -105,3 +106,7 @@ def _account(principal: Principal, account_id: str | None) -> str:
 def _require_admin(principal: Principal) -> None:
     if not principal.allows(Role.ADMIN):
         raise PermissionDenied("this needs the admin role", code="forbidden")
+
+
+# How routers reach this service (tidings.web.services).
+OPT_OUTS: ServiceKey[OptOutService] = ServiceKey("opt_outs")

@@ -16,7 +16,8 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tidings.channels.base import CallbackError, CallbackReply, CallbackRequest
+from tidings.channels.base import CallbackError, CallbackRequest
+from tidings.features.provider_callbacks.service import CALLBACKS
 from tidings.web.errors import error_body
 from tidings.web.responses import JSONResponse
 
@@ -45,7 +46,7 @@ async def verify_webhook(request: Request, channel_id: str, kind: str) -> Respon
         method="GET",
     )
     try:
-        reply = await request.app.state.gateway.callbacks.handle(channel_id, callback)
+        reply = await CALLBACKS.of(request.app).handle(channel_id, callback)
     except CallbackError as exc:
         return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status)
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
@@ -108,7 +109,7 @@ class CallbackIngress:
             body=body,
         )
         try:
-            reply: CallbackReply = await scope["app"].state.gateway.callbacks.handle(channel_id, callback)
+            reply = await CALLBACKS.of(scope["app"]).handle(channel_id, callback)
         except CallbackError as exc:
             await _send_json(send, exc.status, error_body(exc.code, exc.message))
             return

@@ -29,12 +29,13 @@ from tidings.channels.base import (
 from tidings.channels.stored import build_channel
 from tidings.core.clock import now_ms
 from tidings.crypto import SecretBox
-from tidings.features.channels.repository import get_channel
-from tidings.features.inbound.service import InboundService
+from tidings.features.inbound import InboundService
 from tidings.metrics import RECEIPTS
+from tidings.store.channels import get_channel
 from tidings.store.engine import Database
 from tidings.store.group_commit import GroupCommit
 from tidings.store.receipts import ReceiptUpdate, apply_receipts
+from tidings.web.services import ServiceKey
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +110,7 @@ def _apply_receipts(conn: Connection, updates: list[ReceiptUpdate]) -> None:
     # can count a receipt twice; the counters are for rates, not for reconciliation.
     RECEIPTS.labels("applied").inc(applied)
     RECEIPTS.labels("kept").inc(kept)
+
+
+# How routers reach this service (tidings.web.services).
+CALLBACKS: ServiceKey[CallbackService] = ServiceKey("callbacks")

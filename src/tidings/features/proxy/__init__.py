@@ -1,2 +1,10 @@
 """Proxy sessions (SPEC §3 "Proxy sessions"): two people talk through a pool number of the
 account, neither seeing the other's address (docs/proxy.md)."""
+
+# The public face: other features, the runtime and the declarations import only these names
+# (an import-linter contract in pyproject.toml holds it).
+from tidings.features.proxy.expiry import ProxyExpiry
+from tidings.features.proxy.inbound import ProxyStep
+from tidings.features.proxy.service import PROXY, ProxyService
+
+__all__ = ["PROXY", "ProxyExpiry", "ProxyService", "ProxyStep"]

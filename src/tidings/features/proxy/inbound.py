@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from tidings.core.addresses import parse_address
 from tidings.core.numbers import InvalidNumberError
-from tidings.features.inbound.routing import InboundContext
+from tidings.features.inbound import InboundContext
 from tidings.features.proxy import repository as repo
 from tidings.features.proxy.lifecycle import end_session, relay, send_text
 from tidings.features.proxy.rules import EndReason, Text, has_expired, other_participant, phone_value

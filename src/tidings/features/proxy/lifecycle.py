@@ -13,7 +13,7 @@ from tidings.core.events import PROXY_SESSION_CREATED, PROXY_SESSION_ENDED
 from tidings.core.ids import new_id
 from tidings.core.presenters import encode
 from tidings.errors import Conflict
-from tidings.features.inbound.routing import queue_outbound
+from tidings.features.inbound import queue_outbound
 from tidings.features.proxy import repository as repo
 from tidings.features.proxy.presenters import event_payload
 from tidings.features.proxy.rules import ACTIVE, ENDED, EndReason, Text, from_pool_number

@@ -19,9 +19,7 @@ from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
-from tidings.features.accounts.service import AccountService
-from tidings.features.accounts.texts import save_texts
-from tidings.features.channels.repository import channels_of
+from tidings.features.accounts import AccountService, save_texts
 from tidings.features.proxy import lifecycle
 from tidings.features.proxy import repository as repo
 from tidings.features.proxy.rules import (
@@ -34,7 +32,9 @@ from tidings.features.proxy.rules import (
     pool_counts,
     sender_channel,
 )
+from tidings.store.channels import channels_of
 from tidings.store.engine import Database
+from tidings.web.services import ServiceKey
 
 NUMBER_ID_PREFIX = "pxn"
 
@@ -287,3 +287,7 @@ def _session(conn: Connection, account_ids: frozenset[str], session_id: str) -> 
     if row is None:
         raise NotFound(f"no proxy session {session_id!r}", code="proxy_session_not_found")
     return row
+
+
+# How routers reach this service (tidings.web.services).
+PROXY: ServiceKey[ProxyService] = ServiceKey("proxy")

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.core.clock import to_rfc3339
 from tidings.core.tenancy import Principal
 from tidings.features.routes.schemas import RouteMatch
-from tidings.features.routes.service import RouteService
+from tidings.features.routes.service import ROUTES, RouteService
 from tidings.web.auth import principal
 from tidings.web.responses import ERRORS
 
 router = APIRouter(prefix="/v1", tags=["routes"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
+Routes = Annotated[RouteService, Depends(ROUTES)]
 
 
 class RouteIn(BaseModel):
@@ -52,11 +53,6 @@ class RouteList(BaseModel):
     data: list[RouteOut]
 
 
-def _service(request: Request) -> RouteService:
-    service: RouteService = request.app.state.gateway.routes
-    return service
-
-
 def _fields(body: RouteIn | RouteUpdate) -> dict[str, Any]:
     """Columns from a body: all of a new route's, only the given ones of an update."""
     fields = body.model_dump(exclude_unset=isinstance(body, RouteUpdate), exclude={"match"})
@@ -80,29 +76,29 @@ def route_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/routes", status_code=201, response_model=RouteOut)
-async def create_route(body: RouteIn, caller: Caller, request: Request) -> dict[str, Any]:
+async def create_route(body: RouteIn, caller: Caller, service: Routes) -> dict[str, Any]:
     """Add a route for the caller's account (admin)."""
-    return route_json(await _service(request).create(caller, _fields(body)))
+    return route_json(await service.create(caller, _fields(body)))
 
 
 @router.get("/routes", response_model=RouteList)
-async def list_routes(caller: Caller, request: Request) -> dict[str, Any]:
+async def list_routes(caller: Caller, service: Routes) -> dict[str, Any]:
     """The caller's account's routes, in the order they are tried."""
-    return {"data": [route_json(r) for r in await _service(request).list(caller)]}
+    return {"data": [route_json(r) for r in await service.list(caller)]}
 
 
 @router.get("/routes/{route_id}", response_model=RouteOut)
-async def get_route(route_id: str, caller: Caller, request: Request) -> dict[str, Any]:
-    return route_json(await _service(request).get(caller, route_id))
+async def get_route(route_id: str, caller: Caller, service: Routes) -> dict[str, Any]:
+    return route_json(await service.get(caller, route_id))
 
 
 @router.patch("/routes/{route_id}", response_model=RouteOut)
-async def update_route(route_id: str, body: RouteUpdate, caller: Caller, request: Request) -> dict[str, Any]:
+async def update_route(route_id: str, body: RouteUpdate, caller: Caller, service: Routes) -> dict[str, Any]:
     """Change a route (admin); fields left out keep their values."""
-    return route_json(await _service(request).update(caller, route_id, _fields(body)))
+    return route_json(await service.update(caller, route_id, _fields(body)))
 
 
 @router.delete("/routes/{route_id}", status_code=204)
-async def delete_route(route_id: str, caller: Caller, request: Request) -> Response:
-    await _service(request).delete(caller, route_id)
+async def delete_route(route_id: str, caller: Caller, service: Routes) -> Response:
+    await service.delete(caller, route_id)
     return Response(status_code=204)

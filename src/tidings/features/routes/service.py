@@ -15,10 +15,11 @@ from tidings.core.numbers import InvalidNumberError, region_of
 from tidings.core.routing import Route, Router
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
-from tidings.features.accounts.service import AccountService
-from tidings.features.channels import repository as channels_repo
+from tidings.features.accounts import AccountService
 from tidings.features.routes import repository as repo
+from tidings.store import channels as channel_rows
 from tidings.store.engine import Database
+from tidings.web.services import ServiceKey
 
 # Routes change rarely and the send path resolves them per request.
 ROUTE_CACHE_SECONDS = 5.0
@@ -108,7 +109,7 @@ class RouteService:
             if channel_id is None:
                 continue
             async with self._db.read() as conn:
-                channel = await channels_repo.get_channel(conn, channel_id)
+                channel = await channel_rows.get_channel(conn, channel_id)
             if channel is None or channel["account_id"] not in lineage:
                 raise Unprocessable(
                     f"no channel {channel_id!r} for this account", code="unknown_channel", field=key
@@ -135,3 +136,7 @@ def _route(row: dict[str, Any]) -> Route:
 def _require_admin(principal: Principal) -> None:
     if not principal.allows(Role.ADMIN):
         raise PermissionDenied("this needs the admin role", code="forbidden")
+
+
+# How routers reach this service (tidings.web.services).
+ROUTES: ServiceKey[RouteService] = ServiceKey("routes")

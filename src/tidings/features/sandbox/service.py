@@ -12,11 +12,12 @@ from tidings.core.numbers import InvalidNumberError
 from tidings.core.presenters import message_json
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import PermissionDenied, Unprocessable
-from tidings.features.accounts.service import AccountService
-from tidings.features.channels.service import ChannelService
-from tidings.features.inbound.service import InboundService
+from tidings.features.accounts import AccountService
+from tidings.features.channels import ChannelService
+from tidings.features.inbound import InboundService
 from tidings.store.engine import Database
 from tidings.store.schema import channels, messages
+from tidings.web.services import ServiceKey
 
 # What a handset shows: messages that reached the (simulated) carrier.
 _HANDED_OVER = ("sent", "delivered", "undelivered")
@@ -82,3 +83,7 @@ def _address(raw: str, field: str) -> str:
         raise Unprocessable(
             f"{raw!r} is not a valid address ({error.reason})", code="invalid_number", field=field
         ) from None
+
+
+# How routers reach this service (tidings.web.services).
+SANDBOX: ServiceKey[SandboxService] = ServiceKey("sandbox")

@@ -1,5 +1,6 @@
-"""Queries for channels (provider connections). Deleted channels keep their row and are skipped
-by every lookup here."""
+"""Queries for channels (provider connections), shared by the channels feature, dispatch, inbound
+routing and provider callbacks. Deleted channels keep their row and are skipped by every lookup
+here."""
 
 from __future__ import annotations
 

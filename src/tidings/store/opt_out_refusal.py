@@ -16,17 +16,14 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text, update
 
+from tidings.core.optouts import ALL_SENDERS, OPTED_OUT, SYSTEM_REPLIES
 from tidings.core.statuses import MessageStatus
-from tidings.features.optouts.addresses import ALL_SENDERS
-from tidings.features.optouts.keywords import SYSTEM_REPLIES
 from tidings.store.message_events import insert_events
 from tidings.store.picks import among
 from tidings.store.queue import ClaimedMessage
 from tidings.store.schema import channels, messages, opt_outs
 
-OPTED_OUT = "opted_out"
 _DETAIL = "the recipient opted out of messages from this sender"
-_SYSTEM_REPLIES = frozenset(SYSTEM_REPLIES.values())
 # Driver SQL: as a SQLAlchemy construct the probe cost 4x as much (compiling, measured).
 _ANY_OPT_OUT = "SELECT 1 FROM opt_outs LIMIT 1"
 # SQLite takes the recipients as one JSON array: the same covering-index search per recipient
@@ -122,6 +119,6 @@ def _system_replies(conn: Connection, message_ids: list[str]) -> set[str]:
             marker = json.loads(metadata).get("system")
         except (ValueError, AttributeError):
             continue
-        if marker in _SYSTEM_REPLIES:
+        if marker in SYSTEM_REPLIES:
             exempt.add(message_id)
     return exempt
