@@ -25,7 +25,7 @@ def _cases(document: dict[str, Any]) -> list[Any]:
 @pytest.mark.parametrize("case", _cases(CALLBACKS))
 def test_callbacks_become_receipts_and_messages(case: dict[str, Any]) -> None:
     event = callbacks.parse_event(json.dumps(case["body"]).encode())
-    result = callbacks.webhook_result(event, CALLBACKS["recipient"])
+    result = callbacks.callback_result(event, CALLBACKS["recipient"])
     assert [asdict(r) for r in result.receipts] == case["receipts"]
     assert [asdict(m) for m in result.inbound] == case["inbound"]
     assert (result.reply.status, result.reply.body) == (200, b"")
@@ -68,7 +68,7 @@ def test_bodies_that_are_not_viber_callbacks_are_refused(body: bytes) -> None:
 )
 def test_inbound_messages_without_their_fields_are_refused(event: dict[str, Any]) -> None:
     with pytest.raises(CallbackError):
-        callbacks.webhook_result(event, "Tidings Bot")
+        callbacks.callback_result(event, "Tidings Bot")
 
 
 def test_the_signature_matches_viber_bot_python_test_vector() -> None:

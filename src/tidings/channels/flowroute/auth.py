@@ -1,4 +1,4 @@
-"""Authenticating Flowroute's webhooks: a secret token in the callback URL.
+"""Authenticating Flowroute's callbacks: a secret token in the callback URL.
 
 Flowroute documents no signature, header or client certificate for its SMS, MMS and DLR
 callbacks: it POSTs JSON to the URL you give it (account or number callback settings, or a

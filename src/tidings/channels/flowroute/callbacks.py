@@ -1,4 +1,4 @@
-"""Flowroute's webhooks to us: delivery receipts (DLRs) and inbound SMS/MMS, both JSON POSTs.
+"""Flowroute's callbacks to us: delivery receipts (DLRs) and inbound SMS/MMS, both JSON POSTs.
 
 DLR: ``{"data": {"id": "mdr2-…", "type": "delivery_receipt", "attributes": {"status", "level",
 "status_code", "status_code_description", "body", "timestamp"}, "links": {"related"}}}``

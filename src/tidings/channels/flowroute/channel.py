@@ -1,4 +1,4 @@
-"""The Flowroute adapter: sends SMS and MMS through the Messaging API and takes its webhooks.
+"""The Flowroute adapter: sends SMS and MMS through the Messaging API and takes its callbacks.
 
 A message with media URLs goes out as MMS (``is_mms``, ``media_urls``); everything else as SMS.
 Flowroute's ``mdr2-…`` record id is the provider message id that delivery receipts match.
@@ -29,7 +29,7 @@ from tidings.channels.http import HttpChannel
 from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.polling import poll_each
 
-WEBHOOK_KINDS = ("status", "inbound")
+CALLBACK_KINDS = ("status", "inbound")
 _PHONE_DIGITS = frozenset("0123456789")
 
 
@@ -112,14 +112,14 @@ class FlowrouteChannel(HttpChannel):
         """The URL Flowroute calls for ``kind``, token included: give it as the number's or
         account's SMS and MMS callback for ``inbound``; ``status`` is sent with every message.
 
-        It holds the webhook token, so it is a secret: never log it."""
+        It holds the callback token, so it is a secret: never log it."""
         base = f"{self.config.public_base_url}/webhooks/{self.channel_id}/{kind}"
         token = self.secrets.webhook_token
         return auth.with_token(base, token.get_secret_value()) if token is not None else base
 
     async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
-        if request.kind not in WEBHOOK_KINDS:
-            raise CallbackNotFound(f"flowroute channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
+        if request.kind not in CALLBACK_KINDS:
+            raise CallbackNotFound(f"flowroute channels take webhooks of kinds {', '.join(CALLBACK_KINDS)}")
         token = self.secrets.webhook_token
         if token is None:
             raise CallbackRejected("this channel cannot verify Flowroute webhooks: it needs webhook_token")

@@ -31,10 +31,10 @@ class FlowrouteSettings(PollingSettings):
 
 class FlowrouteCredentials(ChannelCredentials):
     """The API credentials from Flowroute Manage (HTTP Basic: access key as user, secret key as
-    password), and the token that authenticates Flowroute's webhooks to us.
+    password), and the token that authenticates Flowroute's callbacks to us.
 
-    Flowroute signs no webhooks; the token travels in the callback URL we give Flowroute and
-    comes back on every callback (see ``auth``). Without it every webhook is refused.
+    Flowroute signs no callbacks; the token travels in the callback URL we give Flowroute and
+    comes back on every callback (see ``auth``). Without it every callback is refused.
     """
 
     access_key: SecretStr = Field(min_length=1, max_length=128)

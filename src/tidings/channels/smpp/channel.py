@@ -2,7 +2,7 @@
 
 A message's provider id is its first part's SMSC id (canonical form when the id base is known);
 the other parts' ids are kept in memory (``receipts.ReceiptBook``) so the message's receipt is
-reported once every part has one. SMPP has no webhooks: ``parse_callback`` stays the base's 404.
+reported once every part has one. SMPP has no callbacks: ``parse_callback`` stays the base's 404.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Telegram's webhook calls to us: one JSON Update per POST, its kind told by which field is set.
+"""Telegram's callbacks to us: one JSON Update per POST, its kind told by which field is set.
 
 Only ``message`` Updates with ``text`` become inbound messages; every other kind (edited
 messages, channel posts, callback queries, media without text...) is acknowledged and dropped.

@@ -1,4 +1,4 @@
-"""The Telegram adapter: sends text with the Bot API's sendMessage and takes webhook Updates.
+"""The Telegram adapter: sends text with the Bot API's sendMessage and takes the Updates Telegram posts to us.
 
 Recipients are ``telegram:<chat id>`` or ``telegram:@channelusername``. The Bot API has no
 delivery receipts: a sendMessage answered with the Message means the message is in the chat, so
@@ -31,7 +31,7 @@ from tidings.core.statuses import MessageStatus
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_KIND = "updates"
+CALLBACK_KIND = "updates"
 # What the registered webhook asks for: the adapter turns nothing else into messages.
 ALLOWED_UPDATES = ("message",)
 
@@ -85,7 +85,7 @@ class TelegramChannel(HttpChannel):
 
     def callback_url(self) -> str:
         """The URL to register with setWebhook (:meth:`register_webhook` does it)."""
-        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{WEBHOOK_KIND}"
+        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{CALLBACK_KIND}"
 
     async def register_webhook(self, *, drop_pending_updates: bool = False) -> str:
         """Point the bot's Updates at this channel: setWebhook with the channel's webhook URL and
@@ -111,8 +111,8 @@ class TelegramChannel(HttpChannel):
         return str(params["url"])
 
     async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
-        if request.kind != WEBHOOK_KIND:
-            raise CallbackNotFound(f"telegram channels take webhooks of kind {WEBHOOK_KIND}")
+        if request.kind != CALLBACK_KIND:
+            raise CallbackNotFound(f"telegram channels take webhooks of kind {CALLBACK_KIND}")
         secret = self.secrets.webhook_secret
         if secret is None:
             raise CallbackRejected("this channel has no webhook_secret to verify Telegram's calls with")

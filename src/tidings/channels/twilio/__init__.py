@@ -2,5 +2,5 @@
 
 ``config`` (settings and credentials), ``api`` (the HTTP calls), ``errors`` (classifying
 Twilio's answers), ``signature`` (X-Twilio-Signature), ``callbacks`` (status callbacks and
-inbound webhooks), ``channel`` (the adapter that ties them together).
+inbound messages), ``channel`` (the adapter that ties them together).
 """

@@ -1,4 +1,4 @@
-"""Twilio's webhooks to us: status callbacks (delivery receipts) and inbound messages.
+"""Twilio's callbacks to us: status callbacks (delivery receipts) and inbound messages.
 
 Both are form-encoded POSTs signed with X-Twilio-Signature. Field names from
 https://www.twilio.com/docs/messaging/guides/webhook-request (inbound) and
@@ -66,7 +66,7 @@ def receipt_for(
 
 
 def inbound(fields: Sequence[tuple[str, str]]) -> InboundMessage:
-    """The message an inbound webhook carries (SMS, MMS or WhatsApp)."""
+    """The message an inbound callback carries (SMS, MMS or WhatsApp)."""
     form = dict(fields)
     sender, recipient = form.get("From"), form.get("To")
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid")

@@ -1,4 +1,4 @@
-"""The Twilio adapter: sends through the Messages API and takes Twilio's webhooks.
+"""The Twilio adapter: sends through the Messages API and takes Twilio's callbacks.
 
 Recipients ``whatsapp:+1…`` go out over WhatsApp with a ``whatsapp:`` sender; everything else
 is SMS/MMS. Twilio's message SID is the provider message id that status callbacks match.
@@ -30,7 +30,7 @@ from tidings.channels.twilio import api, callbacks, signature
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 
 WHATSAPP = "whatsapp:"
-WEBHOOK_KINDS = ("status", "inbound")
+CALLBACK_KINDS = ("status", "inbound")
 
 
 class TwilioChannel(HttpChannel):
@@ -115,8 +115,8 @@ class TwilioChannel(HttpChannel):
         return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{kind}"
 
     async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
-        if request.kind not in WEBHOOK_KINDS:
-            raise CallbackNotFound(f"twilio channels take webhooks of kinds {', '.join(WEBHOOK_KINDS)}")
+        if request.kind not in CALLBACK_KINDS:
+            raise CallbackNotFound(f"twilio channels take webhooks of kinds {', '.join(CALLBACK_KINDS)}")
         if request.method != "POST":
             # Twilio's messaging webhooks are configured as POST; nothing here answers a GET.
             raise CallbackNotFound("twilio channels take webhooks by POST only")

@@ -44,7 +44,7 @@ def message_token(value: object) -> str | None:
     return None
 
 
-def webhook_result(event: dict[str, Any], recipient: str) -> CallbackResult:
+def callback_result(event: dict[str, Any], recipient: str) -> CallbackResult:
     """What one verified callback means for us. Events we do not track (``webhook``, the
     set_webhook check; ``subscribed``, ``unsubscribed``, ``conversation_started``, and any new
     ones) are acknowledged with 200 and dropped: Viber retries anything else for an hour."""

@@ -26,7 +26,7 @@ from tidings.channels.viber.config import ViberCredentials, ViberSettings
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_KIND = "callback"
+CALLBACK_KIND = "callback"
 # Receipt events we ask for; ``message``, ``subscribed`` and ``unsubscribed`` come regardless.
 # https://creators.viber.com/docs/bots-api/getting-started/web-hooks
 EVENT_TYPES = ("delivered", "seen", "failed")
@@ -113,14 +113,14 @@ class ViberChannel(HttpChannel):
 
     def callback_url(self) -> str:
         """The URL Viber posts every callback to (receipts, inbound messages, the rest)."""
-        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{WEBHOOK_KIND}"
+        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{CALLBACK_KIND}"
 
     async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
-        if request.kind != WEBHOOK_KIND:
-            raise CallbackNotFound(f"viber channels take webhooks of kind {WEBHOOK_KIND}")
+        if request.kind != CALLBACK_KIND:
+            raise CallbackNotFound(f"viber channels take webhooks of kind {CALLBACK_KIND}")
         # The signature covers the raw body only, so nothing is parsed before it verifies.
         token = self.secrets.auth_token.get_secret_value()
         if not signature.is_valid(token, request.body, request.headers.get(signature.HEADER.lower())):
             raise CallbackRejected("the X-Viber-Content-Signature header is missing or does not match")
         event = callbacks.parse_event(request.body)
-        return callbacks.webhook_result(event, self.config.sender_name)
+        return callbacks.callback_result(event, self.config.sender_name)

@@ -1,4 +1,4 @@
-"""Meta's webhook notifications to us, ``entry[].changes[].value`` with ``statuses[]`` (receipts)
+"""Meta's callbacks to us (webhook notifications), ``entry[].changes[].value`` with ``statuses[]`` (receipts)
 and ``messages[]`` (inbound messages), parsed with lenient pydantic models."""
 
 # Shapes: https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/overview

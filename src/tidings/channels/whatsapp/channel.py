@@ -24,7 +24,7 @@ from tidings.channels.keepalive import KeepAliveClient
 from tidings.channels.whatsapp import api, callbacks, signature
 from tidings.channels.whatsapp.config import WhatsAppCredentials, WhatsAppSettings
 
-WEBHOOK_KIND = "events"
+CALLBACK_KIND = "events"
 MAX_TEXT_CHARS = 4096  # text.body (Cloud API messages reference)
 MAX_CAPTION_CHARS = 1024
 CAPTIONED = frozenset({"image", "video", "document"})
@@ -85,11 +85,11 @@ class WhatsAppChannel(HttpChannel):
         """The callback URL to set in the App Dashboard (WhatsApp > Configuration), if known."""
         if not self.config.public_base_url:
             return None
-        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{WEBHOOK_KIND}"
+        return f"{self.config.public_base_url}/webhooks/{self.channel_id}/{CALLBACK_KIND}"
 
     async def parse_callback(self, request: CallbackRequest) -> CallbackResult:
-        if request.kind != WEBHOOK_KIND:
-            raise CallbackNotFound(f"whatsapp channels take webhooks of kind {WEBHOOK_KIND}")
+        if request.kind != CALLBACK_KIND:
+            raise CallbackNotFound(f"whatsapp channels take webhooks of kind {CALLBACK_KIND}")
         if request.method == "GET":
             return self._handshake(request)
         if request.method != "POST":
