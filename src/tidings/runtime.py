@@ -21,13 +21,13 @@ from tidings.dispatch.wakeups import DueListener
 from tidings.features.accounts import AccountService, Bootstrap
 from tidings.features.channels import ChannelService
 from tidings.features.contacts import ContactService
-from tidings.features.conversations import ConversationService, ConversationStep, ConversationTimers
+from tidings.features.conversations import ConversationService, ConversationStep, conversation_timers
 from tidings.features.event_stream import EventStream
 from tidings.features.inbound import InboundService
 from tidings.features.messages import Limits, MessageService
 from tidings.features.optouts import OptOutKeywords, OptOutService
 from tidings.features.provider_callbacks import CallbackService
-from tidings.features.proxy import ProxyExpiry, ProxyService, ProxyStep
+from tidings.features.proxy import ProxyService, ProxyStep, proxy_expiry
 from tidings.features.routes import RouteService
 from tidings.features.sandbox import SandboxService
 from tidings.store.engine import Database
@@ -93,13 +93,13 @@ class Gateway:
         )
         # Idle timers are swept where messages are dispatched: worker processes and serve.
         self.conversation_timers = (
-            ConversationTimers(self.db, on_queued=self._wake_dispatcher) if run_dispatcher else None
+            conversation_timers(self.db, on_queued=self._wake_dispatcher) if run_dispatcher else None
         )
         self.proxy = ProxyService(
             self.db, self.accounts, default_country=settings.default_country, on_queued=self._wake_dispatcher
         )
         # Expired proxy sessions are ended where messages are dispatched, like the timers above.
-        self.proxy_expiry = ProxyExpiry(self.db, on_queued=self._wake_dispatcher) if run_dispatcher else None
+        self.proxy_expiry = proxy_expiry(self.db, on_queued=self._wake_dispatcher) if run_dispatcher else None
         self.bootstrapped: Bootstrap | None = None
         self.declared: Applied | None = None
 

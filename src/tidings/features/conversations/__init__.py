@@ -4,6 +4,6 @@
 # (an import-linter contract in pyproject.toml holds it).
 from tidings.features.conversations.inbound import ConversationStep
 from tidings.features.conversations.service import CONVERSATIONS, ConversationService
-from tidings.features.conversations.timers import ConversationTimers
+from tidings.features.conversations.timers import conversation_timers
 
-__all__ = ["CONVERSATIONS", "ConversationService", "ConversationStep", "ConversationTimers"]
+__all__ = ["CONVERSATIONS", "ConversationService", "ConversationStep", "conversation_timers"]

@@ -8,10 +8,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from tidings.core.clock import now_ms
 from tidings.features.conversations import repository as repo
 from tidings.features.conversations.posting import close
-from tidings.periodic import Periodic
+from tidings.store.due_sweep import DueSweep
 from tidings.store.engine import Database
 
 log = logging.getLogger(__name__)
@@ -22,35 +21,14 @@ SWEEP_SECONDS = 1.0
 SWEEP_BATCH = 200
 
 
-class ConversationTimers:
-    """Started next to the dispatcher (``tidings serve`` and ``tidings worker``); several
-    workers share the sweep through row locks (``SKIP LOCKED`` on PostgreSQL)."""
-
-    def __init__(
-        self, db: Database, *, on_queued: Callable[[], None] | None = None, period: float = SWEEP_SECONDS
-    ) -> None:
-        self._db = db
-        self._on_queued = on_queued
-        self._periodic = Periodic("conversation timer sweep", period, self.sweep)
-
-    def start(self) -> None:
-        self._periodic.start()
-
-    async def stop(self) -> None:
-        await self._periodic.stop()
-
-    async def sweep(self) -> tuple[int, int]:
-        """One pass: ``(made inactive, closed)``."""
-        now = now_ms()
-        skip_locked = not self._db.is_sqlite
-        moved = await self._db.transact(lambda conn: sweep_due(conn, now=now, skip_locked=skip_locked))
-        if moved[1] and self._on_queued is not None:
-            self._on_queued()  # close messages were queued
-        return moved
+def conversation_timers(db: Database, *, on_queued: Callable[[], None] | None = None) -> DueSweep:
+    """The sweep of idle timers, run wherever messages are dispatched."""
+    return DueSweep("conversation timer sweep", db, sweep_due, period=SWEEP_SECONDS, on_queued=on_queued)
 
 
-def sweep_due(conn: Connection, *, now: int, skip_locked: bool) -> tuple[int, int]:
-    """Apply the timers that fired by ``now``; closing wins when both are due."""
+def sweep_due(conn: Connection, *, now: int, skip_locked: bool) -> int:
+    """Apply the timers that fired by ``now``, closing wins when both are due; how many
+    conversations were closed (each may queue its close message)."""
     inactive = closed = 0
     for conversation in repo.due_conversations(conn, now=now, limit=SWEEP_BATCH, skip_locked=skip_locked):
         closes_at = conversation["closes_at"]
@@ -75,4 +53,4 @@ def sweep_due(conn: Connection, *, now: int, skip_locked: bool) -> tuple[int, in
             repo.update_conversation(conn, conversation["id"], stale)
     if inactive or closed:
         log.info("conversation timers fired", extra={"inactive": inactive, "closed": closed})
-    return inactive, closed
+    return closed
