@@ -127,7 +127,7 @@ class WebhookSettings(BaseModel):
     lease_seconds: float = Field(default=60, gt=0)
     retry_base_seconds: float = Field(default=5, gt=0)
     retry_max_seconds: float = Field(default=3_600, gt=0)
-    # Deliveries are retried until this long after their event, then marked failed (SPEC: 24 h).
+    # Deliveries are retried until this long after their event, then marked failed (docs/webhooks.md).
     give_up_after_seconds: float = Field(default=86_400, gt=0)
 
 

@@ -1,4 +1,5 @@
-"""The exception tree every layer raises and the web layer turns into SPEC §3 error JSON.
+"""The exception tree every layer raises and the web layer turns into the API's error JSON
+(``{"error": {code, message, field}}``, docs/decisions/0002-api-conventions.md).
 
 TidingsError                 code, message, field
 ├── InvalidRequest           malformed request: bad JSON, wrong types, unknown fields (400)

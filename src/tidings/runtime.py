@@ -49,7 +49,7 @@ class Gateway:
         self.routes = RouteService(self.db, self.accounts)
         self.inbound = InboundService(self.db)
         self.inbound.add_step(OptOutKeywords())  # first: STOP applies whatever else takes the message
-        self.inbound.add_step(ProxyStep())  # then proxy sessions (SPEC §3 routing order)
+        self.inbound.add_step(ProxyStep())  # then proxy sessions, then conversations (docs/architecture.md)
         self.inbound.add_step(ConversationStep())  # after opt-outs and proxy sessions
         self.callbacks = CallbackService(self.db, self.box, self.inbound)
         self.channels.on_change(self.callbacks.forget)

@@ -1,4 +1,5 @@
-"""``{{name}}`` placeholders in personalised bodies (SPEC §3, seed 000)."""
+"""``{{name}}`` placeholders in personalised bodies: ``POST /v1/messages`` with a template body and
+``recipients: [{to, vars}]``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The webhook outbox (DESIGN §5): deliveries written with the change they announce, then claimed.
+"""The webhook outbox (docs/webhooks.md): deliveries written with the change they announce, then claimed.
 
 Plain sync functions over a Connection, run inside the caller's transaction (``Database.transact``).
 

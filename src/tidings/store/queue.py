@@ -1,4 +1,5 @@
-"""The message table as a queue (DESIGN §1): claims, leases and outcomes, all in SQL.
+"""The message table as a queue: claims, leases and outcomes, all in SQL
+(docs/decisions/0001-database-as-queue-and-one-writer.md).
 
 Plain sync functions over a Connection, run as whole transactions by ``Database.transact``.
 Receipts are :mod:`tidings.store.receipts`. Every status change made here is recorded by

@@ -259,7 +259,8 @@ message_events = Table(
 )
 
 # Receipts that arrived before the send result that carries their provider id was written
-# (DESIGN §4): kept until that id appears, never dropped.
+# (SMPP often reports before its submit_sm_resp is written): kept until that id appears, never
+# dropped (docs/decisions/0001-database-as-queue-and-one-writer.md).
 pending_receipts = Table(
     "pending_receipts",
     metadata,
@@ -298,7 +299,7 @@ status_polls = Table(
     Column("polls", Integer, nullable=False),
 )
 
-# An account's address book (SPEC §3 "Contacts", revision 0008): a message may be addressed to
+# An account's address book (docs/contacts.md, revision 0008): a message may be addressed to
 # a contact by the caller's own ``external_id`` and a channel type, and inbound messages are
 # linked to the contact whose address sent them.
 contacts = Table(
@@ -329,7 +330,7 @@ contact_addresses = Table(
     Index("uq_contact_addresses_account_id_kind_address", "account_id", "kind", "address", unique=True),
 )
 
-# Conversations (SPEC §3, revision 0010, docs/conversations.md): group threads. ``inactive_at``
+# Conversations (revision 0010, docs/conversations.md): group threads. ``inactive_at``
 # and ``closes_at`` are when the idle timers fire, recomputed on every activity and cleared when
 # they no longer apply, so the workers' sweep reads only due rows of two small partial indexes.
 conversations = Table(
@@ -422,7 +423,7 @@ idempotency_keys = Table(
     Column("created_at", BigInteger, nullable=False, index=True),
 )
 
-# An account's outbound-event settings (SPEC §3 "Inbound and webhooks"). A side table rather than
+# An account's outbound-event settings (docs/webhooks.md). A side table rather than
 # columns on ``accounts``: adding it is a plain CREATE TABLE on both backends (SQLite can only add
 # columns by appending to the table's stored definition), and the outbox insert joins only the
 # accounts that configured something. ``url`` may be NULL: the secret also signs deliveries to a
@@ -436,7 +437,7 @@ account_webhooks = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
-# The transactional outbox of signed event webhooks (DESIGN §5): one row per (event, target URL),
+# The transactional outbox of signed event webhooks (docs/webhooks.md): one row per (event, target URL),
 # written in the transaction that made the event. ``event_id`` points at the message_events row the
 # payload is rendered from (on the first attempt, then kept in ``payload`` so every retry sends the
 # same bytes); events without such a row carry their payload from the start.
@@ -506,7 +507,7 @@ account_texts = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
-# Proxy sessions (SPEC §3 "Proxy sessions", revision 0011, docs/proxy.md). A pool number is an
+# Proxy sessions (revision 0011, docs/proxy.md). A pool number is an
 # E.164 number that is a sender of the channel resolved when it was added; removing one keeps
 # its row (its ended sessions still show it), so the unique indexes cover live rows only. The
 # (channel, number) one also makes an inbound recipient resolve to at most one pool number.

@@ -1,4 +1,5 @@
-"""Every error leaves as SPEC §3's JSON shape; nothing a client sends can cause a 500 or a trace."""
+"""Every error leaves as the API's error JSON (docs/decisions/0002-api-conventions.md); nothing a
+client sends can cause a 500 or a trace."""
 
 from __future__ import annotations
 

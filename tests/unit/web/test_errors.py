@@ -1,4 +1,4 @@
-"""Validation errors become SPEC §3 error JSON with a field path a client can use."""
+"""Validation errors become the API's error JSON with a field path a client can use."""
 
 from __future__ import annotations
 

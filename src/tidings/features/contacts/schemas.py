@@ -1,4 +1,4 @@
-"""Request and response models of ``/v1/contacts`` (SPEC §3 "Contacts")."""
+"""Request and response models of ``/v1/contacts`` (docs/contacts.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Conversations (SPEC §3): group threads whose participants are reached on any channel type."""
+"""Conversations (``/v1/conversations``, docs/conversations.md): group threads whose participants
+are reached on any channel type."""
 
 # The public face: other features, the runtime and the declarations import only these names
 # (an import-linter contract in pyproject.toml holds it).

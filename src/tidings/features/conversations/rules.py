@@ -74,7 +74,8 @@ def relay_body(kind: str, author_identity: str | None, body: str) -> str:
     return body
 
 
-# The address kinds each channel type carries; the sandbox carries them all (SPEC §3 "Sandbox").
+# The address kinds each channel type carries; the sandbox carries them all (it stands in
+# for every provider).
 SERVED_KINDS: Mapping[str, frozenset[ChannelKind]] = {
     "sandbox": frozenset(ChannelKind),
     "twilio": frozenset({ChannelKind.SMS, ChannelKind.WHATSAPP}),

@@ -1,4 +1,4 @@
-"""Request and response models of ``/v1/conversations`` (SPEC §3 "Conversations")."""
+"""Request and response models of ``/v1/conversations`` (docs/conversations.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inbound routing (SPEC §3 "Inbound and webhooks"): the steps an inbound message goes through,
+"""Inbound routing (docs/architecture.md, "One inbound message"): the steps an inbound message goes through,
 in the transaction that stores it.
 
 Steps run in order (keywords such as STOP, then proxy sessions, then conversations); the first

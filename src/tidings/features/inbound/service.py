@@ -81,7 +81,7 @@ class InboundService:
 
 def _link_contacts(conn: Connection, account_id: str, rows: list[dict[str, Any]]) -> None:
     """Set ``contact_id`` on rows whose sender is an address of one of the account's contacts
-    (SPEC §3 "Inbound messages are matched to contacts by address"): one indexed query."""
+    (docs/contacts.md): one indexed query."""
     keys = {row["id"]: sender_key(row["sender"]) for row in rows}
     owners = contacts_by_address(conn, account_id, {key for key in keys.values() if key is not None})
     for row in rows:

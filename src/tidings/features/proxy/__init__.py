@@ -1,4 +1,4 @@
-"""Proxy sessions (SPEC §3 "Proxy sessions"): two people talk through a pool number of the
+"""Proxy sessions (``/v1/proxy``): two people talk through a pool number of the
 account, neither seeing the other's address (docs/proxy.md)."""
 
 # The public face: other features, the runtime and the declarations import only these names

@@ -1,8 +1,8 @@
 """The inbound routing step of proxy sessions: a message to a pool number from a participant of
 an active session on it is relayed to the other participant from the pool number.
 
-Registered in ``runtime.py`` after opt-out keywords and before conversations (SPEC §3 "Inbound
-and webhooks": proxy sessions first, then conversations, else the account webhook). It runs in
+Registered in ``runtime.py`` after opt-out keywords and before conversations
+(proxy sessions first, then conversations, else the account webhook: docs/architecture.md). It runs in
 the transaction that stores the message, so a relay is never lost once the message is stored.
 """
 

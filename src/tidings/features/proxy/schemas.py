@@ -1,4 +1,4 @@
-"""Request and response models of ``/v1/proxy`` (SPEC §3 "Proxy sessions")."""
+"""Request and response models of ``/v1/proxy`` (docs/proxy.md)."""
 
 from __future__ import annotations
 
