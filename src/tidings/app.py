@@ -135,7 +135,7 @@ def _services(gateway: Gateway) -> Services:
     services.add(CONVERSATIONS, gateway.conversations)
     services.add(PROXY, gateway.proxy)
     services.add(SANDBOX, gateway.sandbox)
-    services.add(EVENT_STREAM, gateway.events)
+    services.add(EVENT_STREAM, gateway.event_stream)
     services.add(CALLBACKS, gateway.callbacks)
     return services
 

@@ -66,7 +66,7 @@ class Gateway:
         )
         # Webhooks go out wherever messages do: worker processes, or the single serve process.
         self.deliverer = Deliverer(self.db, self.box, settings.webhooks) if run_dispatcher else None
-        self.events = EventStream(self.db, settings.event_stream)
+        self.event_stream = EventStream(self.db, settings.event_stream)
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from integration.conftest import ADMIN_KEY, RunningGateway
-from tidings.channels.base import ChannelEvents
+from tidings.channels.base import ChannelReports
 from tidings.channels.stored import build_channel
 from tidings.channels.twilio.channel import TwilioChannel
 from tidings.crypto import SecretBox
@@ -24,7 +24,7 @@ async def _nothing(_: str, __: Any) -> None:
     return None
 
 
-EVENTS = ChannelEvents(receipts=_nothing, inbound=_nothing)
+EVENTS = ChannelReports(receipts=_nothing, inbound=_nothing)
 
 
 async def _create(gw: RunningGateway, **options: Any) -> dict[str, Any]:

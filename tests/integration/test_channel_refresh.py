@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
-from tidings.channels.base import ChannelEvents, Receipt
+from tidings.channels.base import ChannelReports, Receipt
 from tidings.channels.smpp.channel import SmppChannel
 from tidings.config import Settings
 from tidings.dispatch.channel_pool import ChannelPool, LiveChannel
@@ -108,7 +108,7 @@ async def test_a_retired_channel_stays_open_while_a_send_holds_it(tmp_path: Path
 
     pool = ChannelPool(
         gateway.db,
-        ChannelEvents(receipts=collect, inbound=_nothing),
+        ChannelReports(receipts=collect, inbound=_nothing),
         concurrency=4,
         min_concurrency=4,
         limiter=RateLimiter.in_memory(),

@@ -3,7 +3,7 @@
 A channel is one provider connection. The dispatcher hands it :class:`OutboundMessage` values
 and gets :class:`SendResult` values back; failures are :class:`SendError` carrying whether a
 retry can help. Delivery receipts and inbound messages flow the other way through the
-:class:`ChannelEvents` the channel is given, or arrive as provider callbacks that the channel
+:class:`ChannelReports` the channel is given, or arrive as provider callbacks that the channel
 verifies and turns into a :class:`CallbackResult` (:meth:`Channel.parse_callback`).
 
 Each type declares two pydantic models: ``settings_model`` (plain, stored as JSON) and
@@ -100,7 +100,7 @@ InboundSink = Callable[[str, Sequence[InboundMessage]], Coroutine[Any, Any, obje
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelEvents:
+class ChannelReports:
     """Where a channel reports what the provider tells it, tagged with the channel id."""
 
     receipts: ReceiptSink
@@ -210,12 +210,12 @@ class Channel(abc.ABC):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        events: ChannelEvents,
+        reports: ChannelReports,
         credentials: ChannelCredentials | None = None,
     ) -> None:
         self.channel_id = channel_id
         self.settings = settings
-        self.events = events
+        self.reports = reports
         self.credentials = credentials if credentials is not None else ChannelCredentials()
 
     def __repr__(self) -> str:

@@ -13,18 +13,18 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from tidings.channels.base import Channel, ChannelCredentials, ChannelEvents
+from tidings.channels.base import Channel, ChannelCredentials, ChannelReports
 from tidings.channels.registry import channel_class
 from tidings.crypto import SecretBox
 
 
-def build_channel(row: Mapping[str, Any], box: SecretBox | None, events: ChannelEvents) -> Channel:
+def build_channel(row: Mapping[str, Any], box: SecretBox | None, reports: ChannelReports) -> Channel:
     """The adapter for a channels row, not yet started. Raises ``ValueError`` (or pydantic's
     ``ValidationError``, which never echoes input for credentials) when the row is unusable."""
     cls = channel_class(row["type"])
     settings = cls.settings_model.model_validate_json(row["settings"] or "{}")
     credentials = open_credentials(cls, row.get("credentials_ciphertext"), box)
-    return cls(row["id"], settings, events, credentials)
+    return cls(row["id"], settings, reports, credentials)
 
 
 def open_credentials(cls: type[Channel], ciphertext: str | None, box: SecretBox | None) -> ChannelCredentials:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from tidings.channels.base import Channel, ChannelEvents
+from tidings.channels.base import Channel, ChannelReports
 from tidings.channels.registry import listening_type_names
 from tidings.channels.stored import build_channel
 from tidings.crypto import SecretBox
@@ -57,7 +57,7 @@ class ChannelPool:
     def __init__(
         self,
         db: Database,
-        events: ChannelEvents,
+        reports: ChannelReports,
         *,
         concurrency: int,
         min_concurrency: int,
@@ -69,7 +69,7 @@ class ChannelPool:
     ) -> None:
         self._db = db
         self._box = box  # opens channels' credentials; None only where no channel has any
-        self._events = events
+        self._reports = reports
         self._concurrency = concurrency
         self._min_concurrency = min_concurrency
         self._limiter = limiter
@@ -120,7 +120,7 @@ class ChannelPool:
             row = await get_channel(conn, channel_id)
         if row is None:
             raise LookupError(f"channel {channel_id} does not exist")
-        adapter = build_channel(row, self._box, self._events)
+        adapter = build_channel(row, self._box, self._reports)
         await adapter.start()
         log.info("channel opened", extra={"channel_id": channel_id, "channel_type": row["type"]})
         return LiveChannel(

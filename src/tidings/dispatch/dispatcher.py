@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from tidings.channels.base import (
-    ChannelEvents,
+    ChannelReports,
     InboundMessage,
     OutboundMessage,
     Receipt,
@@ -85,7 +85,7 @@ class Dispatcher:
         )
         self.channels = ChannelPool(
             db,
-            ChannelEvents(receipts=self.report_receipts, inbound=self.report_inbound),
+            ChannelReports(receipts=self.report_receipts, inbound=self.report_inbound),
             concurrency=settings.channel_concurrency,
             min_concurrency=settings.channel_min_concurrency,
             limiter=self.limiter,

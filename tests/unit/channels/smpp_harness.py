@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tidings.channels.base import ChannelEvents, InboundMessage, OutboundMessage, Receipt
+from tidings.channels.base import ChannelReports, InboundMessage, OutboundMessage, Receipt
 from tidings.channels.smpp.channel import SmppChannel
 from tidings.channels.smpp.config import SmppCredentials, SmppSettings
 from tidings.core.encoding import analyse
@@ -27,8 +27,8 @@ class Reported:
     async def on_inbound(self, channel_id: str, inbound: Sequence[InboundMessage]) -> None:
         self.inbound += inbound
 
-    def events(self) -> ChannelEvents:
-        return ChannelEvents(self.on_receipts, self.on_inbound)
+    def events(self) -> ChannelReports:
+        return ChannelReports(self.on_receipts, self.on_inbound)
 
 
 def channel(fake: FakeSmsc, reported: Reported, **settings: Any) -> SmppChannel:

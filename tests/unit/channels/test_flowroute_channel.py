@@ -16,7 +16,7 @@ from tidings.channels.base import (
     CallbackNotFound,
     CallbackRejected,
     CallbackRequest,
-    ChannelEvents,
+    ChannelReports,
     InboundMessage,
     OutboundMessage,
     Receipt,
@@ -38,7 +38,7 @@ async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
     return None
 
 
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
+EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tidings.channels.base import (
-    ChannelEvents,
+    ChannelReports,
     InboundMessage,
     OutboundMessage,
     PollTiming,
@@ -36,7 +36,7 @@ async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
     return None
 
 
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
+EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from tidings.channels.base import (
     CallbackNotFound,
     CallbackRejected,
     CallbackRequest,
-    ChannelEvents,
+    ChannelReports,
     InboundMessage,
     OutboundMessage,
     Receipt,
@@ -47,8 +47,8 @@ class Sinks:
         self.inbound.extend(messages)
 
     @property
-    def events(self) -> ChannelEvents:
-        return ChannelEvents(receipts=self.take_receipts, inbound=self.take_inbound)
+    def events(self) -> ChannelReports:
+        return ChannelReports(receipts=self.take_receipts, inbound=self.take_inbound)
 
 
 @pytest.fixture
@@ -244,7 +244,7 @@ async def test_a_failing_receipt_sink_does_not_fail_a_send_that_went_out(
     channel = TelegramChannel(
         "chn_telegram_test",
         TelegramSettings(api_base_url=fake.url),
-        ChannelEvents(receipts=broken, inbound=ignore),
+        ChannelReports(receipts=broken, inbound=ignore),
         TelegramCredentials.model_validate({"bot_token": fake.bot_token}),
     )
     with caplog.at_level(logging.ERROR):

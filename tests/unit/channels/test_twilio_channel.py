@@ -13,7 +13,7 @@ import pytest
 from tidings.channels.base import (
     CallbackRejected,
     CallbackRequest,
-    ChannelEvents,
+    ChannelReports,
     InboundMessage,
     OutboundMessage,
     Receipt,
@@ -35,7 +35,7 @@ async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
     return None
 
 
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
+EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture

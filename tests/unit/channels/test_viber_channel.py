@@ -17,7 +17,7 @@ from tidings.channels.base import (
     CallbackRejected,
     CallbackRequest,
     CallbackResult,
-    ChannelEvents,
+    ChannelReports,
     InboundMessage,
     OutboundMessage,
     Receipt,
@@ -40,7 +40,7 @@ async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
     return None
 
 
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
+EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 class Gateway:

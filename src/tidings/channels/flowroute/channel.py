@@ -15,7 +15,7 @@ from tidings.channels.base import (
     CallbackRequest,
     CallbackResult,
     ChannelCredentials,
-    ChannelEvents,
+    ChannelReports,
     ChannelSettings,
     OutboundMessage,
     PollTiming,
@@ -43,10 +43,10 @@ class FlowrouteChannel(HttpChannel):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        events: ChannelEvents,
+        reports: ChannelReports,
         credentials: ChannelCredentials | None = None,
     ) -> None:
-        super().__init__(channel_id, settings, events, credentials)
+        super().__init__(channel_id, settings, reports, credentials)
         assert isinstance(settings, FlowrouteSettings) and isinstance(credentials, FlowrouteCredentials)
         self.config = settings
         self.secrets = credentials

@@ -18,7 +18,7 @@ from pydantic import Field
 from tidings.channels.base import (
     Channel,
     ChannelCredentials,
-    ChannelEvents,
+    ChannelReports,
     ChannelSettings,
     OutboundMessage,
     Receipt,
@@ -46,10 +46,10 @@ class SandboxChannel(Channel):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        events: ChannelEvents,
+        reports: ChannelReports,
         credentials: ChannelCredentials | None = None,
     ) -> None:
-        super().__init__(channel_id, settings, events, credentials)
+        super().__init__(channel_id, settings, reports, credentials)
         assert isinstance(settings, SandboxSettings)
         self.config = settings
         self._rejected = frozenset(settings.reject_numbers)
@@ -120,7 +120,7 @@ class SandboxChannel(Channel):
         self._flush_scheduled = False
         receipts, self._due_receipts = self._due_receipts, []
         if receipts:
-            task = asyncio.get_running_loop().create_task(self.events.receipts(self.channel_id, receipts))
+            task = asyncio.get_running_loop().create_task(self.reports.receipts(self.channel_id, receipts))
             _background.add(task)
             task.add_done_callback(_background.discard)
 

@@ -17,7 +17,7 @@ import smpp34
 from tidings.channels.base import (
     Channel,
     ChannelCredentials,
-    ChannelEvents,
+    ChannelReports,
     ChannelSettings,
     InboundMessage,
     OutboundMessage,
@@ -56,10 +56,10 @@ class SmppChannel(Channel):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        events: ChannelEvents,
+        reports: ChannelReports,
         credentials: ChannelCredentials | None = None,
     ) -> None:
-        super().__init__(channel_id, settings, events, credentials)
+        super().__init__(channel_id, settings, reports, credentials)
         assert isinstance(settings, SmppSettings) and isinstance(credentials, SmppCredentials)
         self.config = settings
         password = credentials.password.get_secret_value()
@@ -218,9 +218,9 @@ class SmppChannel(Channel):
         inbound, self._inbound = self._inbound, []
         loop = asyncio.get_running_loop()
         if found:
-            _keep(loop.create_task(self.events.receipts(self.channel_id, found)))
+            _keep(loop.create_task(self.reports.receipts(self.channel_id, found)))
         if inbound:
-            _keep(loop.create_task(self.events.inbound(self.channel_id, inbound)))
+            _keep(loop.create_task(self.reports.inbound(self.channel_id, inbound)))
 
     async def _sweep(self) -> None:
         """Release held receipts and stale partial MO messages; runs until close()."""

@@ -16,7 +16,7 @@ from tidings.channels.base import (
     CallbackRequest,
     CallbackResult,
     ChannelCredentials,
-    ChannelEvents,
+    ChannelReports,
     ChannelSettings,
     OutboundMessage,
     Receipt,
@@ -45,10 +45,10 @@ class TelegramChannel(HttpChannel):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        events: ChannelEvents,
+        reports: ChannelReports,
         credentials: ChannelCredentials | None = None,
     ) -> None:
-        super().__init__(channel_id, settings, events, credentials)
+        super().__init__(channel_id, settings, reports, credentials)
         assert isinstance(settings, TelegramSettings) and isinstance(credentials, TelegramCredentials)
         self.config = settings
         self.secrets = credentials
@@ -130,7 +130,7 @@ class TelegramChannel(HttpChannel):
 
     async def _report_delivered(self, provider_id: str) -> None:
         try:
-            await self.events.receipts(self.channel_id, [Receipt(provider_id, MessageStatus.DELIVERED)])
+            await self.reports.receipts(self.channel_id, [Receipt(provider_id, MessageStatus.DELIVERED)])
         except Exception:
             # The message did go out; failing the send now would send it again on retry. It stays
             # `sent`, which is true.

@@ -15,7 +15,7 @@ from tidings.channels.base import (
     CallbackRequest,
     CallbackResult,
     ChannelCredentials,
-    ChannelEvents,
+    ChannelReports,
     ChannelSettings,
     OutboundMessage,
     PollTiming,
@@ -46,10 +46,10 @@ class TwilioChannel(HttpChannel):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        events: ChannelEvents,
+        reports: ChannelReports,
         credentials: ChannelCredentials | None = None,
     ) -> None:
-        super().__init__(channel_id, settings, events, credentials)
+        super().__init__(channel_id, settings, reports, credentials)
         assert isinstance(settings, TwilioSettings) and isinstance(credentials, TwilioCredentials)
         self.config = settings
         self.secrets = credentials

@@ -13,7 +13,7 @@ from tidings.channels.base import (
     CallbackRequest,
     CallbackResult,
     ChannelCredentials,
-    ChannelEvents,
+    ChannelReports,
     ChannelSettings,
     OutboundMessage,
     SendError,
@@ -45,10 +45,10 @@ class ViberChannel(HttpChannel):
         self,
         channel_id: str,
         settings: ChannelSettings,
-        events: ChannelEvents,
+        reports: ChannelReports,
         credentials: ChannelCredentials | None = None,
     ) -> None:
-        super().__init__(channel_id, settings, events, credentials)
+        super().__init__(channel_id, settings, reports, credentials)
         assert isinstance(settings, ViberSettings) and isinstance(credentials, ViberCredentials)
         self.config = settings
         self.secrets = credentials

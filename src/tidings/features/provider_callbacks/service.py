@@ -22,7 +22,7 @@ from tidings.channels.base import (
     CallbackReply,
     CallbackRequest,
     Channel,
-    ChannelEvents,
+    ChannelReports,
     InboundMessage,
     Receipt,
 )
@@ -51,7 +51,7 @@ class CallbackService:
         self._box = box
         self._inbound = inbound
         self._adapters: TTLCache[Channel] = TTLCache(ADAPTER_CACHE_SECONDS, max_entries=1000)
-        self._events = ChannelEvents(receipts=self.store_receipts, inbound=self.store_inbound)
+        self._reports = ChannelReports(receipts=self.store_receipts, inbound=self.store_inbound)
         self._receipts = GroupCommit(db, _apply_receipts, name="receipt-writer")
 
     def start(self) -> None:
@@ -90,7 +90,7 @@ class CallbackService:
             if row is None:
                 raise CallbackNotFound("no such channel")
             try:
-                return build_channel(row, self._box, self._events)
+                return build_channel(row, self._box, self._reports)
             except ValueError as exc:  # pydantic's ValidationError included; never echoes secrets
                 log.warning(
                     "channel cannot be opened to verify a callback: %s",
