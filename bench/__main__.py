@@ -1,5 +1,5 @@
-"""``python -m bench [bulk|singles|capped] [--quick]``: run the scenarios on each configuration and
-print one table."""
+"""``python -m bench [bulk|singles|capped|twilio|smpp|http-clients] [--quick]``: run the scenarios
+on each configuration and print one table (``http-clients``, which needs no gateway, its own)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import scenarios
+from bench import http_clients, scenarios
 from bench.provider import start_fake_twilio
 from bench.server import Config, start
 from bench.smsc import start_fake_smsc
@@ -39,7 +39,9 @@ CAPS = (100, 1_000)
 SLOW_PROVIDER_CAPS = (100, 500)
 SLOW_PROVIDER_LATENCY_S = 0.2
 SLOW_OPEN_RECIPIENTS = 5_000
-SCENARIOS = {"bulk", "singles", "capped", "twilio", "smpp"}
+SCENARIOS = {"bulk", "singles", "capped", "twilio", "smpp", "http-clients"}
+# Scenarios run once, not on each gateway configuration.
+STANDALONE = {"http-clients"}
 SMPP_SESSIONS = (1, 2, 4)  # binds per channel, each with a window of 10
 # An SMSC that answers each submit after 20 ms: a window of 10 then carries at most 500 msg/s,
 # so binds, not the CPU, set the pace.
@@ -206,18 +208,32 @@ def show(results: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     # No `choices=`: argparse checks an empty `nargs="*"` list against them and refuses it.
-    parser.add_argument("scenarios", nargs="*", help="bulk, singles and/or capped (default: all)")
+    parser.add_argument("scenarios", nargs="*", help=f"{', '.join(sorted(SCENARIOS))} (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke check")
     parser.add_argument("--config", action="append", help="only this configuration (repeatable)")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=http_clients.IN_FLIGHT,
+        help=f"http-clients: sends in flight at once (default {http_clients.IN_FLIGHT})",
+    )
     args = parser.parse_args()
     which = set(args.scenarios or SCENARIOS)
     if not which <= SCENARIOS:
         parser.error(f"scenarios are: {', '.join(sorted(SCENARIOS))}")
-    results = asyncio.run(run(which, args.quick, set(args.config) if args.config else None))
-    show(results)
+    if not 1 <= args.in_flight <= 1_000:
+        parser.error("--in-flight is from 1 to 1000")
+    serialisable: dict[str, Any] = {}
+    if which - STANDALONE:
+        results = asyncio.run(run(which, args.quick, set(args.config) if args.config else None))
+        show(results)
+        serialisable = {name: {k: vars(v) for k, v in row.items()} for name, row in results.items()}
+    if "http-clients" in which:
+        runs = asyncio.run(http_clients.run(quick=args.quick, in_flight=args.in_flight))
+        http_clients.show(runs, in_flight=args.in_flight)
+        serialisable["http-clients"] = http_clients.serialisable(runs)
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    serialisable = {name: {k: vars(v) for k, v in row.items()} for name, row in results.items()}
     (out / f"{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(serialisable, indent=2))
 
 

@@ -40,6 +40,16 @@ class FakeTwilioProcess:
         ):
             await response.read()
 
+    async def counts(self) -> dict[str, int]:
+        """Messages accepted, create requests, distinct (To, Body) pairs and duplicates since the
+        last reset (asked for one number never sent, so the listing itself stays empty)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.url}/_fake/messages", params={"to": "none"}) as response,
+        ):
+            listed = await response.json()
+        return {key: int(listed[key]) for key in ("count", "requests", "distinct", "duplicates")}
+
     async def received_at(self) -> list[float]:
         """When the fake accepted each message it holds (epoch seconds)."""
         async with (

@@ -88,7 +88,7 @@ class LatencyResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def _percentile(samples: list[float], share: float) -> float:
+def percentile(samples: list[float], share: float) -> float:
     if not samples:
         return float("nan")
     ordered = sorted(samples)
@@ -123,7 +123,7 @@ async def singles_closed(
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
     return LatencyResult(
-        len(latencies), errors, elapsed, _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+        len(latencies), errors, elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99)
     )
 
 
@@ -164,7 +164,7 @@ async def singles_paced(
         await asyncio.wait_for(asyncio.gather(*tasks), seconds + 60)
         elapsed = time.perf_counter() - started
     return LatencyResult(
-        len(latencies), errors, elapsed, _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+        len(latencies), errors, elapsed, percentile(latencies, 0.5), percentile(latencies, 0.99)
     )
 
 

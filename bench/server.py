@@ -51,15 +51,19 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server and its children so far (from /proc)."""
-        total = 0.0
-        pids = [p.pid for p in [self.process, *self.workers]]
-        for pid in [*pids, *(child for parent in pids for child in _children(parent))]:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return cpu_seconds([p.pid for p in [self.process, *self.workers]])
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes and their children so far (from /proc)."""
+    total = 0.0
+    for pid in [*pids, *(child for parent in pids for child in _children(parent))]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _children(pid: int) -> list[int]:
