@@ -4,12 +4,11 @@ request at a time on each, answers parsed by httptools (llhttp, the parser uvico
 Why not aiohttp, which the gateway keeps for outbound event webhooks: a channel like Twilio
 makes one small form POST per message to one origin, and aiohttp's general machinery (request
 and response objects, payload registry, stream readers, per-request timers and connector
-bookkeeping) cost more than the rest of the gateway's work for that message. Through the Twilio
-adapter to its fake at zero latency, measured on the same machine and run: aiohttp 3,900-4,200
-msg/s at 0.23-0.25 ms of gateway CPU a message, this client 5,500-6,400 at 0.14-0.17. No
-library on PyPI offers a maintained asyncio HTTP/1.1 client at that cost, so the connection
-handling is written here (about a hundred lines) and the part that is easy to get wrong,
-parsing answers, is llhttp's.
+bookkeeping) costs more than the rest of the gateway's work for that message. Measured side by
+side (``uv run python -m bench http-clients``): a tuned aiohttp takes 2-2.6 times this client's
+CPU a send and httpx 33-45 times; docs/decisions/0003-provider-http-client.md has the figures and
+what would reopen the choice. So the connection handling is written here (about a hundred
+lines) and the part that is easy to get wrong, parsing answers, is llhttp's.
 
 Left out on purpose, since a provider's API needs none of it: redirects, cookies, proxies,
 compression, streamed bodies, HTTP/2. An answer must carry Content-Length or be chunked.
