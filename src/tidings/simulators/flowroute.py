@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -36,10 +35,10 @@ from tidings.simulators.flowroute_resources import (
     read_send,
     validate,
 )
+from tidings.simulators.receipts import steps_due
 from tidings.simulators.server import FakeServer
 
 BODY_TYPES = (JSON_API, "application/json")
-SETTLE_STEP = 0.1  # without callbacks, the shortest time a record takes per receipt
 
 
 @dataclass
@@ -217,7 +216,7 @@ class FakeFlowroute(FakeServer):
         self._by_id[message.id] = message
         if message.dlr_callback and self.dlr_callbacks:
             self._reported.add(message.id)
-            self._spawn(self._report(message))
+            self._receipt_tasks.spawn(self._report(message))
         return json_response(message.accepted(self.url), 202)
 
     async def _fetch(self, request: web.Request) -> web.Response:
@@ -228,9 +227,8 @@ class FakeFlowroute(FakeServer):
             return error_response(404, "No message with this id")
         self.fetches[message.id] += 1
         if message.id not in self._reported:
-            # Without DLR callbacks the record still moves on: one receipt per step of time
-            # (callback_delay, at least 0.1 s).
-            due = int((time.time() - message.created_at) / max(self.callback_delay, SETTLE_STEP))
+            # Without DLR callbacks the record still moves on: one receipt per step of time.
+            due = steps_due(message.created_at, self.callback_delay)
             for receipt in self._receipts(message)[len(message.delivery_receipts) : due]:
                 message.status = receipt.status
                 message.delivery_receipts.append(receipt)

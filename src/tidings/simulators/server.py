@@ -3,15 +3,14 @@ the callbacks it posts, and the background tasks that post them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Coroutine, Mapping
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Self
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from tidings.channels.keepalive import Answer, HttpFailure, KeepAliveClient
+from tidings.simulators.receipts import ReceiptTasks
 
 # Connections the fake opens to post callbacks, as a provider's callback fleet would.
 CALLBACK_CONNECTIONS = 64
@@ -31,7 +30,7 @@ class FakeServer:
         self.port = port  # 0: any free port, read back once started
         self._runner: web.AppRunner | None = None
         self._origins: dict[str, KeepAliveClient] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._receipt_tasks = ReceiptTasks()
 
     @property
     def url(self) -> str:
@@ -53,11 +52,7 @@ class FakeServer:
         return self.url
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._receipt_tasks.cancel()
         for client in self._origins.values():
             await client.close()
         if self._runner is not None:
@@ -103,9 +98,3 @@ class FakeServer:
             )
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return await client.request(method, path, body, content_type, headers)
-
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run ``work`` (a callback to post) in the background; :meth:`close` cancels it."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

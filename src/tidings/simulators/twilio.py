@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -26,10 +25,9 @@ from tidings.channels.forms import encode_form
 from tidings.channels.twilio.api import FORM
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.twilio.signature import compute_signature
+from tidings.simulators.receipts import steps_due
 from tidings.simulators.server import FakeServer
 from tidings.simulators.twilio_resources import API, FakeMessage, error_response, json_response, validate
-
-SETTLE_STEP = 0.1  # without callbacks, the shortest time a message takes per status step
 
 
 @dataclass
@@ -222,7 +220,7 @@ class FakeTwilio(FakeServer):
         self._by_sid[message.sid] = message
         if message.status_callback and self.status_callbacks:
             self._reported.add(message.sid)
-            self._spawn(self._report(message))
+            self._receipt_tasks.spawn(self._report(message))
         return json_response(message.to_json(), 201)
 
     async def _fetch(self, request: web.Request) -> web.Response:
@@ -239,10 +237,8 @@ class FakeTwilio(FakeServer):
 
     def _settle(self, message: FakeMessage) -> None:
         """Without callbacks, Twilio still moves a message on; the fake does it when asked, by
-        the time elapsed: one step (``callback_delay``, at least 0.1 s) to ``sent``, another to
-        the final status."""
-        steps = int((time.time() - message.created_at) / max(self.callback_delay, SETTLE_STEP))
-        for _ in range(min(steps, 2)):
+        the time elapsed: one step to ``sent``, another to the final status."""
+        for _ in range(min(steps_due(message.created_at, self.callback_delay), 2)):
             self._advance(message)
 
     def _advance(self, message: FakeMessage) -> None:

@@ -177,7 +177,7 @@ class FakeViber(FakeServer):
         message = message_from(payload, self._new_token())
         self.messages.append(message)
         if self.delivery_callbacks and self.webhook_url:
-            self._spawn(self._report(message))
+            self._receipt_tasks.spawn(self._report(message))
         return status_response(0, message_token=message.message_token, billing_status=1)
 
     async def _set_webhook(self, request: web.Request) -> web.Response:

@@ -217,7 +217,7 @@ class FakeWhatsApp(FakeServer):
         accepted = FakeMessage(new_wamid(), to, kind, dict(message[kind]))
         self.messages.append(accepted)
         if self.status_notifications and self.webhook_url:
-            self._spawn(self._report(accepted))
+            self._receipt_tasks.spawn(self._report(accepted))
         return json_response(sent_answer(message["to"], accepted.id, template=kind == "template"))
 
     def _authorized(self, request: web.Request) -> bool:
