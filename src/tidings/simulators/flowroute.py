@@ -27,16 +27,16 @@ from tidings.simulators.flowroute_resources import (
     DeliveryReceipt,
     FakeMessage,
     dlr_document,
+    document_response,
     error_response,
     inbound_document,
     is_mms,
-    json_response,
     message_id,
     read_send,
     validate,
 )
 from tidings.simulators.receipts import steps_due
-from tidings.simulators.server import FakeServer
+from tidings.simulators.server import FakeServer, json_response
 
 BODY_TYPES = (JSON_API, "application/json")
 
@@ -217,7 +217,7 @@ class FakeFlowroute(FakeServer):
         if message.dlr_callback and self.dlr_callbacks:
             self._reported.add(message.id)
             self._receipt_tasks.spawn(self._report(message))
-        return json_response(message.accepted(self.url), 202)
+        return document_response(message.accepted(self.url), 202)
 
     async def _fetch(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -232,7 +232,7 @@ class FakeFlowroute(FakeServer):
             for receipt in self._receipts(message)[len(message.delivery_receipts) : due]:
                 message.status = receipt.status
                 message.delivery_receipts.append(receipt)
-        return json_response(message.to_json())
+        return document_response(message.to_json())
 
     def _authorized(self, request: web.Request) -> bool:
         try:
@@ -273,7 +273,7 @@ class FakeFlowroute(FakeServer):
 
     async def _list_received(self, request: web.Request) -> web.Response:
         listed = [_public(m) for m in self.received(request.query.get("to"))]
-        return json_response({**self.summary(), "messages": listed}, content_type="application/json")
+        return json_response({**self.summary(), "messages": listed})
 
     async def _configure(self, request: web.Request) -> web.Response:
         """JSON keys: latency, callback_delay, dlr_callbacks, number_errors {to: status},
@@ -301,8 +301,8 @@ class FakeFlowroute(FakeServer):
                     retry_after=failing.get("retry_after"),
                 )
         except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad configuration"}, 400, content_type="application/json")
-        return json_response({"ok": True}, content_type="application/json")
+            return json_response({"error": "bad configuration"}, 400)
+        return json_response({"ok": True})
 
     async def _inject_inbound(self, request: web.Request) -> web.Response:
         """JSON ``{url, from, to, body, media_urls?, api_version?}``; answers what the webhook said."""
@@ -317,12 +317,12 @@ class FakeFlowroute(FakeServer):
                 api_version=str(spec.get("api_version", "v2.1")),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad inbound request"}, 400, content_type="application/json")
-        return json_response({"status": status, "body": text}, content_type="application/json")
+            return json_response({"error": "bad inbound request"}, 400)
+        return json_response({"status": status, "body": text})
 
     async def _reset(self, _: web.Request) -> web.Response:
         self.reset()
-        return json_response({"ok": True}, content_type="application/json")
+        return json_response({"ok": True})
 
 
 def _key(number: str) -> str:

@@ -4,9 +4,10 @@ the callbacks it posts, and the background tasks that post them."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
+import orjson
 from aiohttp import web
 
 from tidings.channels.keepalive import Answer, HttpFailure, KeepAliveClient
@@ -98,3 +99,13 @@ class FakeServer:
             )
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return await client.request(method, path, body, content_type, headers)
+
+
+def json_response(
+    payload: Any,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = "application/json",
+) -> web.Response:
+    """A JSON answer, as every fake's API and steering endpoints send them."""
+    return web.Response(body=orjson.dumps(payload), status=status, content_type=content_type, headers=headers)

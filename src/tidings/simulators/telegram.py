@@ -23,7 +23,7 @@ from aiohttp import web
 from tidings.channels.telegram.callbacks import SECRET_HEADER
 from tidings.channels.telegram.config import BOT_TOKEN, WEBHOOK_SECRET
 from tidings.simulators import telegram_resources as tg
-from tidings.simulators.server import FakeServer
+from tidings.simulators.server import FakeServer, json_response
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -241,9 +241,9 @@ class FakeTelegram(FakeServer):
         try:
             found = self.received(request.query.get("chat_id"))
         except ValueError:
-            return tg.json_response({"error": "chat_id is a chat id or @username"}, 400)
+            return json_response({"error": "chat_id is a chat id or @username"}, 400)
         listed = [m.to_json() | {"key": m.key} for m in found]
-        return tg.json_response({**self.summary(), "messages": listed})
+        return json_response({**self.summary(), "messages": listed})
 
     async def _configure(self, request: web.Request) -> web.Response:
         """JSON keys: latency, refuse_chats {chat id: "blocked" | "not_found"},
@@ -262,8 +262,8 @@ class FakeTelegram(FakeServer):
                     retry_after=failing.get("retry_after"),
                 )
         except (ValueError, TypeError, KeyError, AttributeError):
-            return tg.json_response({"error": "bad configuration"}, 400)
-        return tg.json_response({"ok": True})
+            return json_response({"error": "bad configuration"}, 400)
+        return json_response({"ok": True})
 
     async def _inject_inbound(self, request: web.Request) -> web.Response:
         """JSON ``{chat_id, text, url?, secret_token?, username?}``; answers what the webhook said."""
@@ -277,12 +277,12 @@ class FakeTelegram(FakeServer):
                 username=spec.get("username"),
             )
         except (ValueError, TypeError, KeyError, AttributeError, RuntimeError):
-            return tg.json_response({"error": "bad inbound request"}, 400)
-        return tg.json_response({"status": status, "body": text})
+            return json_response({"error": "bad inbound request"}, 400)
+        return json_response({"status": status, "body": text})
 
     async def _reset(self, _: web.Request) -> web.Response:
         self.reset()
-        return tg.json_response({"ok": True})
+        return json_response({"ok": True})
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

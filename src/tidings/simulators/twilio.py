@@ -26,8 +26,8 @@ from tidings.channels.twilio.api import FORM
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.twilio.signature import compute_signature
 from tidings.simulators.receipts import steps_due
-from tidings.simulators.server import FakeServer
-from tidings.simulators.twilio_resources import API, FakeMessage, error_response, json_response, validate
+from tidings.simulators.server import FakeServer, json_response
+from tidings.simulators.twilio_resources import API, FakeMessage, error_response, validate
 
 
 @dataclass

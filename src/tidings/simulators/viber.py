@@ -16,12 +16,11 @@ from aiohttp import web
 from tidings.channels.viber.api import AUTH_HEADER
 from tidings.channels.viber.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.viber.signature import compute_signature
-from tidings.simulators.server import FakeServer
+from tidings.simulators.server import FakeServer, json_response
 from tidings.simulators.viber_resources import (
     MAX_REQUEST_BYTES,
     FakeViberMessage,
     callback_body,
-    json_response,
     message_from,
     status_response,
     validate,

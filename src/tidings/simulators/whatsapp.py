@@ -18,11 +18,10 @@ from aiohttp import web
 
 from tidings.channels.whatsapp.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.whatsapp.signature import compute_signature
-from tidings.simulators.server import FakeServer
+from tidings.simulators.server import FakeServer, json_response
 from tidings.simulators.whatsapp_resources import (
     FakeMessage,
     error_body,
-    json_response,
     message_value,
     new_wamid,
     notification,
