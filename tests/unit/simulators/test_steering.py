@@ -107,12 +107,6 @@ async def provider(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Provid
         yield chosen, fake
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def _steer(http: aiohttp.ClientSession, fake: FakeServer[Any], path: str, spec: Any = None) -> Any:
     method = "GET" if spec is None else "POST"
     async with http.request(method, f"{fake.url}/_fake/{path}", json=spec) as answer:
