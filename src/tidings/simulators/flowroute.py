@@ -35,7 +35,7 @@ from tidings.simulators.flowroute_resources import (
     validate,
 )
 from tidings.simulators.receipts import steps_due
-from tidings.simulators.server import FakeServer, InjectedFailure, Settings, listed
+from tidings.simulators.server import ConfigKeys, FakeServer, InjectedFailure, listed
 
 BODY_TYPES = (JSON_API, "application/json")
 
@@ -43,7 +43,7 @@ BODY_TYPES = (JSON_API, "application/json")
 class FakeFlowroute(FakeServer[FakeMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
 
-    SETTINGS: ClassVar[Settings] = {
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
         "callback_delay": float,
         "dlr_callbacks": bool,
     }
@@ -249,7 +249,7 @@ class FakeFlowroute(FakeServer[FakeMessage]):
 
     def _configure(self, config: Any) -> None:
         """``POST /_fake/config`` keys beside latency and fail_requests: callback_delay and
-        dlr_callbacks (:attr:`SETTINGS`), number_errors {to: status}, undeliverable {to:
+        dlr_callbacks (:attr:`CONFIG_KEYS`), number_errors {to: status}, undeliverable {to:
         status_code or null}, pending [to]."""
         for number, status in config.get("number_errors", {}).items():
             self.fail_number(str(number), int(status))

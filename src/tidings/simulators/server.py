@@ -33,7 +33,7 @@ BAD_SPEC: tuple[type[Exception], ...] = (ValueError, TypeError, KeyError, Attrib
 
 MessageT = TypeVar("MessageT")
 # /_fake/config keys that set the fake's attribute of the same name, each with its converter.
-Settings = Mapping[str, Callable[[Any], object]]
+ConfigKeys = Mapping[str, Callable[[Any], object]]
 
 
 @dataclass
@@ -55,12 +55,12 @@ class FakeServer(abc.ABC, Generic[MessageT]):
 
     Steering over HTTP, for gateways and tests in other processes: ``GET /_fake/messages``
     (:meth:`summary` and the messages), ``POST /_fake/config`` (``latency``, ``fail_requests
-    {count, status?, retry_after?}`` and the provider's :attr:`SETTINGS`), ``POST
+    {count, status?, retry_after?}`` and the provider's :attr:`CONFIG_KEYS`), ``POST
     /_fake/inbound`` (answers what the webhook said) and ``POST /_fake/reset``.
     """
 
     # The provider's own: set after ``latency`` and before the keys :meth:`_configure` reads.
-    SETTINGS: ClassVar[Settings] = {}
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {}
     # What makes /_fake/inbound answer 400 rather than post the message.
     INBOUND_ERRORS: ClassVar[tuple[type[Exception], ...]] = BAD_SPEC
 
@@ -137,7 +137,7 @@ class FakeServer(abc.ABC, Generic[MessageT]):
 
     @abc.abstractmethod
     def _configure(self, config: Any) -> None:
-        """Apply the provider's ``POST /_fake/config`` keys beyond its :attr:`SETTINGS`."""
+        """Apply the provider's ``POST /_fake/config`` keys beyond its :attr:`CONFIG_KEYS`."""
 
     @abc.abstractmethod
     async def _inbound(self, spec: Any) -> tuple[int, str]:
@@ -233,7 +233,7 @@ class FakeServer(abc.ABC, Generic[MessageT]):
     async def _post_config(self, request: web.Request) -> web.Response:
         try:
             config = await request.json()
-            for key, convert in {"latency": float, **self.SETTINGS}.items():
+            for key, convert in {"latency": float, **self.CONFIG_KEYS}.items():
                 if key in config:
                     setattr(self, key, convert(config[key]))
             self._configure(config)

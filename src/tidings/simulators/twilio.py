@@ -25,7 +25,7 @@ from tidings.channels.twilio.api import FORM
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.twilio.signature import compute_signature
 from tidings.simulators.receipts import steps_due
-from tidings.simulators.server import FakeServer, InjectedFailure, Settings, json_response, listed
+from tidings.simulators.server import ConfigKeys, FakeServer, InjectedFailure, json_response, listed
 from tidings.simulators.twilio_resources import API, FakeMessage, error_response, validate
 
 # An injected failure's status → the Twilio error its answer carries.
@@ -35,7 +35,7 @@ FAILURE_CODES = {429: 20429, 503: 20503}
 class FakeTwilio(FakeServer[FakeMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
 
-    SETTINGS: ClassVar[Settings] = {
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
         "callback_delay": float,
         "status_callbacks": bool,
     }
@@ -279,7 +279,7 @@ class FakeTwilio(FakeServer[FakeMessage]):
 
     def _configure(self, config: Any) -> None:
         """``POST /_fake/config`` keys beside latency and fail_requests: callback_delay and
-        status_callbacks (:attr:`SETTINGS`), number_errors {to: code}, undeliverable {to: code},
+        status_callbacks (:attr:`CONFIG_KEYS`), number_errors {to: code}, undeliverable {to: code},
         pending [to]."""
         self.number_errors.update({str(k): int(v) for k, v in config.get("number_errors", {}).items()})
         self.undeliverable.update({str(k): int(v) for k, v in config.get("undeliverable", {}).items()})

@@ -15,7 +15,7 @@ from aiohttp import web
 from tidings.channels.viber.api import AUTH_HEADER
 from tidings.channels.viber.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.viber.signature import compute_signature
-from tidings.simulators.server import FakeServer, InjectedFailure, Settings, listed
+from tidings.simulators.server import ConfigKeys, FakeServer, InjectedFailure, listed
 from tidings.simulators.viber_resources import (
     MAX_REQUEST_BYTES,
     FakeViberMessage,
@@ -33,7 +33,7 @@ FILTERABLE_EVENTS = ("delivered", "seen", "failed", "subscribed", "unsubscribed"
 class FakeViber(FakeServer[FakeViberMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
 
-    SETTINGS: ClassVar[Settings] = {
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
         "callback_delay": float,
         "delivery_callbacks": bool,
     }
@@ -221,7 +221,7 @@ class FakeViber(FakeServer[FakeViberMessage]):
 
     def _configure(self, config: Any) -> None:
         """``POST /_fake/config`` keys beside latency and fail_requests: callback_delay and
-        delivery_callbacks (:attr:`SETTINGS`), refused {receiver: status}, undeliverable
+        delivery_callbacks (:attr:`CONFIG_KEYS`), refused {receiver: status}, undeliverable
         {receiver: desc}."""
         self.refused.update({str(k): int(v) for k, v in config.get("refused", {}).items()})
         self.undeliverable.update({str(k): str(v) for k, v in config.get("undeliverable", {}).items()})

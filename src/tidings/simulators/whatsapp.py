@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tidings.channels.whatsapp.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.whatsapp.signature import compute_signature
-from tidings.simulators.server import BAD_SPEC, FakeServer, InjectedFailure, Settings, json_response, listed
+from tidings.simulators.server import BAD_SPEC, ConfigKeys, FakeServer, InjectedFailure, json_response, listed
 from tidings.simulators.whatsapp_resources import (
     FakeMessage,
     error_body,
@@ -40,7 +40,7 @@ class FakeWhatsApp(FakeServer[FakeMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url`` and
     set :attr:`webhook_url` to where notifications go (Meta: the app's callback URL)."""
 
-    SETTINGS: ClassVar[Settings] = {
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
         "status_delay": float,
         "status_notifications": bool,
         "webhook_url": lambda url: str(url) if url else None,
@@ -234,7 +234,7 @@ class FakeWhatsApp(FakeServer[FakeMessage]):
 
     def _configure(self, config: Any) -> None:
         """``POST /_fake/config`` keys beside latency and fail_requests {count, status}:
-        status_delay, status_notifications and webhook_url (:attr:`SETTINGS`), refuse {to: code},
+        status_delay, status_notifications and webhook_url (:attr:`CONFIG_KEYS`), refuse {to: code},
         undeliverable {to: code}, templates {name: {language: n}}."""
         for number, code in config.get("refuse", {}).items():
             self.refuse(str(number), int(code))
