@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
-from typing import Annotated, Protocol
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Protocol
 
 import typer
 
@@ -16,14 +16,29 @@ simulate_app = typer.Typer(help="Run a fake provider on a local port.", no_args_
 app.add_typer(simulate_app, name="simulate")
 
 
+# Every fake listens on a port (each command has its own default) of one interface.
+PortOption = Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)]
+HostOption = Annotated[str, typer.Option(help="Interface to listen on")]
+
+
+def _seconds(help: str) -> Any:
+    """A delay the fake waits, in seconds."""
+    return typer.Option(help=help, min=0)
+
+
+def _or_random(help: str) -> Any:
+    """A credential or id the fake makes up when none is given."""
+    return typer.Option(help=f"{help} (default: random)")
+
+
 @simulate_app.command("twilio")
 def twilio(
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8765,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    account_sid: Annotated[str | None, typer.Option(help="Account SID to accept (default: random)")] = None,
-    auth_token: Annotated[str | None, typer.Option(help="Auth Token to accept (default: random)")] = None,
-    latency: Annotated[float, typer.Option(help="Seconds before answering each create", min=0)] = 0.0,
-    callback_delay: Annotated[float, typer.Option(help="Seconds before each status callback", min=0)] = 0.5,
+    port: PortOption = 8765,
+    host: HostOption = "127.0.0.1",
+    account_sid: Annotated[str | None, _or_random("Account SID to accept")] = None,
+    auth_token: Annotated[str | None, _or_random("Auth Token to accept")] = None,
+    latency: Annotated[float, _seconds("Seconds before answering each create")] = 0.0,
+    callback_delay: Annotated[float, _seconds("Seconds before each status callback")] = 0.5,
 ) -> None:
     """A fake Twilio Messages API: point a twilio channel's api_base_url at it."""
     from tidings.simulators.twilio import FakeTwilio
@@ -36,25 +51,17 @@ def twilio(
         latency=latency,
         callback_delay=callback_delay,
     )
-    _serve(
-        fake,
-        lambda url: [
-            f"fake Twilio listening on {url}",
-            f"account_sid {fake.account_sid}",
-            f"auth_token {fake.auth_token}",
-            f"received messages: GET {url}/_fake/messages",
-        ],
-    )
+    _serve_http(fake, "Twilio", {"account_sid": fake.account_sid, "auth_token": fake.auth_token})
 
 
 @simulate_app.command("flowroute")
 def flowroute(
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8766,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    access_key: Annotated[str | None, typer.Option(help="Access key to accept (default: random)")] = None,
-    secret_key: Annotated[str | None, typer.Option(help="Secret key to accept (default: random)")] = None,
-    latency: Annotated[float, typer.Option(help="Seconds before answering each send", min=0)] = 0.0,
-    callback_delay: Annotated[float, typer.Option(help="Seconds before each delivery receipt", min=0)] = 0.5,
+    port: PortOption = 8766,
+    host: HostOption = "127.0.0.1",
+    access_key: Annotated[str | None, _or_random("Access key to accept")] = None,
+    secret_key: Annotated[str | None, _or_random("Secret key to accept")] = None,
+    latency: Annotated[float, _seconds("Seconds before answering each send")] = 0.0,
+    callback_delay: Annotated[float, _seconds("Seconds before each delivery receipt")] = 0.5,
 ) -> None:
     """A fake Flowroute Messaging API (v2.1 and v2.2): point a flowroute channel's api_base_url at it."""
     from tidings.simulators.flowroute import FakeFlowroute
@@ -67,24 +74,16 @@ def flowroute(
         latency=latency,
         callback_delay=callback_delay,
     )
-    _serve(
-        fake,
-        lambda url: [
-            f"fake Flowroute listening on {url}",
-            f"access_key {fake.access_key}",
-            f"secret_key {fake.secret_key}",
-            f"received messages: GET {url}/_fake/messages",
-        ],
-    )
+    _serve_http(fake, "Flowroute", {"access_key": fake.access_key, "secret_key": fake.secret_key})
 
 
 @simulate_app.command("viber")
 def viber(
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8767,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    auth_token: Annotated[str | None, typer.Option(help="Bot auth token to accept (default: random)")] = None,
-    latency: Annotated[float, typer.Option(help="Seconds before answering each send", min=0)] = 0.0,
-    callback_delay: Annotated[float, typer.Option(help="Seconds before each receipt callback", min=0)] = 0.5,
+    port: PortOption = 8767,
+    host: HostOption = "127.0.0.1",
+    auth_token: Annotated[str | None, _or_random("Bot auth token to accept")] = None,
+    latency: Annotated[float, _seconds("Seconds before answering each send")] = 0.0,
+    callback_delay: Annotated[float, _seconds("Seconds before each receipt callback")] = 0.5,
 ) -> None:
     """A fake Viber REST bot API: point a viber channel's api_base_url at it."""
     from tidings.simulators.viber import FakeViber
@@ -92,26 +91,16 @@ def viber(
     fake = FakeViber(
         auth_token=auth_token, host=host, port=port, latency=latency, callback_delay=callback_delay
     )
-
-    _serve(
-        fake,
-        lambda url: [
-            f"fake Viber listening on {url}",
-            f"auth_token {fake.auth_token}",
-            f"received messages: GET {url}/_fake/messages",
-        ],
-    )
+    _serve_http(fake, "Viber", {"auth_token": fake.auth_token})
 
 
 @simulate_app.command("telegram")
 def telegram(
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8769,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    bot_token: Annotated[str | None, typer.Option(help="Bot token to accept (default: random)")] = None,
-    webhook_secret: Annotated[
-        str | None, typer.Option(help="Secret for Updates until setWebhook sets one (default: random)")
-    ] = None,
-    latency: Annotated[float, typer.Option(help="Seconds before answering each call", min=0)] = 0.0,
+    port: PortOption = 8769,
+    host: HostOption = "127.0.0.1",
+    bot_token: Annotated[str | None, _or_random("Bot token to accept")] = None,
+    webhook_secret: Annotated[str | None, _or_random("Secret for Updates until setWebhook sets one")] = None,
+    latency: Annotated[float, _seconds("Seconds before answering each call")] = 0.0,
 ) -> None:
     """A fake Telegram Bot API: point a telegram channel's api_base_url at it."""
     from tidings.simulators.telegram import FakeTelegram
@@ -119,36 +108,25 @@ def telegram(
     fake = FakeTelegram(
         bot_token=bot_token, webhook_secret=webhook_secret, host=host, port=port, latency=latency
     )
-
-    _serve(
-        fake,
-        lambda url: [
-            f"fake Telegram Bot API listening on {url}",
-            f"bot_token {fake.bot_token}",
-            f"webhook_secret {fake.webhook_secret}",
-            f"received messages: GET {url}/_fake/messages",
-        ],
+    _serve_http(
+        fake, "Telegram Bot API", {"bot_token": fake.bot_token, "webhook_secret": fake.webhook_secret}
     )
 
 
 @simulate_app.command("whatsapp")
 def whatsapp(
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 8768,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    access_token: Annotated[str | None, typer.Option(help="Bearer token to accept (default: random)")] = None,
-    app_secret: Annotated[
-        str | None, typer.Option(help="Secret that signs notifications (default: random)")
-    ] = None,
-    phone_number_id: Annotated[
-        str | None, typer.Option(help="Business phone number id (default: random)")
-    ] = None,
+    port: PortOption = 8768,
+    host: HostOption = "127.0.0.1",
+    access_token: Annotated[str | None, _or_random("Bearer token to accept")] = None,
+    app_secret: Annotated[str | None, _or_random("Secret that signs notifications")] = None,
+    phone_number_id: Annotated[str | None, _or_random("Business phone number id")] = None,
     display_phone_number: Annotated[str, typer.Option(help="The business number, digits")] = "15550783881",
     webhook_url: Annotated[
         str | None,
         typer.Option(help="Callback URL for notifications: {gateway}/webhooks/{channel_id}/events"),
     ] = None,
-    latency: Annotated[float, typer.Option(help="Seconds before answering each send", min=0)] = 0.0,
-    status_delay: Annotated[float, typer.Option(help="Seconds before each status notification", min=0)] = 0.5,
+    latency: Annotated[float, _seconds("Seconds before answering each send")] = 0.0,
+    status_delay: Annotated[float, _seconds("Seconds before each status notification")] = 0.5,
 ) -> None:
     """A fake WhatsApp Cloud API: point a whatsapp channel's api_base_url at it."""
     from tidings.simulators.whatsapp import FakeWhatsApp
@@ -164,26 +142,25 @@ def whatsapp(
         latency=latency,
         status_delay=status_delay,
     )
-
-    _serve(
+    credentials = {
+        "phone_number_id": fake.phone_number_id,
+        "access_token": fake.access_token,
+        "app_secret": fake.app_secret,
+    }
+    _serve_http(
         fake,
-        lambda url: [
-            f"fake WhatsApp Cloud API listening on {url}",
-            f"phone_number_id {fake.phone_number_id}",
-            f"access_token {fake.access_token}",
-            f"app_secret {fake.app_secret}",
-            f'open a number\'s 24 h window: POST {url}/_fake/window {{"number": "+1…"}}',
-            f"received messages: GET {url}/_fake/messages",
-        ],
+        "WhatsApp Cloud API",
+        credentials,
+        lambda url: [f'open a number\'s 24 h window: POST {url}/_fake/window {{"number": "+1…"}}'],
     )
 
 
 @simulate_app.command("smpp")
 def smpp(
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port)", min=0, max=65535)] = 2775,
-    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    receipt_delay: Annotated[float, typer.Option(help="Seconds before each delivery receipt", min=0)] = 0.5,
-    response_delay: Annotated[float, typer.Option(help="Seconds before each submit_sm_resp", min=0)] = 0.0,
+    port: PortOption = 2775,
+    host: HostOption = "127.0.0.1",
+    receipt_delay: Annotated[float, _seconds("Seconds before each delivery receipt")] = 0.5,
+    response_delay: Annotated[float, _seconds("Seconds before each submit_sm_resp")] = 0.0,
     id_base: Annotated[str, typer.Option(help="Message ids in submit_sm_resp: decimal or hex")] = "decimal",
     receipt_id_base: Annotated[
         str | None, typer.Option(help="Message ids in receipts: decimal or hex (default: as id-base)")
@@ -200,7 +177,6 @@ def smpp(
     fake.receipt_id_base = (
         None if receipt_id_base is None else ("hex" if receipt_id_base == "hex" else "decimal")
     )
-
     _serve(
         fake,
         lambda url: [
@@ -214,6 +190,25 @@ class _Fake(Protocol):
     async def start(self) -> str: ...
 
     async def close(self) -> None: ...
+
+
+def _serve_http(
+    fake: _Fake,
+    title: str,
+    credentials: Mapping[str, str | None],
+    notes: Callable[[str], list[str]] = lambda _: [],
+) -> None:
+    """:func:`_serve` for a fake HTTP provider: its URL, the ``credentials`` a channel needs,
+    ``notes`` on its own steering (of its URL) and where the messages it received are listed."""
+    _serve(
+        fake,
+        lambda url: [
+            f"fake {title} listening on {url}",
+            *(f"{name} {value}" for name, value in credentials.items()),
+            *notes(url),
+            f"received messages: GET {url}/_fake/messages",
+        ],
+    )
 
 
 def _serve(

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import aiohttp
 import orjson
@@ -28,29 +26,27 @@ from tidings.simulators.flowroute_resources import (
     DeliveryReceipt,
     FakeMessage,
     dlr_document,
+    document_response,
     error_response,
     inbound_document,
     is_mms,
-    json_response,
     message_id,
     read_send,
     validate,
 )
-from tidings.simulators.server import FakeServer
+from tidings.simulators.receipts import steps_due
+from tidings.simulators.server import ConfigKeys, FakeServer, InjectedFailure, listed
 
 BODY_TYPES = (JSON_API, "application/json")
-SETTLE_STEP = 0.1  # without callbacks, the shortest time a record takes per receipt
 
 
-@dataclass
-class FailNext:
-    count: int
-    status: int
-    retry_after: int | None = None
-
-
-class FakeFlowroute(FakeServer):
+class FakeFlowroute(FakeServer[FakeMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
+
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
+        "callback_delay": float,
+        "dlr_callbacks": bool,
+    }
 
     def __init__(
         self,
@@ -64,38 +60,25 @@ class FakeFlowroute(FakeServer):
     ) -> None:
         self.access_key = access_key or str(secrets.randbelow(90_000_000) + 10_000_000)
         self.secret_key = secret_key or secrets.token_hex(16)
-        super().__init__(host=host, port=port)
-        self.latency = latency  # seconds before answering each send
+        super().__init__(host=host, port=port, latency=latency)
         self.callback_delay = callback_delay  # seconds before each delivery receipt
         self.dlr_callbacks = True
-        self.messages: list[FakeMessage] = []
-        self.requests = 0  # send attempts, failed ones included
         self.callbacks: list[tuple[str, str, int]] = []  # (mdr id, status, HTTP status of the answer)
         self.number_errors: dict[str, tuple[int, str | None]] = {}  # to → (HTTP status, detail)
         self.undeliverable: dict[str, int | None] = {}  # to → status_code of a "delivery failure"
         self.pending_numbers: set[str] = set()  # to whose carrier never reports: no level 2
         self.fetches: Counter[str] = Counter()  # record look-ups by id (polling)
-        self.fail_next: FailNext | None = None
         self._reported: set[str] = set()  # ids whose receipts the callback task adds
         self._by_id: dict[str, FakeMessage] = {}
 
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def routes(self) -> list[web.RouteDef]:
-        versioned = [
+    def api_routes(self) -> list[web.RouteDef]:
+        return [
             route
             for version in VERSIONS
             for route in (
                 web.post(f"/{version}/messages", self._send),
                 web.get(f"/{version}/messages/{{id}}", self._fetch),
             )
-        ]
-        return [
-            *versioned,
-            web.get("/_fake/messages", self._list_received),
-            web.post("/_fake/config", self._configure),
-            web.post("/_fake/inbound", self._inject_inbound),
-            web.post("/_fake/reset", self._reset),
         ]
 
     # -- steering (tests call these) ------------------------------------------------------------
@@ -104,16 +87,12 @@ class FakeFlowroute(FakeServer):
         """Refuse sends to ``number`` with HTTP ``status`` (a 4xx) and ``detail``."""
         self.number_errors[_key(number)] = (status, detail or f"'to' {number} is not a valid mobile number")
 
-    def fail_requests(self, count: int, *, status: int = 500, retry_after: int | None = None) -> None:
-        """Answer the next ``count`` sends with ``status`` (500, 503 or 429) before accepting."""
-        self.fail_next = FailNext(count, status, retry_after)
-
     def set_undeliverable(self, number: str, status_code: int | None = None) -> None:
         """Report ``delivery failure`` (with ``status_code``) instead of ``delivered`` for ``number``."""
         self.undeliverable[_key(number)] = status_code
 
     def reset(self) -> None:
-        self.messages.clear()
+        super().reset()
         self._by_id.clear()
         self.callbacks.clear()
         self.number_errors.clear()
@@ -121,8 +100,6 @@ class FakeFlowroute(FakeServer):
         self.pending_numbers.clear()
         self.fetches.clear()
         self._reported.clear()
-        self.fail_next = None
-        self.requests = 0
 
     def keep_pending(self, number: str) -> None:
         """Messages to ``number`` stop after the level 1 receipt: its carrier never reports."""
@@ -131,16 +108,6 @@ class FakeFlowroute(FakeServer):
     def received(self, to: str | None = None) -> list[FakeMessage]:
         """Accepted messages, in arrival order; ``to`` matches with or without its "+"."""
         return [m for m in self.messages if to is None or _key(m.to) == _key(to)]
-
-    def summary(self) -> dict[str, Any]:
-        """Counts for tests that check each message arrived exactly once."""
-        repeats = Counter((_key(m.to), m.body) for m in self.messages)
-        return {
-            "count": len(self.messages),
-            "requests": self.requests,
-            "distinct": len(repeats),
-            "duplicates": sum(n - 1 for n in repeats.values()),
-        }
 
     async def send_inbound(
         self,
@@ -179,16 +146,9 @@ class FakeFlowroute(FakeServer):
     # -- the Flowroute API ----------------------------------------------------------------------
 
     async def _send(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        if not self._authorized(request):
-            return error_response(401, "Authentication failed: check your access key and secret key")
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        failing = self.fail_next
-        if failing is not None and failing.count > 0:
-            failing.count -= 1
-            headers = {"Retry-After": str(failing.retry_after)} if failing.retry_after is not None else None
-            return error_response(failing.status, headers=headers)
+        turned_away = await self._admit(request)
+        if turned_away is not None:
+            return turned_away
         if request.content_type not in BODY_TYPES:
             return error_response(415, f"Content-Type must be {JSON_API}")
         try:
@@ -217,24 +177,32 @@ class FakeFlowroute(FakeServer):
         self._by_id[message.id] = message
         if message.dlr_callback and self.dlr_callbacks:
             self._reported.add(message.id)
-            self._spawn(self._report(message))
-        return json_response(message.accepted(self.url), 202)
+            self._receipt_tasks.spawn(self._report(message))
+        return document_response(message.accepted(self.url), 202)
 
     async def _fetch(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return error_response(401, "Authentication failed: check your access key and secret key")
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
         message = self._by_id.get(request.match_info["id"])
         if message is None:
             return error_response(404, "No message with this id")
         self.fetches[message.id] += 1
         if message.id not in self._reported:
-            # Without DLR callbacks the record still moves on: one receipt per step of time
-            # (callback_delay, at least 0.1 s).
-            due = int((time.time() - message.created_at) / max(self.callback_delay, SETTLE_STEP))
+            # Without DLR callbacks the record still moves on: one receipt per step of time.
+            due = steps_due(message.created_at, self.callback_delay)
             for receipt in self._receipts(message)[len(message.delivery_receipts) : due]:
                 message.status = receipt.status
                 message.delivery_receipts.append(receipt)
-        return json_response(message.to_json())
+        return document_response(message.to_json())
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        if self._authorized(request):
+            return None
+        return error_response(401, "Authentication failed: check your access key and secret key")
+
+    def _failure_answer(self, failure: InjectedFailure) -> web.Response:
+        return error_response(failure.status, headers=failure.headers())
 
     def _authorized(self, request: web.Request) -> bool:
         try:
@@ -271,71 +239,36 @@ class FakeFlowroute(FakeServer):
         headers = {"User-Agent": "Flowroute-Messaging/2.1"}
         return await self.post_callback(url, orjson.dumps(document), "application/json", headers)
 
-    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+    # -- steering over HTTP -----------------------------------------------------------------------
 
-    async def _list_received(self, request: web.Request) -> web.Response:
-        listed = [_public(m) for m in self.received(request.query.get("to"))]
-        return json_response({**self.summary(), "messages": listed}, content_type="application/json")
+    def _repeat_key(self, message: FakeMessage) -> Hashable:
+        return _key(message.to), message.body
 
-    async def _configure(self, request: web.Request) -> web.Response:
-        """JSON keys: latency, callback_delay, dlr_callbacks, number_errors {to: status},
-        undeliverable {to: status_code or null}, pending [to], fail_requests {count, status,
-        retry_after}."""
-        try:
-            config = await request.json()
-            if "latency" in config:
-                self.latency = float(config["latency"])
-            if "callback_delay" in config:
-                self.callback_delay = float(config["callback_delay"])
-            if "dlr_callbacks" in config:
-                self.dlr_callbacks = bool(config["dlr_callbacks"])
-            for number, status in config.get("number_errors", {}).items():
-                self.fail_number(str(number), int(status))
-            for number, code in config.get("undeliverable", {}).items():
-                self.set_undeliverable(str(number), None if code is None else int(code))
-            for number in config.get("pending", []):
-                self.keep_pending(str(number))
-            if "fail_requests" in config:
-                failing = config["fail_requests"]
-                self.fail_requests(
-                    int(failing["count"]),
-                    status=int(failing.get("status", 500)),
-                    retry_after=failing.get("retry_after"),
-                )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad configuration"}, 400, content_type="application/json")
-        return json_response({"ok": True}, content_type="application/json")
+    def _listing(self, query: Mapping[str, str]) -> dict[str, Any]:
+        return {"messages": [listed(m) for m in self.received(query.get("to"))]}
 
-    async def _inject_inbound(self, request: web.Request) -> web.Response:
-        """JSON ``{url, from, to, body, media_urls?, api_version?}``; answers what the webhook said."""
-        try:
-            spec = await request.json()
-            status, text = await self.send_inbound(
-                str(spec["url"]),
-                from_=str(spec["from"]),
-                to=str(spec["to"]),
-                body=str(spec.get("body", "")),
-                media_urls=[str(u) for u in spec.get("media_urls", [])],
-                api_version=str(spec.get("api_version", "v2.1")),
-            )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad inbound request"}, 400, content_type="application/json")
-        return json_response({"status": status, "body": text}, content_type="application/json")
+    def _configure(self, config: Any) -> None:
+        """``POST /_fake/config`` keys beside latency and fail_requests: callback_delay and
+        dlr_callbacks (:attr:`CONFIG_KEYS`), number_errors {to: status}, undeliverable {to:
+        status_code or null}, pending [to]."""
+        for number, status in config.get("number_errors", {}).items():
+            self.fail_number(str(number), int(status))
+        for number, code in config.get("undeliverable", {}).items():
+            self.set_undeliverable(str(number), None if code is None else int(code))
+        for number in config.get("pending", []):
+            self.keep_pending(str(number))
 
-    async def _reset(self, _: web.Request) -> web.Response:
-        self.reset()
-        return json_response({"ok": True}, content_type="application/json")
+    async def _inbound(self, spec: Any) -> tuple[int, str]:
+        """JSON ``{url, from, to, body, media_urls?, api_version?}``."""
+        return await self.send_inbound(
+            str(spec["url"]),
+            from_=str(spec["from"]),
+            to=str(spec["to"]),
+            body=str(spec.get("body", "")),
+            media_urls=[str(u) for u in spec.get("media_urls", [])],
+            api_version=str(spec.get("api_version", "v2.1")),
+        )
 
 
 def _key(number: str) -> str:
     return number.removeprefix("+")
-
-
-def _text(code: int | None) -> str | None:
-    return None if code is None else str(code)
-
-
-def _public(message: FakeMessage) -> dict[str, Any]:
-    shown = asdict(message)
-    shown["from"] = shown.pop("from_")
-    return shown

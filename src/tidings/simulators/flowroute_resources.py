@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiohttp import web
+
+from tidings.simulators.server import json_response
 
 JSON_API = "application/vnd.api+json"
 VERSIONS = ("v2.1", "v2.2")
@@ -237,16 +238,15 @@ def error_body(status: int, detail: str | None = None) -> dict[str, Any]:
     }
 
 
-def json_response(
-    payload: Any, status: int = 200, headers: dict[str, str] | None = None, content_type: str = JSON_API
-) -> web.Response:
-    return web.Response(body=orjson.dumps(payload), status=status, content_type=content_type, headers=headers)
+def document_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """An answer of Flowroute's API: a JSON:API document."""
+    return json_response(payload, status, headers, content_type=JSON_API)
 
 
 def error_response(
     status: int, detail: str | None = None, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return json_response(error_body(status, detail), status, headers)
+    return document_response(error_body(status, detail), status, headers)
 
 
 def _now(at: float | None = None) -> str:

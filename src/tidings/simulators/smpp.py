@@ -22,6 +22,7 @@ from tidings.channels.smpp.codec import UCS2, UDHI, gsm7_octets
 from tidings.channels.smpp.nodelay import set_nodelay
 from tidings.channels.smpp.session import INBOUND_CAPACITY
 from tidings.core.encoding import Encoding, analyse, split_segments
+from tidings.simulators.receipts import ReceiptTasks
 
 RECEIPT_TRIES = 8  # about 30 s of retries before a receipt is given up
 TLV_RECEIPTED_MESSAGE_ID = 0x001E
@@ -69,7 +70,7 @@ class FakeSmsc:
     _sessions: dict[str, smpp34.Esme] = field(default_factory=dict)
     _server: smpp34.Server | None = None
     _loop_task: asyncio.Task[None] | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _receipt_tasks: ReceiptTasks = field(default_factory=ReceiptTasks)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_000_000))
 
     async def start(self) -> str:
@@ -83,8 +84,9 @@ class FakeSmsc:
         return f"{self.host}:{self.port}"
 
     async def close(self) -> None:
-        for task in [*self._tasks, *([self._loop_task] if self._loop_task else [])]:
-            task.cancel()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+        await self._receipt_tasks.cancel()
         if self._server is not None:
             await self._server.stop()
 
@@ -148,7 +150,7 @@ class FakeSmsc:
     def spawn_receipt(self, message_id: str, state: str = "DELIVRD", err: str = "000") -> None:
         """A receipt for ``message_id`` handed to the library on the loop's next turn, without
         waiting for its answer (so many can be in flight at once, as from a busy SMSC)."""
-        self._spawn(self._deliver_receipt("", message_id, state, err, 0))
+        self._receipt_tasks.spawn(self._deliver_receipt("", message_id, state, err, 0))
 
     # -- serving -------------------------------------------------------------------------------
     def _receiver(self) -> smpp34.Esme:
@@ -197,13 +199,13 @@ class FakeSmsc:
             )
         if receipt is not None and self.receipt_before_resp:
             # The receipt goes out first and the answer only once it has been taken.
-            self._spawn(self._then_accept(receipt, event, message_id))
+            self._receipt_tasks.spawn(self._then_accept(receipt, event, message_id))
         elif self.response_delay:
-            self._spawn(self._accept_later(event, message_id, receipt))
+            self._receipt_tasks.spawn(self._accept_later(event, message_id, receipt))
         else:
             event.accept(message_id)
             if receipt is not None:
-                self._spawn(receipt)
+                self._receipt_tasks.spawn(receipt)
 
     async def _accept_later(
         self, event: smpp34.SubmitSmEvent, message_id: str, receipt: Coroutine[object, object, None] | None
@@ -238,11 +240,6 @@ class FakeSmsc:
                         return
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
-
-    def _spawn(self, coro: Coroutine[object, object, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def receipt_text(message_id: str, state: str, err: str) -> str:

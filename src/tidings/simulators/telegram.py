@@ -9,12 +9,11 @@ Tests steer it in Python (:class:`FakeTelegram`) or over HTTP (``/_fake/...``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,21 +22,17 @@ from aiohttp import web
 from tidings.channels.telegram.callbacks import SECRET_HEADER
 from tidings.channels.telegram.config import BOT_TOKEN, WEBHOOK_SECRET
 from tidings.simulators import telegram_resources as tg
-from tidings.simulators.server import FakeServer
+from tidings.simulators.server import BAD_SPEC, FakeServer, InjectedFailure
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
-@dataclass
-class FailNext:
-    count: int
-    status: int  # 429, 500 or 502
-    retry_after: int | None = None
-
-
-class FakeTelegram(FakeServer):
+class FakeTelegram(FakeServer[tg.FakeMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
+
+    # No webhook set and no url given: the inbound request cannot be posted.
+    INBOUND_ERRORS = (*BAD_SPEC, RuntimeError)
 
     def __init__(
         self,
@@ -62,25 +57,14 @@ class FakeTelegram(FakeServer):
         self.webhook_secret: str | None = webhook_secret or secrets.token_urlsafe(24)
         self.webhook_url: str | None = None
         self.allowed_updates: list[str] = []
-        super().__init__(host=host, port=port)
-        self.latency = latency  # seconds before answering each call
-        self.messages: list[tg.FakeMessage] = []
-        self.requests = 0  # Bot API calls, failed ones included
+        # Every Bot API call, not only sendMessage, is held for latency and counted in requests.
+        super().__init__(host=host, port=port, latency=latency)
         self.refused: dict[str, tuple[int, str]] = {}  # chat id or @username → permanent error
-        self.fail_next: FailNext | None = None
         self._message_ids: Counter[int] = Counter()
         self._update_id = 100_000_000 + secrets.randbelow(10**6)
 
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.route("*", "/bot{token}/{method}", self._call),
-            web.get("/_fake/messages", self._list_received),
-            web.post("/_fake/config", self._configure),
-            web.post("/_fake/inbound", self._inject_inbound),
-            web.post("/_fake/reset", self._reset),
-        ]
+    def api_routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/bot{token}/{method}", self._call)]
 
     # -- steering (tests call these) ------------------------------------------------------------
 
@@ -94,14 +78,12 @@ class FakeTelegram(FakeServer):
         ``parameters.retry_after``), 500, or 502 (an HTML page, as Telegram's proxy sends)."""
         if status not in tg.TRANSIENT:
             raise ValueError(f"status must be one of {sorted(tg.TRANSIENT)}")
-        self.fail_next = FailNext(count, status, retry_after if status == 429 else None)
+        self.fail_next = InjectedFailure(count, status, retry_after if status == 429 else None)
 
     def reset(self) -> None:
-        self.messages.clear()
+        super().reset()
         self.refused.clear()
         self._message_ids.clear()
-        self.fail_next = None
-        self.requests = 0
 
     def received(self, chat_id: int | str | None = None) -> list[tg.FakeMessage]:
         """Messages taken, in arrival order; only those to ``chat_id`` (id or @username) if given."""
@@ -109,16 +91,6 @@ class FakeTelegram(FakeServer):
             return list(self.messages)
         key = _chat_key(chat_id)
         return [m for m in self.messages if key in (str(m.chat_id), _username_key(m.chat))]
-
-    def summary(self) -> dict[str, Any]:
-        """Counts for tests that check each message arrived exactly once."""
-        repeats = Counter((m.chat_id, m.text) for m in self.messages)
-        return {
-            "count": len(self.messages),
-            "requests": self.requests,
-            "distinct": len(repeats),
-            "duplicates": sum(n - 1 for n in repeats.values()),
-        }
 
     async def send_update(
         self, update: dict[str, Any], *, url: str | None = None, secret_token: str | None = None
@@ -167,18 +139,9 @@ class FakeTelegram(FakeServer):
     # -- the Bot API ----------------------------------------------------------------------------
 
     async def _call(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        token = request.match_info["token"]
-        if not BOT_TOKEN.fullmatch(token):
-            return tg.error(*tg.NOT_FOUND)
-        if not secrets.compare_digest(token.encode(), self.bot_token.encode()):
-            return tg.error(*tg.UNAUTHORIZED)
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        failing = self.fail_next
-        if failing is not None and failing.count > 0:
-            failing.count -= 1
-            return _transient(failing)
+        turned_away = await self._admit(request)
+        if turned_away is not None:
+            return turned_away
         try:
             params = await _params(request)
         except ValueError:
@@ -200,6 +163,24 @@ class FakeTelegram(FakeServer):
                 info |= {"max_connections": 40, "allowed_updates": self.allowed_updates or ["message"]}
             return tg.ok(info)
         return tg.error(*tg.NOT_FOUND)
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        token = request.match_info["token"]
+        if not BOT_TOKEN.fullmatch(token):
+            return tg.error(*tg.NOT_FOUND)
+        if not secrets.compare_digest(token.encode(), self.bot_token.encode()):
+            return tg.error(*tg.UNAUTHORIZED)
+        return None
+
+    def _failure_answer(self, failure: InjectedFailure) -> web.Response:
+        if failure.status == 502:
+            # What Telegram's front proxy answers when the Bot API server is down: not JSON.
+            page = "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
+            return web.Response(text=page, status=502, content_type="text/html")
+        if failure.status == 429:
+            wait = failure.retry_after if failure.retry_after is not None else 1
+            return tg.error(429, f"Too Many Requests: retry after {wait}", wait)
+        return tg.error(failure.status, tg.TRANSIENT[failure.status])
 
     def _send_message(self, params: dict[str, Any]) -> web.Response:
         problem = tg.send_problem(params)
@@ -235,54 +216,33 @@ class FakeTelegram(FakeServer):
         self.allowed_updates = [str(kind) for kind in allowed] if isinstance(allowed, list) else []
         return tg.ok(True, "Webhook was set")
 
-    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+    # -- steering over HTTP -----------------------------------------------------------------------
 
-    async def _list_received(self, request: web.Request) -> web.Response:
+    def _repeat_key(self, message: tg.FakeMessage) -> Hashable:
+        return message.chat_id, message.text
+
+    def _listing(self, query: Mapping[str, str]) -> dict[str, Any]:
         try:
-            found = self.received(request.query.get("chat_id"))
+            found = self.received(query.get("chat_id"))
         except ValueError:
-            return tg.json_response({"error": "chat_id is a chat id or @username"}, 400)
-        listed = [m.to_json() | {"key": m.key} for m in found]
-        return tg.json_response({**self.summary(), "messages": listed})
+            raise ValueError("chat_id is a chat id or @username") from None
+        return {"messages": [m.to_json() | {"key": m.key} for m in found]}
 
-    async def _configure(self, request: web.Request) -> web.Response:
-        """JSON keys: latency, refuse_chats {chat id: "blocked" | "not_found"},
-        fail_requests {count, status, retry_after}."""
-        try:
-            config = await request.json()
-            if "latency" in config:
-                self.latency = float(config["latency"])
-            for chat_id, kind in config.get("refuse_chats", {}).items():
-                self.refuse_chat(str(chat_id), str(kind))
-            if "fail_requests" in config:
-                failing = config["fail_requests"]
-                self.fail_requests(
-                    int(failing["count"]),
-                    status=int(failing.get("status", 500)),
-                    retry_after=failing.get("retry_after"),
-                )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return tg.json_response({"error": "bad configuration"}, 400)
-        return tg.json_response({"ok": True})
+    def _configure(self, config: Any) -> None:
+        """``POST /_fake/config`` keys beside latency and fail_requests: refuse_chats {chat id:
+        "blocked" | "not_found"}."""
+        for chat_id, kind in config.get("refuse_chats", {}).items():
+            self.refuse_chat(str(chat_id), str(kind))
 
-    async def _inject_inbound(self, request: web.Request) -> web.Response:
-        """JSON ``{chat_id, text, url?, secret_token?, username?}``; answers what the webhook said."""
-        try:
-            spec = await request.json()
-            status, text = await self.send_inbound(
-                int(spec["chat_id"]),
-                str(spec["text"]),
-                url=spec.get("url"),
-                secret_token=spec.get("secret_token"),
-                username=spec.get("username"),
-            )
-        except (ValueError, TypeError, KeyError, AttributeError, RuntimeError):
-            return tg.json_response({"error": "bad inbound request"}, 400)
-        return tg.json_response({"status": status, "body": text})
-
-    async def _reset(self, _: web.Request) -> web.Response:
-        self.reset()
-        return tg.json_response({"ok": True})
+    async def _inbound(self, spec: Any) -> tuple[int, str]:
+        """JSON ``{chat_id, text, url?, secret_token?, username?}``."""
+        return await self.send_inbound(
+            int(spec["chat_id"]),
+            str(spec["text"]),
+            url=spec.get("url"),
+            secret_token=spec.get("secret_token"),
+            username=spec.get("username"),
+        )
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -297,17 +257,6 @@ async def _params(request: web.Request) -> dict[str, Any]:
     elif request.content_type in FORM_TYPES:
         params.update({key: str(value) for key, value in (await request.post()).items()})
     return params
-
-
-def _transient(failing: FailNext) -> web.Response:
-    if failing.status == 502:
-        # What Telegram's front proxy answers when the Bot API server is down: not JSON.
-        page = "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"
-        return web.Response(text=page, status=502, content_type="text/html")
-    if failing.status == 429:
-        wait = failing.retry_after if failing.retry_after is not None else 1
-        return tg.error(429, f"Too Many Requests: retry after {wait}", wait)
-    return tg.error(failing.status, tg.TRANSIENT[failing.status])
 
 
 def _chat_key(chat_id: int | str) -> str:

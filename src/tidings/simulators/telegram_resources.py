@@ -12,8 +12,9 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from aiohttp import web
+
+from tidings.simulators.server import json_response
 
 MAX_TEXT = 4096  # "Text of the message to be sent, 1-4096 characters after entities parsing"
 MAX_CHAT_ID = 2**52  # "at most 52 significant bits" (https://core.telegram.org/bots/api#chat)
@@ -106,7 +107,3 @@ def error(status: int, description: str, retry_after: int | None = None) -> web.
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
     return json_response(body, status)
-
-
-def json_response(payload: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import aiohttp
 from aiohttp import web
@@ -26,22 +24,21 @@ from tidings.channels.forms import encode_form
 from tidings.channels.twilio.api import FORM
 from tidings.channels.twilio.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.twilio.signature import compute_signature
-from tidings.simulators.server import FakeServer
-from tidings.simulators.twilio_resources import API, FakeMessage, error_response, json_response, validate
+from tidings.simulators.receipts import steps_due
+from tidings.simulators.server import ConfigKeys, FakeServer, InjectedFailure, json_response, listed
+from tidings.simulators.twilio_resources import API, FakeMessage, error_response, validate
 
-SETTLE_STEP = 0.1  # without callbacks, the shortest time a message takes per status step
-
-
-@dataclass
-class FailNext:
-    count: int
-    status: int
-    code: int
-    retry_after: int | None = None
+# An injected failure's status → the Twilio error its answer carries.
+FAILURE_CODES = {429: 20429, 503: 20503}
 
 
-class FakeTwilio(FakeServer):
+class FakeTwilio(FakeServer[FakeMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
+
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
+        "callback_delay": float,
+        "status_callbacks": bool,
+    }
 
     def __init__(
         self,
@@ -57,31 +54,21 @@ class FakeTwilio(FakeServer):
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.auth_token = auth_token or secrets.token_hex(16)
         self.api_keys = dict(api_keys or {})
-        super().__init__(host=host, port=port)
-        self.latency = latency  # seconds before answering each create
+        super().__init__(host=host, port=port, latency=latency)
         self.callback_delay = callback_delay  # seconds before each status callback
         self.status_callbacks = True
-        self.messages: list[FakeMessage] = []
-        self.requests = 0  # create attempts, failed ones included
         self.callbacks: list[tuple[str, str, int]] = []  # (sid, status, HTTP status of the answer)
         self.number_errors: dict[str, int] = {}  # To → Twilio error code refused at create
         self.undeliverable: dict[str, int] = {}  # To → ErrorCode of an `undelivered` callback
         self.pending_numbers: set[str] = set()  # To whose carrier never reports: stays `sent`
         self.fetches: Counter[str] = Counter()  # Message fetches by SID (polling)
-        self.fail_next: FailNext | None = None
         self._reported: set[str] = set()  # SIDs whose status the callback task moves
         self._by_sid: dict[str, FakeMessage] = {}
 
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def routes(self) -> list[web.RouteDef]:
+    def api_routes(self) -> list[web.RouteDef]:
         return [
             web.post(API.format(account="{account}") + "/Messages.json", self._create),
             web.get(API.format(account="{account}") + "/Messages/{sid}.json", self._fetch),
-            web.get("/_fake/messages", self._list_received),
-            web.post("/_fake/config", self._configure),
-            web.post("/_fake/inbound", self._inject_inbound),
-            web.post("/_fake/reset", self._reset),
         ]
 
     # -- steering (tests call these) ------------------------------------------------------------
@@ -90,13 +77,8 @@ class FakeTwilio(FakeServer):
         """Refuse creates to ``number`` with Twilio error ``code``."""
         self.number_errors[number] = code
 
-    def fail_requests(self, count: int, *, status: int = 500, retry_after: int | None = None) -> None:
-        """Answer the next ``count`` creates with ``status`` (500, 503 or 429) before accepting."""
-        code = {429: 20429, 503: 20503}.get(status, 20500)
-        self.fail_next = FailNext(count, status, code, retry_after)
-
     def reset(self) -> None:
-        self.messages.clear()
+        super().reset()
         self._by_sid.clear()
         self.callbacks.clear()
         self.number_errors.clear()
@@ -104,8 +86,6 @@ class FakeTwilio(FakeServer):
         self.pending_numbers.clear()
         self.fetches.clear()
         self._reported.clear()
-        self.fail_next = None
-        self.requests = 0
 
     def keep_pending(self, number: str) -> None:
         """Messages to ``number`` stop at ``sent``: its carrier never reports delivery."""
@@ -113,16 +93,6 @@ class FakeTwilio(FakeServer):
 
     def received(self, to: str | None = None) -> list[FakeMessage]:
         return [m for m in self.messages if to is None or m.to == to]
-
-    def summary(self) -> dict[str, Any]:
-        """Counts for tests that check each message arrived exactly once."""
-        repeats = Counter((m.to, m.body) for m in self.messages)
-        return {
-            "count": len(self.messages),
-            "requests": self.requests,
-            "distinct": len(repeats),
-            "duplicates": sum(n - 1 for n in repeats.values()),
-        }
 
     async def send_inbound(
         self,
@@ -185,17 +155,9 @@ class FakeTwilio(FakeServer):
     # -- the Twilio API -------------------------------------------------------------------------
 
     async def _create(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        account = request.match_info["account"]
-        if not self._authorized(request, account):
-            return error_response(20003)
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        failing = self.fail_next
-        if failing is not None and failing.count > 0:
-            failing.count -= 1
-            headers = {"Retry-After": str(failing.retry_after)} if failing.retry_after is not None else None
-            return error_response(failing.code, failing.status, headers)
+        turned_away = await self._admit(request)
+        if turned_away is not None:
+            return turned_away
         form = await request.post()
         to = _text(form.get("To"))
         sender = _text(form.get("From"))
@@ -209,7 +171,7 @@ class FakeTwilio(FakeServer):
             return error_response(problem or 21604)
         message = FakeMessage(
             sid=("MM" if media else "SM") + secrets.token_hex(16),
-            account_sid=account,
+            account_sid=request.match_info["account"],
             to=to,
             from_=sender,
             messaging_service_sid=service,
@@ -222,15 +184,15 @@ class FakeTwilio(FakeServer):
         self._by_sid[message.sid] = message
         if message.status_callback and self.status_callbacks:
             self._reported.add(message.sid)
-            self._spawn(self._report(message))
+            self._receipt_tasks.spawn(self._report(message))
         return json_response(message.to_json(), 201)
 
     async def _fetch(self, request: web.Request) -> web.Response:
-        account = request.match_info["account"]
-        if not self._authorized(request, account):
-            return error_response(20003)
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
         message = self._by_sid.get(request.match_info["sid"])
-        if message is None or message.account_sid != account:
+        if message is None or message.account_sid != request.match_info["account"]:
             return error_response(20404)
         self.fetches[message.sid] += 1
         if message.sid not in self._reported:
@@ -239,10 +201,8 @@ class FakeTwilio(FakeServer):
 
     def _settle(self, message: FakeMessage) -> None:
         """Without callbacks, Twilio still moves a message on; the fake does it when asked, by
-        the time elapsed: one step (``callback_delay``, at least 0.1 s) to ``sent``, another to
-        the final status."""
-        steps = int((time.time() - message.created_at) / max(self.callback_delay, SETTLE_STEP))
-        for _ in range(min(steps, 2)):
+        the time elapsed: one step to ``sent``, another to the final status."""
+        for _ in range(min(steps_due(message.created_at, self.callback_delay), 2)):
             self._advance(message)
 
     def _advance(self, message: FakeMessage) -> None:
@@ -252,6 +212,13 @@ class FakeTwilio(FakeServer):
         elif message.status == "sent" and message.to not in self.pending_numbers:
             error = self.undeliverable.get(message.to)
             message.move_to("undelivered" if error else "delivered", error)
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        return None if self._authorized(request, request.match_info["account"]) else error_response(20003)
+
+    def _failure_answer(self, failure: InjectedFailure) -> web.Response:
+        code = FAILURE_CODES.get(failure.status, 20500)
+        return error_response(code, failure.status, failure.headers())
 
     def _authorized(self, request: web.Request, account: str) -> bool:
         header = request.headers.get("Authorization", "")
@@ -302,64 +269,33 @@ class FakeTwilio(FakeServer):
             headers[SIGNATURE_HEADER] = signature
         return await self.post_callback(url, encode_form(fields), FORM, headers)
 
-    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+    # -- steering over HTTP -----------------------------------------------------------------------
 
-    async def _list_received(self, request: web.Request) -> web.Response:
-        to = request.query.get("to")
-        listed = [_public(m) for m in self.received(to)]
-        return json_response({**self.summary(), "messages": listed})
+    def _repeat_key(self, message: FakeMessage) -> Hashable:
+        return message.to, message.body
 
-    async def _configure(self, request: web.Request) -> web.Response:
-        """JSON keys: latency, callback_delay, status_callbacks, number_errors {to: code},
-        undeliverable {to: code}, pending [to], fail_requests {count, status, retry_after}."""
-        try:
-            config = await request.json()
-            if "latency" in config:
-                self.latency = float(config["latency"])
-            if "callback_delay" in config:
-                self.callback_delay = float(config["callback_delay"])
-            if "status_callbacks" in config:
-                self.status_callbacks = bool(config["status_callbacks"])
-            self.number_errors.update({str(k): int(v) for k, v in config.get("number_errors", {}).items()})
-            self.undeliverable.update({str(k): int(v) for k, v in config.get("undeliverable", {}).items()})
-            self.pending_numbers.update(str(number) for number in config.get("pending", []))
-            if "fail_requests" in config:
-                failing = config["fail_requests"]
-                self.fail_requests(
-                    int(failing["count"]),
-                    status=int(failing.get("status", 500)),
-                    retry_after=failing.get("retry_after"),
-                )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad configuration"}, 400)
-        return json_response({"ok": True})
+    def _listing(self, query: Mapping[str, str]) -> dict[str, Any]:
+        return {"messages": [listed(m) for m in self.received(query.get("to"))]}
 
-    async def _inject_inbound(self, request: web.Request) -> web.Response:
-        """JSON ``{url, from, to, body, media_urls?, signature?}``; answers what the webhook said."""
-        try:
-            spec = await request.json()
-            status, text = await self.send_inbound(
-                str(spec["url"]),
-                from_=str(spec["from"]),
-                to=str(spec["to"]),
-                body=str(spec.get("body", "")),
-                media_urls=[str(u) for u in spec.get("media_urls", [])],
-                signature=spec.get("signature"),
-            )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad inbound request"}, 400)
-        return json_response({"status": status, "body": text})
+    def _configure(self, config: Any) -> None:
+        """``POST /_fake/config`` keys beside latency and fail_requests: callback_delay and
+        status_callbacks (:attr:`CONFIG_KEYS`), number_errors {to: code}, undeliverable {to: code},
+        pending [to]."""
+        self.number_errors.update({str(k): int(v) for k, v in config.get("number_errors", {}).items()})
+        self.undeliverable.update({str(k): int(v) for k, v in config.get("undeliverable", {}).items()})
+        self.pending_numbers.update(str(number) for number in config.get("pending", []))
 
-    async def _reset(self, _: web.Request) -> web.Response:
-        self.reset()
-        return json_response({"ok": True})
+    async def _inbound(self, spec: Any) -> tuple[int, str]:
+        """JSON ``{url, from, to, body, media_urls?, signature?}``."""
+        return await self.send_inbound(
+            str(spec["url"]),
+            from_=str(spec["from"]),
+            to=str(spec["to"]),
+            body=str(spec.get("body", "")),
+            media_urls=[str(u) for u in spec.get("media_urls", [])],
+            signature=spec.get("signature"),
+        )
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _public(message: FakeMessage) -> dict[str, Any]:
-    shown = asdict(message)
-    shown["from"] = shown.pop("from_")
-    return shown

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
-import orjson
 from aiohttp import web
+
+from tidings.simulators.server import json_response
 
 API = "/2010-04-01/Accounts/{account}"
 PHONE = frozenset("+0123456789")
@@ -129,12 +130,6 @@ def _rfc2822(at: float) -> str:
 
 def _is_phone(value: str) -> bool:
     return value.startswith("+") and 8 <= len(value) <= 16 and set(value) <= PHONE and "+" not in value[1:]
-
-
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(payload), status=status, content_type="application/json", headers=headers
-    )
 
 
 def error_response(

@@ -7,21 +7,19 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections import Counter
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Hashable, Mapping
+from typing import Any, ClassVar
 
 from aiohttp import web
 
 from tidings.channels.viber.api import AUTH_HEADER
 from tidings.channels.viber.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.viber.signature import compute_signature
-from tidings.simulators.server import FakeServer
+from tidings.simulators.server import ConfigKeys, FakeServer, InjectedFailure, listed
 from tidings.simulators.viber_resources import (
     MAX_REQUEST_BYTES,
     FakeViberMessage,
     callback_body,
-    json_response,
     message_from,
     status_response,
     validate,
@@ -32,15 +30,13 @@ from tidings.simulators.viber_resources import (
 FILTERABLE_EVENTS = ("delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started")
 
 
-@dataclass
-class FailNext:
-    count: int
-    status: int  # an HTTP status (≥ 400), or a Viber status code answered with HTTP 200
-    retry_after: int | None = None
-
-
-class FakeViber(FakeServer):
+class FakeViber(FakeServer[FakeViberMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url``."""
+
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
+        "callback_delay": float,
+        "delivery_callbacks": bool,
+    }
 
     def __init__(
         self,
@@ -52,31 +48,21 @@ class FakeViber(FakeServer):
         callback_delay: float = 0.0,
     ) -> None:
         self.auth_token = auth_token or "-".join(secrets.token_hex(8) for _ in range(3))
-        super().__init__(host=host, port=port)
-        self.latency = latency  # seconds before answering each send_message
+        super().__init__(host=host, port=port, latency=latency)
         self.callback_delay = callback_delay  # seconds before each receipt callback
         self.delivery_callbacks = True  # post delivered/failed for each accepted message
         self.webhook_url: str | None = None
         self.event_types: list[str] = list(FILTERABLE_EVENTS)
-        self.messages: list[FakeViberMessage] = []
-        self.requests = 0  # send_message attempts, failed ones included
         self.callbacks: list[tuple[int, str, int]] = []  # (token, event, HTTP status of the answer)
         self.refused: dict[str, int] = {}  # receiver → Viber status answered at send (5, 6, ...)
         self.undeliverable: dict[str, str] = {}  # receiver → ``desc`` of a ``failed`` callback
-        self.fail_next: FailNext | None = None
         # Above 2**53, so a token that went through a float would come back different.
         self._next_token = 5_000_000_000_000_000_000 + secrets.randbits(48)
 
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def routes(self) -> list[web.RouteDef]:
+    def api_routes(self) -> list[web.RouteDef]:
         return [
             web.post("/pa/send_message", self._send_message),
             web.post("/pa/set_webhook", self._set_webhook),
-            web.get("/_fake/messages", self._list_received),
-            web.post("/_fake/config", self._configure),
-            web.post("/_fake/inbound", self._inject_inbound),
-            web.post("/_fake/reset", self._reset),
         ]
 
     # -- steering (tests call these) ------------------------------------------------------------
@@ -89,28 +75,16 @@ class FakeViber(FakeServer):
     def fail_requests(self, count: int, *, status: int = 503, retry_after: int | None = None) -> None:
         """Answer the next ``count`` sends with HTTP ``status`` (≥ 400) or, below 100, with HTTP
         200 and that Viber status (12: tooManyRequests) before accepting again."""
-        self.fail_next = FailNext(count, status, retry_after)
+        super().fail_requests(count, status=status, retry_after=retry_after)
 
     def reset(self) -> None:
-        self.messages.clear()
+        super().reset()
         self.callbacks.clear()
         self.refused.clear()
         self.undeliverable.clear()
-        self.fail_next = None
-        self.requests = 0
 
     def received(self, receiver: str | None = None) -> list[FakeViberMessage]:
         return [m for m in self.messages if receiver is None or m.receiver == receiver]
-
-    def summary(self) -> dict[str, Any]:
-        """Counts for tests that check each message arrived exactly once."""
-        repeats = Counter((m.receiver, m.text) for m in self.messages)
-        return {
-            "count": len(self.messages),
-            "requests": self.requests,
-            "distinct": len(repeats),
-            "duplicates": sum(n - 1 for n in repeats.values()),
-        }
 
     async def send_inbound(
         self,
@@ -150,18 +124,9 @@ class FakeViber(FakeServer):
     # -- the Viber API --------------------------------------------------------------------------
 
     async def _send_message(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        if not self._authorized(request):
-            return status_response(2)
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        failing = self.fail_next
-        if failing is not None and failing.count > 0:
-            failing.count -= 1
-            if failing.status < 100:
-                return status_response(failing.status)
-            headers = {"Retry-After": str(failing.retry_after)} if failing.retry_after is not None else None
-            return web.Response(status=failing.status, text="Service Unavailable", headers=headers)
+        turned_away = await self._admit(request)
+        if turned_away is not None:
+            return turned_away
         raw = await request.read()
         if len(raw) > MAX_REQUEST_BYTES:
             return status_response(3, "the request is larger than 30KB")
@@ -177,15 +142,16 @@ class FakeViber(FakeServer):
         message = message_from(payload, self._new_token())
         self.messages.append(message)
         if self.delivery_callbacks and self.webhook_url:
-            self._spawn(self._report(message))
+            self._receipt_tasks.spawn(self._report(message))
         return status_response(0, message_token=message.message_token, billing_status=1)
 
     async def _set_webhook(self, request: web.Request) -> web.Response:
         """Check the URL with a signed ``webhook`` event before answering, as Viber does
         (https://creators.viber.com/docs/bots-api/getting-started/web-hooks); ``url: ""``
         removes the webhook."""
-        if not self._authorized(request):
-            return status_response(2)
+        refused = self._refusal(request)
+        if refused is not None:
+            return refused
         try:
             spec = json.loads(await request.read())
             url = spec["url"]
@@ -206,8 +172,14 @@ class FakeViber(FakeServer):
         self.event_types = [str(e) for e in wanted if e in FILTERABLE_EVENTS]
         return status_response(0, event_types=self.event_types)
 
-    def _authorized(self, request: web.Request) -> bool:
-        return secrets.compare_digest(request.headers.get(AUTH_HEADER, ""), self.auth_token)
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        authorized = secrets.compare_digest(request.headers.get(AUTH_HEADER, ""), self.auth_token)
+        return None if authorized else status_response(2)
+
+    def _failure_answer(self, failure: InjectedFailure) -> web.Response:
+        if failure.status < 100:
+            return status_response(failure.status)
+        return web.Response(status=failure.status, text="Service Unavailable", headers=failure.headers())
 
     async def _report(self, message: FakeViberMessage) -> None:
         """``delivered``, or ``failed`` with ``desc`` for receivers in :attr:`undeliverable`."""
@@ -238,52 +210,28 @@ class FakeViber(FakeServer):
         self._next_token += 1
         return self._next_token
 
-    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+    # -- steering over HTTP -----------------------------------------------------------------------
 
-    async def _list_received(self, request: web.Request) -> web.Response:
-        receiver = request.query.get("receiver")
-        listed = [asdict(m) for m in self.received(receiver)]
-        return json_response({**self.summary(), "webhook_url": self.webhook_url, "messages": listed})
+    def _repeat_key(self, message: FakeViberMessage) -> Hashable:
+        return message.receiver, message.text
 
-    async def _configure(self, request: web.Request) -> web.Response:
-        """JSON keys: latency, callback_delay, delivery_callbacks, refused {receiver: status},
-        undeliverable {receiver: desc}, fail_requests {count, status, retry_after}."""
-        try:
-            config = await request.json()
-            if "latency" in config:
-                self.latency = float(config["latency"])
-            if "callback_delay" in config:
-                self.callback_delay = float(config["callback_delay"])
-            if "delivery_callbacks" in config:
-                self.delivery_callbacks = bool(config["delivery_callbacks"])
-            self.refused.update({str(k): int(v) for k, v in config.get("refused", {}).items()})
-            self.undeliverable.update({str(k): str(v) for k, v in config.get("undeliverable", {}).items()})
-            if "fail_requests" in config:
-                failing = config["fail_requests"]
-                self.fail_requests(
-                    int(failing["count"]),
-                    status=int(failing.get("status", 503)),
-                    retry_after=failing.get("retry_after"),
-                )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad configuration"}, 400)
-        return json_response({"ok": True})
+    def _listing(self, query: Mapping[str, str]) -> dict[str, Any]:
+        messages = [listed(m) for m in self.received(query.get("receiver"))]
+        return {"webhook_url": self.webhook_url, "messages": messages}
 
-    async def _inject_inbound(self, request: web.Request) -> web.Response:
-        """JSON ``{sender_id, text, url?, name?, signature?}``; answers what the webhook said."""
-        try:
-            spec = await request.json()
-            status, text = await self.send_inbound(
-                spec.get("url"),
-                sender_id=str(spec["sender_id"]),
-                text=str(spec.get("text", "")),
-                name=str(spec.get("name", "Fake User")),
-                signature=spec.get("signature"),
-            )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad inbound request"}, 400)
-        return json_response({"status": status, "body": text})
+    def _configure(self, config: Any) -> None:
+        """``POST /_fake/config`` keys beside latency and fail_requests: callback_delay and
+        delivery_callbacks (:attr:`CONFIG_KEYS`), refused {receiver: status}, undeliverable
+        {receiver: desc}."""
+        self.refused.update({str(k): int(v) for k, v in config.get("refused", {}).items()})
+        self.undeliverable.update({str(k): str(v) for k, v in config.get("undeliverable", {}).items()})
 
-    async def _reset(self, _: web.Request) -> web.Response:
-        self.reset()
-        return json_response({"ok": True})
+    async def _inbound(self, spec: Any) -> tuple[int, str]:
+        """JSON ``{sender_id, text, url?, name?, signature?}``."""
+        return await self.send_inbound(
+            spec.get("url"),
+            sender_id=str(spec["sender_id"]),
+            text=str(spec.get("text", "")),
+            name=str(spec.get("name", "Fake User")),
+            signature=spec.get("signature"),
+        )

@@ -12,6 +12,7 @@ import orjson
 from aiohttp import web
 
 from tidings.channels.viber.errors import STATUS_MESSAGES
+from tidings.simulators.server import json_response
 
 MAX_REQUEST_BYTES = 30 * 1024  # "Maximum message size is 30KB"
 MAX_SENDER_NAME = 28
@@ -84,12 +85,6 @@ def message_from(payload: dict[str, Any], token: int) -> FakeViberMessage:
         media=payload.get("media"),
         tracking_data=payload.get("tracking_data"),
         min_api_version=payload.get("min_api_version", 1),
-    )
-
-
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(payload), status=status, content_type="application/json", headers=headers
     )
 
 

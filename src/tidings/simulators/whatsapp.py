@@ -8,9 +8,8 @@ import asyncio
 import random
 import secrets
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Hashable, Mapping
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import orjson
@@ -18,11 +17,10 @@ from aiohttp import web
 
 from tidings.channels.whatsapp.signature import HEADER as SIGNATURE_HEADER
 from tidings.channels.whatsapp.signature import compute_signature
-from tidings.simulators.server import FakeServer
+from tidings.simulators.server import BAD_SPEC, ConfigKeys, FakeServer, InjectedFailure, json_response, listed
 from tidings.simulators.whatsapp_resources import (
     FakeMessage,
     error_body,
-    json_response,
     message_value,
     new_wamid,
     notification,
@@ -33,18 +31,20 @@ from tidings.simulators.whatsapp_resources import (
 )
 
 WINDOW_SECONDS = 24 * 3600  # the customer service window
+# An injected failure's status → the Graph API error code its answer carries. Meta's answers
+# carry no Retry-After, so an injected failure's retry_after is not sent.
+FAILURE_CODES = {429: 130429, 503: 2}
 
 
-@dataclass
-class FailNext:
-    count: int
-    status: int
-    code: int
-
-
-class FakeWhatsApp(FakeServer):
+class FakeWhatsApp(FakeServer[FakeMessage]):
     """The fake server. ``await start()``, use :attr:`url` as the channel's ``api_base_url`` and
     set :attr:`webhook_url` to where notifications go (Meta: the app's callback URL)."""
+
+    CONFIG_KEYS: ClassVar[ConfigKeys] = {
+        "status_delay": float,
+        "status_notifications": bool,
+        "webhook_url": lambda url: str(url) if url else None,
+    }
 
     def __init__(
         self,
@@ -65,30 +65,20 @@ class FakeWhatsApp(FakeServer):
         self.display_phone_number = display_phone_number
         self.waba_id = str(random.randint(10**14, 10**15 - 1))
         self.webhook_url = webhook_url
-        super().__init__(host=host, port=port)
-        self.latency = latency  # seconds before answering each send
+        super().__init__(host=host, port=port, latency=latency)
         self.status_delay = status_delay  # seconds before each status notification
         self.status_notifications = True
-        self.messages: list[FakeMessage] = []
-        self.requests = 0  # send attempts, failed ones included
         self.notifications: list[tuple[str, str, int]] = []  # (wamid, status, HTTP status answered)
         self.refused: dict[str, int] = {}  # wa_id → error code answered at send
         self.undeliverable: dict[str, int] = {}  # wa_id → error code of a `failed` status
         self.last_inbound: dict[str, float] = {}  # wa_id → when it last wrote (opens the window)
         self.templates: dict[str, dict[str, int]] = {}  # name → {language: body params}; empty: any
-        self.fail_next: FailNext | None = None
 
-    # -- lifecycle ------------------------------------------------------------------------------
+    def api_routes(self) -> list[web.RouteDef]:
+        return [web.post("/{version}/{phone_number_id}/messages", self._send)]
 
     def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/{version}/{phone_number_id}/messages", self._send),
-            web.get("/_fake/messages", self._list_received),
-            web.post("/_fake/config", self._configure),
-            web.post("/_fake/inbound", self._inject_inbound),
-            web.post("/_fake/window", self._open_window),
-            web.post("/_fake/reset", self._reset),
-        ]
+        return [*super().routes(), web.post("/_fake/window", self._open_window)]
 
     # -- steering (tests call these) ------------------------------------------------------------
 
@@ -99,11 +89,6 @@ class FakeWhatsApp(FakeServer):
     def mark_undeliverable(self, number: str, code: int = 131026) -> None:
         """Accept sends to ``number``, then report them ``failed`` with ``code``."""
         self.undeliverable[wa_id(number)] = code
-
-    def fail_requests(self, count: int, *, status: int = 500) -> None:
-        """Answer the next ``count`` sends with ``status`` (500, 503 or 429) before accepting."""
-        code = {429: 130429, 503: 2}.get(status, 131000)
-        self.fail_next = FailNext(count, status, code)
 
     def open_window(self, number: str, *, at: float | None = None) -> None:
         """As if ``number`` wrote at ``at`` (default now): free-form messages to it are allowed
@@ -119,28 +104,16 @@ class FakeWhatsApp(FakeServer):
         self.templates.setdefault(name, {})[language] = body_params
 
     def reset(self) -> None:
-        self.messages.clear()
+        super().reset()
         self.notifications.clear()
         self.refused.clear()
         self.undeliverable.clear()
         self.last_inbound.clear()
         self.templates.clear()
-        self.fail_next = None
-        self.requests = 0
 
     def received(self, to: str | None = None) -> list[FakeMessage]:
         """Accepted messages, in arrival order; ``to`` in any form (``whatsapp:+…``, ``+…``)."""
         return [m for m in self.messages if to is None or m.to == wa_id(to)]
-
-    def summary(self) -> dict[str, Any]:
-        """Counts for tests that check each message arrived exactly once."""
-        repeats = Counter((m.to, m.body) for m in self.messages)
-        return {
-            "count": len(self.messages),
-            "requests": self.requests,
-            "distinct": len(repeats),
-            "duplicates": sum(n - 1 for n in repeats.values()),
-        }
 
     async def send_inbound(
         self,
@@ -189,18 +162,9 @@ class FakeWhatsApp(FakeServer):
     # -- the Cloud API --------------------------------------------------------------------------
 
     async def _send(self, request: web.Request) -> web.Response:
-        self.requests += 1
-        if not self._authorized(request):
-            return _error(190)
-        if request.match_info["phone_number_id"] != self.phone_number_id:
-            phone = request.match_info["phone_number_id"]
-            return _error(100, f"Unsupported post request. Object with ID '{phone}' does not exist.")
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        failing = self.fail_next
-        if failing is not None and failing.count > 0:
-            failing.count -= 1
-            return _error(failing.code, status=failing.status)
+        turned_away = await self._admit(request)
+        if turned_away is not None:
+            return turned_away
         try:
             message = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
@@ -217,14 +181,21 @@ class FakeWhatsApp(FakeServer):
         accepted = FakeMessage(new_wamid(), to, kind, dict(message[kind]))
         self.messages.append(accepted)
         if self.status_notifications and self.webhook_url:
-            self._spawn(self._report(accepted))
+            self._receipt_tasks.spawn(self._report(accepted))
         return json_response(sent_answer(message["to"], accepted.id, template=kind == "template"))
 
-    def _authorized(self, request: web.Request) -> bool:
+    def _refusal(self, request: web.Request) -> web.Response | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and secrets.compare_digest(
-            token.encode(), self.access_token.encode()
-        )
+        bearer = scheme.lower() == "bearer"
+        if not (bearer and secrets.compare_digest(token.encode(), self.access_token.encode())):
+            return _error(190)
+        if request.match_info["phone_number_id"] != self.phone_number_id:
+            phone = request.match_info["phone_number_id"]
+            return _error(100, f"Unsupported post request. Object with ID '{phone}' does not exist.")
+        return None
+
+    def _failure_answer(self, failure: InjectedFailure) -> web.Response:
+        return _error(FAILURE_CODES.get(failure.status, 131000), status=failure.status)
 
     async def _report(self, message: FakeMessage) -> None:
         """Statuses as Meta sends them: ``sent``, then ``delivered`` or ``failed`` with an error."""
@@ -253,67 +224,45 @@ class FakeWhatsApp(FakeServer):
             headers[SIGNATURE_HEADER] = signature
         return await self.post_callback(target, body, "application/json", headers)
 
-    # -- steering over HTTP (for gateways and tests in other processes) -------------------------
+    # -- steering over HTTP -----------------------------------------------------------------------
 
-    async def _list_received(self, request: web.Request) -> web.Response:
-        to = request.query.get("to")
-        return json_response({**self.summary(), "messages": [asdict(m) for m in self.received(to)]})
+    def _repeat_key(self, message: FakeMessage) -> Hashable:
+        return message.to, message.body
 
-    async def _configure(self, request: web.Request) -> web.Response:
-        """JSON keys: latency, status_delay, status_notifications, webhook_url, refuse {to: code},
-        undeliverable {to: code}, fail_requests {count, status}, templates {name: {language: n}}."""
-        try:
-            config = await request.json()
-            if "latency" in config:
-                self.latency = float(config["latency"])
-            if "status_delay" in config:
-                self.status_delay = float(config["status_delay"])
-            if "status_notifications" in config:
-                self.status_notifications = bool(config["status_notifications"])
-            if "webhook_url" in config:
-                self.webhook_url = str(config["webhook_url"]) if config["webhook_url"] else None
-            for number, code in config.get("refuse", {}).items():
-                self.refuse(str(number), int(code))
-            for number, code in config.get("undeliverable", {}).items():
-                self.mark_undeliverable(str(number), int(code))
-            for name, languages in config.get("templates", {}).items():
-                for language, params in languages.items():
-                    self.register_template(str(name), str(language), int(params))
-            if "fail_requests" in config:
-                failing = config["fail_requests"]
-                self.fail_requests(int(failing["count"]), status=int(failing.get("status", 500)))
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad configuration"}, 400)
-        return json_response({"ok": True})
+    def _listing(self, query: Mapping[str, str]) -> dict[str, Any]:
+        return {"messages": [listed(m) for m in self.received(query.get("to"))]}
 
-    async def _inject_inbound(self, request: web.Request) -> web.Response:
-        """JSON ``{from, body?, type?, content?, url?, signature?}``; answers what the webhook said."""
-        try:
-            spec = await request.json()
-            content = spec.get("content")
-            status, text = await self.send_inbound(
-                spec.get("url"),
-                from_=str(spec["from"]),
-                body=str(spec.get("body", "")),
-                kind=str(spec.get("type", "text")),
-                content=dict(content) if content is not None else None,
-                signature=spec.get("signature"),
-            )
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return json_response({"error": "bad inbound request"}, 400)
-        return json_response({"status": status, "body": text})
+    def _configure(self, config: Any) -> None:
+        """``POST /_fake/config`` keys beside latency and fail_requests {count, status}:
+        status_delay, status_notifications and webhook_url (:attr:`CONFIG_KEYS`), refuse {to: code},
+        undeliverable {to: code}, templates {name: {language: n}}."""
+        for number, code in config.get("refuse", {}).items():
+            self.refuse(str(number), int(code))
+        for number, code in config.get("undeliverable", {}).items():
+            self.mark_undeliverable(str(number), int(code))
+        for name, languages in config.get("templates", {}).items():
+            for language, params in languages.items():
+                self.register_template(str(name), str(language), int(params))
+
+    async def _inbound(self, spec: Any) -> tuple[int, str]:
+        """JSON ``{from, body?, type?, content?, url?, signature?}``."""
+        content = spec.get("content")
+        return await self.send_inbound(
+            spec.get("url"),
+            from_=str(spec["from"]),
+            body=str(spec.get("body", "")),
+            kind=str(spec.get("type", "text")),
+            content=dict(content) if content is not None else None,
+            signature=spec.get("signature"),
+        )
 
     async def _open_window(self, request: web.Request) -> web.Response:
         """JSON ``{number, at?}`` (``at``: Unix seconds of the customer's last message)."""
         try:
             spec = await request.json()
             self.open_window(str(spec["number"]), at=float(spec["at"]) if "at" in spec else None)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except BAD_SPEC:
             return json_response({"error": "bad window request"}, 400)
-        return json_response({"ok": True})
-
-    async def _reset(self, _: web.Request) -> web.Response:
-        self.reset()
         return json_response({"ok": True})
 
 

@@ -13,9 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-from aiohttp import web
-
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 CAPTIONED = frozenset({"image", "video", "document"})
 # code → (HTTP status, message title, details)
@@ -179,10 +176,6 @@ def error_body(
         }
     }
     return status or http_status, body
-
-
-def json_response(payload: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(payload), status=status, content_type="application/json")
 
 
 def notification(waba_id: str, metadata: dict[str, str], value: dict[str, Any]) -> dict[str, Any]:

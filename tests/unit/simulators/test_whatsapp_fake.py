@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from tidings.simulators.whatsapp import FakeWhatsApp
+from unit.simulators.loopback import wait_for, webhook
 
 CUSTOMER = "+14155550100"
 
@@ -51,18 +52,9 @@ async def fake() -> AsyncIterator[FakeWhatsApp]:
 @pytest.fixture
 async def hook(fake: FakeWhatsApp) -> AsyncIterator[Hook]:
     receiver = Hook(fake.app_secret)
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    app.router.add_get("/hook", receiver.handshake)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-    try:
+    async with webhook(web.post("/hook", receiver.handle), web.get("/hook", receiver.handshake)) as base:
+        receiver.url = f"{base}/hook"
         yield receiver
-    finally:
-        await runner.cleanup()
 
 
 async def _post(
@@ -86,13 +78,6 @@ def _media(kind: str, content: dict[str, Any]) -> dict[str, Any]:
 def _template(to: str = CUSTOMER, **template: Any) -> dict[str, Any]:
     body = {"name": "hello_world", "language": {"code": "en_US"}, **template}
     return {"messaging_product": "whatsapp", "to": to, "type": "template", "template": body}
-
-
-async def _until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 async def test_a_text_inside_the_window_is_answered_as_meta_documents(fake: FakeWhatsApp) -> None:
@@ -196,7 +181,7 @@ async def test_statuses_are_posted_signed_sent_then_delivered(fake: FakeWhatsApp
     fake.webhook_url = hook.url
     fake.open_window(CUSTOMER)
     await _post(fake, _text())
-    await _until(lambda: len(hook.calls) == 2)
+    await wait_for(lambda: len(hook.calls) == 2)
     [message] = fake.received()
     statuses = []
     for payload, signed in hook.calls:
@@ -219,7 +204,7 @@ async def test_undeliverable_numbers_get_a_failed_status_with_131026(fake: FakeW
     fake.open_window(CUSTOMER)
     fake.mark_undeliverable(CUSTOMER)
     assert (await _post(fake, _text()))[0] == 200
-    await _until(lambda: len(hook.calls) == 2)
+    await wait_for(lambda: len(hook.calls) == 2)
     failed = hook.calls[1][0]["entry"][0]["changes"][0]["value"]["statuses"][0]
     assert failed["status"] == "failed"
     assert [(e["code"], e["title"]) for e in failed["errors"]] == [(131026, "Message undeliverable")]
