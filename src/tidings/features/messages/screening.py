@@ -15,7 +15,7 @@ from tidings.features.channels import ChannelService
 from tidings.features.messages.contacts import REASONS as CONTACT_REASONS
 from tidings.features.messages.recipients import Addressed
 from tidings.store.engine import Database
-from tidings.store.intake import read_open_windows
+from tidings.store.service_windows import read_open_windows
 
 OUTSIDE_SERVICE_WINDOW = "outside_service_window"
 WHATSAPP_PREFIX = "whatsapp:"
