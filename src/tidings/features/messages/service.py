@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -11,44 +10,20 @@ from tidings.core.cursors import NUMBER_POSITION, decode_cursor, encode_cursor
 from tidings.core.presenters import message_json, status_event_json
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, PermissionDenied
-from tidings.features.accounts import AccountService
-from tidings.features.channels import ChannelService
 from tidings.features.messages import repository as repo
-from tidings.features.messages.origin import Limits, Send
+from tidings.features.messages.origin import Send
 from tidings.features.messages.pipeline import SendPipeline
 from tidings.features.messages.presenters import batch_status_json, page_json
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.features.messages.writing import stored_reply
-from tidings.features.routes import RouteService
 from tidings.store.engine import Database
-from tidings.store.intake import IntakeWriter
 from tidings.web.services import ServiceKey
 
 
 class MessageService:
-    def __init__(
-        self,
-        db: Database,
-        intake: IntakeWriter,
-        *,
-        accounts: AccountService,
-        channels: ChannelService,
-        routes: RouteService,
-        limits: Limits,
-        number_pool: Executor | None,
-        on_queued: Callable[[], None],
-    ) -> None:
+    def __init__(self, db: Database, pipeline: SendPipeline) -> None:
         self._db = db
-        self._pipeline = SendPipeline(
-            db,
-            intake,
-            accounts=accounts,
-            channels=channels,
-            routes=routes,
-            limits=limits,
-            number_pool=number_pool,
-            on_queued=on_queued,
-        )
+        self._pipeline = pipeline
 
     def use_number_pool(self, pool: Executor | None) -> None:
         """Validate large recipient lists in this process pool."""
