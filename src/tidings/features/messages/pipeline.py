@@ -21,6 +21,8 @@ from tidings.store.intake import IntakeWriter
 
 
 class SendPipeline:
+    """The steps, each built once with the services it needs."""
+
     def __init__(
         self,
         db: Database,
@@ -43,6 +45,8 @@ class SendPipeline:
 
     async def send(self, send: Send) -> dict[str, Any]:
         """Accept a send: each step raises the documented 4xx, or hands its value on."""
+        # The plan comes before the recipients: a request's own errors are answered before any
+        # contact or number is looked at, and a list over the limit is never validated.
         origin = await self._origin(send)  # origin.py: channel, sender, limits, routes
         planned = await beside_the_loop(recipients_given(send.request), plan, origin)  # planning.py
         addressed = await self._resolve(planned)  # recipients.py: contacts, numbers, routes
