@@ -24,7 +24,7 @@ from tidings.features.contacts import ContactService
 from tidings.features.conversations import ConversationService, ConversationStep, conversation_timers
 from tidings.features.event_stream import EventStream
 from tidings.features.inbound import InboundService
-from tidings.features.messages import Limits, MessageService
+from tidings.features.messages import Limits, MessageService, SendPipeline
 from tidings.features.optouts import OptOutKeywords, OptOutService
 from tidings.features.provider_callbacks import CallbackService
 from tidings.features.proxy import ProxyService, ProxyStep, proxy_expiry
@@ -70,20 +70,23 @@ class Gateway:
         self.number_pool: Executor | None = None
         self.messages = MessageService(
             self.db,
-            self.intake,
-            accounts=self.accounts,
-            channels=self.channels,
-            routes=self.routes,
-            limits=Limits(
-                max_recipients=settings.max_recipients,
-                max_body_chars=settings.max_body_chars,
-                max_segments=settings.default_max_segments,
-                max_schedule_days=settings.max_schedule_days,
-                default_country=settings.default_country,
-                allowed_countries=None,
+            SendPipeline(
+                self.db,
+                self.intake,
+                accounts=self.accounts,
+                channels=self.channels,
+                routes=self.routes,
+                limits=Limits(
+                    max_recipients=settings.max_recipients,
+                    max_body_chars=settings.max_body_chars,
+                    max_segments=settings.default_max_segments,
+                    max_schedule_days=settings.max_schedule_days,
+                    default_country=settings.default_country,
+                    allowed_countries=None,
+                ),
+                number_pool=None,
+                on_queued=self._wake_dispatcher,
             ),
-            number_pool=None,
-            on_queued=self._wake_dispatcher,
         )
         self.sandbox = SandboxService(self.db, self.inbound, self.accounts, self.channels)
         self.contacts = ContactService(self.db, self.accounts, default_country=settings.default_country)

@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 
 from tidings.core.addresses import ChannelKind, sender_key
 from tidings.core.numbers import InvalidNumberError
+from tidings.core.tenancy import Principal, Role
 from tidings.features.contacts.addresses import contact_address, lookup_candidates
 from tidings.features.messages.contacts import ContactBook, contact_recipients
-from tidings.features.messages.intake import Limits, plan
+from tidings.features.messages.origin import Limits, Origin, Send
+from tidings.features.messages.planning import Plan, plan
+from tidings.features.messages.recipients import address
 from tidings.features.messages.schemas import ContactRecipient, SendMessagesRequest
 
 
@@ -112,10 +115,16 @@ LIMITS = Limits(
 )
 
 
+def _plan(request: SendMessagesRequest) -> Plan:
+    """Step 2 of a send by account AC1 on its channel c1, under LIMITS."""
+    send = Send(Principal("AC1", Role.SENDER, frozenset({"AC1"})), request, None, "")
+    return plan(Origin(send, ("AC1",), {"id": "c1"}, LIMITS, None, None))
+
+
 def test_plain_recipients_need_no_contact_lookup() -> None:
     plain = SendMessagesRequest.model_validate({"to": [f"+1415555{i:04d}" for i in range(1000)], "body": "x"})
     assert contact_recipients(plain) == []
-    assert plan(plain, LIMITS, None).contact_ids is None
+    assert address(_plan(plain), None, None).contact_ids is None
     single = SendMessagesRequest.model_validate({"to": "+14155550100", "body": "x"})
     assert contact_recipients(single) == []
 
@@ -139,7 +148,7 @@ def test_contact_recipients_resolve_in_place_and_carry_their_contact_ids() -> No
         ContactRecipient(contact="b", channel_type="sms"),
     ]
     book = ContactBook({("a", "telegram"): ("telegram:77", "ctc_a")}, frozenset({"a"}))
-    planned = plan(request, LIMITS, None, book)
+    planned = address(_plan(request), book, None)
     assert planned.recipients == ["telegram:77", "+14155550100"]
     assert planned.contact_ids == ["ctc_a", None]
     assert [(i.input, i.reason) for i in planned.invalid] == [

@@ -12,9 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tidings.core.tenancy import Principal, Role
 from tidings.errors import InvalidRequest
-from tidings.features.messages.intake import Limits, message_rows, plan
+from tidings.features.messages.origin import Limits, Origin, Send
+from tidings.features.messages.planning import Plan, plan
+from tidings.features.messages.recipients import address
 from tidings.features.messages.schemas import SendMessagesRequest, WhatsAppTemplate
+from tidings.features.messages.writing import message_rows
 from tidings.store.intake import MESSAGE_COLUMNS, TEMPLATE_MESSAGE_COLUMNS
 
 NAMES = st.text(string.ascii_lowercase + string.digits + "_", min_size=1, max_size=512)
@@ -175,6 +179,12 @@ LIMITS = Limits(
 )
 
 
+def _plan(request: SendMessagesRequest) -> Plan:
+    """Step 2 of a send by account AC1 on its channel c1, under LIMITS."""
+    send = Send(Principal("AC1", Role.SENDER, frozenset({"AC1"})), request, None, "")
+    return plan(Origin(send, ("AC1",), {"id": "c1"}, LIMITS, None, None))
+
+
 def test_a_template_send_without_a_body_stores_a_label_and_carries_the_template() -> None:
     request = SendMessagesRequest.model_validate(
         {
@@ -182,20 +192,11 @@ def test_a_template_send_without_a_body_stores_a_label_and_carries_the_template(
             "template": {"name": "hello_world", "language": "en_US"},
         }
     )
-    planned = plan(request, LIMITS, None)
+    planned = _plan(request)
     assert planned.bodies == ["[template hello_world/en_US]"]
     assert planned.template is not None
     assert json.loads(planned.template) == {"name": "hello_world", "language": {"code": "en_US"}}
-    rows = message_rows(
-        planned,
-        ids=["m1", "m2"],
-        account_id="AC1",
-        batch_id="b1",
-        channel_id="c1",
-        sender=None,
-        status_callback=None,
-        now=1,
-    )
+    rows = message_rows(address(planned, None, None), ids=["m1", "m2"], batch_id="b1", now=1)
     assert all(len(row) == len(TEMPLATE_MESSAGE_COLUMNS) == len(MESSAGE_COLUMNS) + 1 for row in rows)
     assert {dict(zip(TEMPLATE_MESSAGE_COLUMNS, row, strict=True))["template"] for row in rows} == {
         planned.template
@@ -207,10 +208,10 @@ def test_a_templates_body_is_not_held_to_the_segment_limit() -> None:
     with_template = SendMessagesRequest.model_validate(
         {"to": "+14155550100", "body": body, "template": {"name": "a", "language": "en"}}
     )
-    assert plan(with_template, LIMITS, None).infos[0].segments == 8
+    assert _plan(with_template).infos[0].segments == 8
     free_form = SendMessagesRequest.model_validate({"to": "+14155550100", "body": body})
     with pytest.raises(Exception, match="segments"):
-        plan(free_form, LIMITS, None)
+        _plan(free_form)
 
 
 @pytest.mark.parametrize(
@@ -225,5 +226,5 @@ def test_a_template_goes_with_to_only(request_body: dict[str, Any]) -> None:
         {**request_body, "template": {"name": "a", "language": "en"}}
     )
     with pytest.raises(InvalidRequest) as refused:
-        plan(request, LIMITS, None)
+        _plan(request)
     assert (refused.value.code, refused.value.field) == ("unexpected_field", "template")

@@ -2,8 +2,9 @@
 
 # The public face: other features, the runtime and the declarations import only these names
 # (an import-linter contract in pyproject.toml holds it).
-from tidings.features.messages.intake import Limits
+from tidings.features.messages.origin import Limits
+from tidings.features.messages.pipeline import SendPipeline
 from tidings.features.messages.schemas import MessageOut
 from tidings.features.messages.service import MESSAGES, MessageService
 
-__all__ = ["MESSAGES", "Limits", "MessageOut", "MessageService"]
+__all__ = ["MESSAGES", "Limits", "MessageOut", "MessageService", "SendPipeline"]

@@ -9,7 +9,7 @@ from typing import Any
 from tidings.core.clock import to_rfc3339
 from tidings.core.cursors import encode_cursor
 from tidings.core.statuses import FINAL_STATUSES
-from tidings.features.messages.intake import Planned
+from tidings.features.messages.recipients import Addressed
 
 
 def batch_status_json(batch: dict[str, Any], counts: dict[str, int]) -> dict[str, Any]:
@@ -34,29 +34,29 @@ INLINE_IDS = 1000
 
 
 def accepted_batch_json(
-    batch_id: str, planned: Planned, channel_id: str, ids: list[str], status: str, now: int
+    batch_id: str, addressed: Addressed, channel_id: str, ids: list[str], status: str, now: int
 ) -> dict[str, Any]:
     """The 202 answer to a send: what was accepted, refused and merged, and the message ids
     (up to :data:`INLINE_IDS` of them)."""
     segments: int | None = None
-    if planned.uniform:
-        segments = planned.infos[0].segments
-        total = planned.infos[0].segments * len(ids)
-        encoding: str | None = planned.infos[0].encoding.value
+    if addressed.uniform:
+        segments = addressed.infos[0].segments
+        total = addressed.infos[0].segments * len(ids)
+        encoding: str | None = addressed.infos[0].encoding.value
     else:
-        total = sum(info.segments for info in planned.infos)
-        encodings = {info.encoding.value for info in planned.infos}
+        total = sum(info.segments for info in addressed.infos)
+        encodings = {info.encoding.value for info in addressed.infos}
         encoding = encodings.pop() if len(encodings) == 1 else None
     return {
         "id": batch_id,
         "accepted": len(ids),
-        "invalid": [asdict(i) for i in planned.invalid],
-        "duplicates": planned.duplicates,
+        "invalid": [asdict(i) for i in addressed.invalid],
+        "duplicates": addressed.duplicates,
         "segments": segments,
         "total_segments": total,
         "encoding": encoding,
         "channel_id": channel_id,
-        "send_at": to_rfc3339(planned.send_at),
+        "send_at": to_rfc3339(addressed.plan.send_at),
         "status_counts": {status: len(ids)},
         "message_ids": ids if len(ids) <= INLINE_IDS else None,
         "created_at": to_rfc3339(now),
