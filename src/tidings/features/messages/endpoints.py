@@ -1,4 +1,4 @@
-"""HTTP routes of messages and batches (SPEC §3 "Messages")."""
+"""HTTP routes of messages and batches (``/v1/messages``, ``/v1/batches``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response models of the messages API (SPEC §3 "Messages")."""
+"""Request and response models of the messages API (``POST /v1/messages`` and the reads)."""
 
 from __future__ import annotations
 
