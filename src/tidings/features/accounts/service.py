@@ -11,7 +11,7 @@ from tidings.core.clock import now_ms
 from tidings.core.ids import new_account_id, new_id, new_secret
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox, hash_secret, secrets_equal
-from tidings.errors import NotFound, PermissionDenied, Unauthenticated
+from tidings.errors import NotFound, Unauthenticated
 from tidings.features.accounts import repository as repo
 from tidings.features.accounts.texts import effective_texts, own_texts, save_texts
 from tidings.features.channels import new_channel_row
@@ -84,7 +84,7 @@ class AccountService:
 
     async def create_account(self, principal: Principal, name: str) -> tuple[dict[str, Any], str]:
         """A subaccount of the caller's account; answers it with its auth token (shown once)."""
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         async with self._db.write() as conn:
             account_id, token = await self._insert_account(conn, name, principal.account_id)
             account = await repo.get_account(conn, account_id)
@@ -123,7 +123,7 @@ class AccountService:
 
         Setting a URL on an account without a webhook secret makes one, answered this once.
         """
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         await self.get_account(principal, account_id)  # 404 outside the caller's tree
         secret: str | None = None
         async with self._db.write() as conn:
@@ -154,7 +154,7 @@ class AccountService:
 
     async def rotate_webhook_secret(self, principal: Principal, account_id: str) -> AccountUpdate:
         """A new webhook secret for the account, answered this once; the old one stops signing."""
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         await self.get_account(principal, account_id)
         secret = new_webhook_secret()
         async with self._db.write() as conn:
@@ -177,10 +177,8 @@ class AccountService:
     async def create_key(
         self, principal: Principal, *, name: str, role: Role, account_id: str | None
     ) -> NewKey:
-        self._require(principal, Role.ADMIN)
-        target = account_id or principal.account_id
-        if not principal.can_read(target):
-            raise NotFound("no such account", code="account_not_found", field="account_id")
+        principal.require(Role.ADMIN)
+        target = principal.account_in_tree(account_id or None)
         secret = new_secret(KEY_PREFIX)
         async with self._db.write() as conn:
             key_id = await self._insert_key(conn, target, name, role, secret)
@@ -189,12 +187,12 @@ class AccountService:
         return NewKey(key, secret)
 
     async def list_keys(self, principal: Principal, *, after: str | None, limit: int) -> list[dict[str, Any]]:
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         async with self._db.read() as conn:
             return await repo.list_keys(conn, sorted(principal.account_ids), after=after, limit=limit)
 
     async def revoke_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         async with self._db.write() as conn:
             key = await repo.get_key(conn, key_id, sorted(principal.account_ids))
             if key is None:
@@ -300,11 +298,6 @@ class AccountService:
             },
         )
         return key_id
-
-    @staticmethod
-    def _require(principal: Principal, role: Role) -> None:
-        if not principal.allows(role):
-            raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

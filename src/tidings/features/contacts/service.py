@@ -20,7 +20,7 @@ from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError, known_region
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, Unprocessable
+from tidings.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from tidings.features.accounts import AccountService
 from tidings.features.contacts import repository as repo
 from tidings.features.contacts.addresses import KIND_MISMATCH, contact_address, lookup_candidates
@@ -50,7 +50,7 @@ class ContactService:
         limit: int,
     ) -> list[dict[str, Any]]:
         """The account's contacts, newest first, optionally by external id or by any address form."""
-        account = _account(principal, account_id)
+        account = principal.account_in_tree(account_id)
         candidates = None
         if address is not None:
             country = await self._country(account, None)
@@ -68,7 +68,7 @@ class ContactService:
 
     async def get(self, principal: Principal, ref: str, *, account_id: str | None = None) -> dict[str, Any]:
         """A contact by id or external id (an id match wins)."""
-        account = _account(principal, account_id)
+        account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
             row = await _found(conn, account, ref)
             [shown] = await _with_addresses(conn, [row])
@@ -81,8 +81,8 @@ class ContactService:
     ) -> dict[str, Any]:
         """A new contact: 409 ``contact_exists`` for a taken external id, 409 ``address_taken``
         when another contact of the account holds one of the addresses."""
-        _require_writer(principal)
-        account = _account(principal, account_id)
+        principal.require(Role.SENDER, Role.ADMIN)
+        account = principal.account_in_tree(account_id)
         country = await self._country(account, fields.get("default_country"))
         addresses, _ = _normalized(fields.get("addresses") or {}, country)
         now = now_ms()
@@ -113,8 +113,8 @@ class ContactService:
         self, principal: Principal, ref: str, changes: Mapping[str, Any], *, account_id: str | None = None
     ) -> dict[str, Any]:
         """Apply the given fields; in ``addresses`` a ``None`` removes that kind's address."""
-        _require_writer(principal)
-        account = _account(principal, account_id)
+        principal.require(Role.SENDER, Role.ADMIN)
+        account = principal.account_in_tree(account_id)
         country = await self._country(account, changes.get("default_country"))
         to_set, to_remove = _normalized(changes.get("addresses") or {}, country)
         values: dict[str, Any] = {}
@@ -138,8 +138,8 @@ class ContactService:
 
     async def delete(self, principal: Principal, ref: str, *, account_id: str | None = None) -> None:
         """Delete the contact and its addresses. Its messages keep their ``contact`` id."""
-        _require_writer(principal)
-        account = _account(principal, account_id)
+        principal.require(Role.SENDER, Role.ADMIN)
+        account = principal.account_in_tree(account_id)
         async with self._db.write() as conn:
             current = await _found(conn, account, ref)
             await repo.delete_contact(conn, current["id"])
@@ -157,14 +157,6 @@ class ContactService:
         account = await self._accounts.cached_account(account_id)
         country: str | None = account["default_country"] or self._default_country
         return country
-
-
-def _account(principal: Principal, account_id: str | None) -> str:
-    if account_id is None:
-        return principal.account_id
-    if not principal.can_read(account_id):
-        raise NotFound("no such account", code="account_not_found", field="account_id")
-    return account_id
 
 
 async def _found(conn: AsyncConnection, account_id: str, ref: str) -> dict[str, Any]:
@@ -232,11 +224,6 @@ def _exists(external_id: str) -> Conflict:
     return Conflict(
         f"a contact with external_id {external_id!r} exists", code="contact_exists", field="external_id"
     )
-
-
-def _require_writer(principal: Principal) -> None:
-    if not principal.allows(Role.SENDER):
-        raise PermissionDenied("this needs the sender or admin role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

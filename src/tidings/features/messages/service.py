@@ -18,7 +18,7 @@ from tidings.core.ids import new_id, new_ids
 from tidings.core.presenters import message_json, status_event_json
 from tidings.core.routing import Router
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
+from tidings.errors import Conflict, NotFound, Unprocessable
 from tidings.features.accounts import AccountService, countries_from_json
 from tidings.features.channels import ChannelService
 from tidings.features.messages import repository as repo
@@ -73,7 +73,7 @@ class MessageService:
         request_hash: str = "",
     ) -> dict[str, Any]:
         """Accept a send request: validate, persist in one transaction, answer the batch."""
-        _require(principal, Role.SENDER)
+        principal.require(Role.SENDER)
         if idempotency_key is not None:
             replay = await self.idempotent_replay(principal, idempotency_key, request_hash)
             if replay is not None:
@@ -195,7 +195,7 @@ class MessageService:
         return {"data": data, "next_cursor": next_cursor}
 
     async def cancel(self, principal: Principal, message_id: str) -> dict[str, Any]:
-        _require(principal, Role.SENDER)
+        principal.require(Role.SENDER)
         accounts = sorted(principal.account_ids)
         now = now_ms()
         canceled = await self._db.transact(
@@ -221,7 +221,7 @@ class MessageService:
         return batch_status_json(batch, counts)
 
     async def cancel_batch(self, principal: Principal, batch_id: str) -> dict[str, Any]:
-        _require(principal, Role.SENDER)
+        principal.require(Role.SENDER)
         accounts = sorted(principal.account_ids)
         async with self._db.read() as conn:
             if await repo.get_batch(conn, accounts, batch_id) is None:
@@ -327,11 +327,6 @@ def _supports_templates(channel: dict[str, Any]) -> bool:
         return channel_class(channel["type"]).supports_templates
     except ValueError:
         return False
-
-
-def _require(principal: Principal, role: Role) -> None:
-    if not principal.allows(role):
-        raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
 
 
 def _intersect(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:

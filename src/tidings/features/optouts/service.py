@@ -13,7 +13,7 @@ from typing import Any
 from tidings.core.clock import now_ms
 from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import NotFound, PermissionDenied, Unprocessable
+from tidings.errors import NotFound, Unprocessable
 from tidings.features.accounts import AccountService
 from tidings.features.optouts import repository as repo
 from tidings.features.optouts.addresses import api_address, api_sender
@@ -38,7 +38,7 @@ class OptOutService:
         limit: int,
     ) -> list[dict[str, Any]]:
         """The account's opt-outs, newest first, optionally of one address or one sender."""
-        account = _account(principal, account_id)
+        account = principal.account_in_tree(account_id)
         country = await self._country(account, None)
         wanted_address = api_address(address, country, "address") if address is not None else None
         wanted_sender = api_sender(sender, country) if sender is not None else None
@@ -58,8 +58,8 @@ class OptOutService:
     ) -> tuple[dict[str, Any], bool]:
         """Opt ``address`` out of ``sender`` (default: every sender); the opt-out and whether it
         is new. Adding one that exists changes nothing and answers it."""
-        _require_admin(principal)
-        account = _account(principal, account_id)
+        principal.require(Role.ADMIN)
+        account = principal.account_in_tree(account_id)
         country = await self._country(account, default_country)
         canonical_address = api_address(address, country, "address")
         canonical_sender = api_sender(sender, country)
@@ -73,7 +73,7 @@ class OptOutService:
 
     async def remove(self, principal: Principal, opt_out_id: str) -> None:
         """Lift an opt-out: later sends to the address go out again."""
-        _require_admin(principal)
+        principal.require(Role.ADMIN)
         async with self._db.write() as conn:
             row = await repo.by_id(conn, principal.account_ids, opt_out_id)
             if row is None:
@@ -93,19 +93,6 @@ class OptOutService:
         account = await self._accounts.cached_account(account_id)
         country: str | None = account["default_country"] or self._default_country
         return country
-
-
-def _account(principal: Principal, account_id: str | None) -> str:
-    if account_id is None:
-        return principal.account_id
-    if not principal.can_read(account_id):
-        raise NotFound("no such account", code="account_not_found", field="account_id")
-    return account_id
-
-
-def _require_admin(principal: Principal) -> None:
-    if not principal.allows(Role.ADMIN):
-        raise PermissionDenied("this needs the admin role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).
