@@ -24,7 +24,8 @@ def test_require_names_the_roles_asked_for_and_lets_higher_roles_through() -> No
     for role, needed, message in cases:
         with pytest.raises(PermissionDenied) as refused:
             _caller(role).require(*needed)
-        assert (refused.value.message, refused.value.code, refused.value.field) == (message, "forbidden", None)
+        denied = refused.value
+        assert (denied.message, denied.code, denied.field) == (message, "forbidden", None)
 
 
 def test_account_in_tree_is_the_own_account_by_default_and_404s_outside_the_tree() -> None:

@@ -9,9 +9,10 @@ from typing import Any
 from tidings.cache import TTLCache
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_account_id, new_id, new_secret
+from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox, hash_secret, secrets_equal
-from tidings.errors import NotFound, Unauthenticated
+from tidings.errors import NotFound, Unauthenticated, Unprocessable
 from tidings.features.accounts import repository as repo
 from tidings.features.accounts.texts import effective_texts, own_texts, save_texts
 from tidings.features.channels import new_channel_row
@@ -254,6 +255,23 @@ class AccountService:
             return account
 
         return await self._accounts.get_or_load(account_id, load)
+
+    async def default_country(
+        self, account_id: str, *, given: str | None = None, instance: str | None
+    ) -> str | None:
+        """The country national numbers are read in: the one ``given`` with the request (a 422
+        ``invalid_value`` on ``default_country`` when it is none), the account's, the instance's."""
+        if given is not None:
+            if not known_region(given.upper()):
+                raise Unprocessable(
+                    f"{given!r} is not an ISO 3166 country code",
+                    code="invalid_value",
+                    field="default_country",
+                )
+            return given.upper()
+        account = await self.cached_account(account_id)
+        country: str | None = account["default_country"] or instance
+        return country
 
     async def _load_lineage(self, account_id: str) -> tuple[str, ...]:
         chain: list[str] = []

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from tidings.core.attributes import stored_attributes
 from tidings.core.clock import to_rfc3339
 from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal
@@ -32,7 +32,7 @@ def contact_json(row: dict[str, Any]) -> dict[str, Any]:
         "account_id": row["account_id"],
         "external_id": row["external_id"],
         "name": row["name"],
-        "attributes": json.loads(row["attributes"]) if row["attributes"] else None,
+        "attributes": stored_attributes(row["attributes"]),
         "addresses": dict(sorted(row["addresses"].items())),
         "created_at": to_rfc3339(row["created_at"]),
         "updated_at": to_rfc3339(row["updated_at"]),

@@ -8,7 +8,6 @@ with its users (like the messages a sender creates), not account configuration.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.addresses import ChannelKind
+from tidings.core.attributes import attributes_json
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
-from tidings.core.numbers import InvalidNumberError, known_region
+from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from tidings.features.accounts import AccountService
@@ -26,9 +26,6 @@ from tidings.features.contacts import repository as repo
 from tidings.features.contacts.addresses import KIND_MISMATCH, contact_address, lookup_candidates
 from tidings.store.engine import Database
 from tidings.web.services import ServiceKey
-
-# Attributes are for linking to the caller's records, not for storing documents.
-MAX_ATTRIBUTES_BYTES = 16_384
 
 
 class ContactService:
@@ -53,7 +50,7 @@ class ContactService:
         account = principal.account_in_tree(account_id)
         candidates = None
         if address is not None:
-            country = await self._country(account, None)
+            country = await self._accounts.default_country(account, instance=self._default_country)
             try:
                 candidates = lookup_candidates(address, country)
             except InvalidNumberError as error:
@@ -83,7 +80,9 @@ class ContactService:
         when another contact of the account holds one of the addresses."""
         principal.require(Role.SENDER, Role.ADMIN)
         account = principal.account_in_tree(account_id)
-        country = await self._country(account, fields.get("default_country"))
+        country = await self._accounts.default_country(
+            account, given=fields.get("default_country"), instance=self._default_country
+        )
         addresses, _ = _normalized(fields.get("addresses") or {}, country)
         now = now_ms()
         row = {
@@ -91,7 +90,7 @@ class ContactService:
             "account_id": account,
             "external_id": fields["external_id"],
             "name": fields.get("name"),
-            "attributes": _attributes_json(fields.get("attributes")),
+            "attributes": attributes_json(fields.get("attributes")),
             "created_at": now,
             "updated_at": now,
         }
@@ -115,13 +114,15 @@ class ContactService:
         """Apply the given fields; in ``addresses`` a ``None`` removes that kind's address."""
         principal.require(Role.SENDER, Role.ADMIN)
         account = principal.account_in_tree(account_id)
-        country = await self._country(account, changes.get("default_country"))
+        country = await self._accounts.default_country(
+            account, given=changes.get("default_country"), instance=self._default_country
+        )
         to_set, to_remove = _normalized(changes.get("addresses") or {}, country)
         values: dict[str, Any] = {}
         if "name" in changes:
             values["name"] = changes["name"]
         if "attributes" in changes:
-            values["attributes"] = _attributes_json(changes["attributes"])
+            values["attributes"] = attributes_json(changes["attributes"])
         try:
             async with self._db.write() as conn:
                 current = await _found(conn, account, ref)
@@ -143,20 +144,6 @@ class ContactService:
         async with self._db.write() as conn:
             current = await _found(conn, account, ref)
             await repo.delete_contact(conn, current["id"])
-
-    async def _country(self, account_id: str, given: str | None) -> str | None:
-        """The country national numbers are read in: the request's, the account's, the instance's."""
-        if given is not None:
-            if not known_region(given.upper()):
-                raise Unprocessable(
-                    f"{given!r} is not an ISO 3166 country code",
-                    code="invalid_value",
-                    field="default_country",
-                )
-            return given.upper()
-        account = await self._accounts.cached_account(account_id)
-        country: str | None = account["default_country"] or self._default_country
-        return country
 
 
 async def _found(conn: AsyncConnection, account_id: str, ref: str) -> dict[str, Any]:
@@ -205,19 +192,6 @@ async def _check_free(
                 code="address_taken",
                 field=f"addresses.{kind}",
             )
-
-
-def _attributes_json(attributes: Mapping[str, Any] | None) -> str | None:
-    if attributes is None:
-        return None
-    encoded = json.dumps(attributes, separators=(",", ":"), sort_keys=True)
-    if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
-        raise Unprocessable(
-            f"attributes are at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
-            code="attributes_too_large",
-            field="attributes",
-        )
-    return encoded
 
 
 def _exists(external_id: str) -> Conflict:

@@ -8,7 +8,6 @@ role reads; ``sender`` and ``admin`` write, as for contacts and messages.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.core.addresses import parse_address
+from tidings.core.attributes import attributes_json
 from tidings.core.clock import now_ms
 from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
@@ -29,9 +29,6 @@ from tidings.features.conversations.presenters import conversation_message_json
 from tidings.features.conversations.rules import InvalidDuration, parse_duration, timer_deadlines
 from tidings.store.engine import Database
 from tidings.web.services import ServiceKey
-
-# Attributes link a conversation to the caller's records; they are not a document store.
-MAX_ATTRIBUTES_BYTES = 16_384
 
 
 class ConversationService:
@@ -62,7 +59,7 @@ class ConversationService:
             "id": new_id("con"),
             "account_id": account,
             "friendly_name": fields.get("friendly_name"),
-            "attributes": _attributes_json(fields.get("attributes")),
+            "attributes": attributes_json(fields.get("attributes")),
             "state": state,
             "close_message": fields.get("close_message"),
             "inactive_after_ms": inactive_after,
@@ -107,7 +104,7 @@ class ConversationService:
             if field in changes:
                 values[field] = changes[field]
         if "attributes" in changes:
-            values["attributes"] = _attributes_json(changes["attributes"])
+            values["attributes"] = attributes_json(changes["attributes"])
         wanted = changes.get("state")
 
         def change(conn: Connection) -> dict[str, Any]:
@@ -167,9 +164,11 @@ class ConversationService:
         conversation = await self.get(principal, conversation_id)
         if conversation["state"] == repo.CLOSED:
             raise _closed("a closed conversation takes no participants")
-        account = await self._accounts.cached_account(conversation["account_id"])
+        country = await self._accounts.default_country(
+            conversation["account_id"], instance=self._default_country
+        )
         try:
-            address = parse_address(fields["address"], account["default_country"] or self._default_country)
+            address = parse_address(fields["address"], country)
         except InvalidNumberError as error:
             raise Unprocessable(
                 f"{fields['address']!r} is not an address ({error.reason})",
@@ -323,19 +322,6 @@ def _timers(
         except InvalidDuration as error:
             raise Unprocessable(str(error), code="invalid_duration", field=f"timers.{name}") from None
     return result[0], result[1]
-
-
-def _attributes_json(attributes: Mapping[str, Any] | None) -> str | None:
-    if attributes is None:
-        return None
-    encoded = json.dumps(attributes, separators=(",", ":"), sort_keys=True)
-    if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
-        raise Unprocessable(
-            f"attributes are at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
-            code="attributes_too_large",
-            field="attributes",
-        )
-    return encoded
 
 
 def _locked(conn: Connection, principal: Principal, conversation_id: str) -> dict[str, Any]:

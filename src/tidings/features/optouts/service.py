@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from tidings.core.clock import now_ms
-from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import NotFound, Unprocessable
+from tidings.errors import NotFound
 from tidings.features.accounts import AccountService
 from tidings.features.optouts import repository as repo
 from tidings.features.optouts.addresses import api_address, api_sender
@@ -39,7 +38,7 @@ class OptOutService:
     ) -> list[dict[str, Any]]:
         """The account's opt-outs, newest first, optionally of one address or one sender."""
         account = principal.account_in_tree(account_id)
-        country = await self._country(account, None)
+        country = await self._accounts.default_country(account, instance=self._default_country)
         wanted_address = api_address(address, country, "address") if address is not None else None
         wanted_sender = api_sender(sender, country) if sender is not None else None
         async with self._db.read() as conn:
@@ -60,7 +59,9 @@ class OptOutService:
         is new. Adding one that exists changes nothing and answers it."""
         principal.require(Role.ADMIN)
         account = principal.account_in_tree(account_id)
-        country = await self._country(account, default_country)
+        country = await self._accounts.default_country(
+            account, given=default_country, instance=self._default_country
+        )
         canonical_address = api_address(address, country, "address")
         canonical_sender = api_sender(sender, country)
         async with self._db.write() as conn:
@@ -79,20 +80,6 @@ class OptOutService:
             if row is None:
                 raise NotFound(f"no opt-out {opt_out_id!r}", code="opt_out_not_found")
             await repo.delete_opt_out(conn, opt_out_id)
-
-    async def _country(self, account_id: str, given: str | None) -> str | None:
-        """The country national numbers are read in: the request's, the account's, the instance's."""
-        if given is not None:
-            if not known_region(given.upper()):
-                raise Unprocessable(
-                    f"{given!r} is not an ISO 3166 country code",
-                    code="invalid_value",
-                    field="default_country",
-                )
-            return given.upper()
-        account = await self._accounts.cached_account(account_id)
-        country: str | None = account["default_country"] or self._default_country
-        return country
 
 
 # How routers reach this service (tidings.web.services).

@@ -62,7 +62,8 @@ class ProxyService:
         pool on the same channel (an inbound message must find one pool number)."""
         principal.require(Role.ADMIN)
         account = principal.account_in_tree(account_id)
-        number = phone_value(raw, await self._country(account))
+        country = await self._accounts.default_country(account, instance=self._default_country)
+        number = phone_value(raw, country)
         if number is None:
             raise Unprocessable(f"{raw!r} is not a phone number", code="invalid_number", field="number")
         lineage = await self._accounts.lineage(account)
@@ -158,7 +159,7 @@ class ProxyService:
         none is); the start message goes to both, if configured."""
         principal.require(Role.SENDER)
         account = principal.account_in_tree(account_id)
-        country = await self._country(account)
+        country = await self._accounts.default_country(account, instance=self._default_country)
         a = _participant(fields["participant_a"], country, "participant_a")
         b = _participant(fields["participant_b"], country, "participant_b")
         if a == b:
@@ -235,12 +236,6 @@ class ProxyService:
         return await self.texts(principal, account_id=account)
 
     # -- helpers -----------------------------------------------------------------------------
-
-    async def _country(self, account_id: str) -> str | None:
-        """The country national numbers are read in: the account's, else the instance's."""
-        account = await self._accounts.cached_account(account_id)
-        country: str | None = account["default_country"] or self._default_country
-        return country
 
     def _queued(self) -> None:
         if self._on_queued is not None:
