@@ -8,6 +8,7 @@ from typing import Any
 
 from tidings.cache import TTLCache
 from tidings.core.clock import now_ms
+from tidings.core.cursors import ACCOUNT_IDS, IDS, Page
 from tidings.core.ids import new_account_id, new_id, new_secret
 from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal, Role
@@ -104,10 +105,12 @@ class AccountService:
         return account
 
     async def list_subaccounts(
-        self, principal: Principal, *, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, *, cursor: str | None, limit: int
+    ) -> Page[dict[str, Any]]:
+        """The caller's direct subaccounts, in id order."""
+        paging = ACCOUNT_IDS.paging(cursor, limit)
         async with self._db.read() as conn:
-            return await repo.list_accounts(conn, [principal.account_id], after=after, limit=limit)
+            return paging.page(await repo.list_accounts(conn, [principal.account_id], paging))
 
     async def update_account(
         self,
@@ -187,10 +190,14 @@ class AccountService:
         assert key is not None
         return NewKey(key, secret)
 
-    async def list_keys(self, principal: Principal, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    async def list_keys(
+        self, principal: Principal, *, cursor: str | None, limit: int
+    ) -> Page[dict[str, Any]]:
+        """The keys of the caller's tree, newest first (admin)."""
+        paging = IDS.paging(cursor, limit)
         principal.require(Role.ADMIN)
         async with self._db.read() as conn:
-            return await repo.list_keys(conn, sorted(principal.account_ids), after=after, limit=limit)
+            return paging.page(await repo.list_keys(conn, sorted(principal.account_ids), paging))
 
     async def revoke_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
         principal.require(Role.ADMIN)

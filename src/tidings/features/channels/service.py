@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tidings.cache import TTLCache
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.statuses import RECEIPT_WINDOW_MS
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox
@@ -66,16 +67,17 @@ class ChannelService:
     # -- reading -----------------------------------------------------------------------------
 
     async def list(
-        self, principal: Principal, *, account_id: str | None = None, after: str | None = None, limit: int
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, *, account_id: str | None = None, cursor: str | None = None, limit: int
+    ) -> Page[dict[str, Any]]:
         """The channels the caller can send on (its account's and its ancestors'), or with
         ``account_id`` the own channels of that account (the caller's or a subaccount)."""
+        paging = IDS.paging(cursor, limit)
         if account_id is None:
             accounts: Sequence[str] = await self._ancestry(principal.account_id)
         else:
             accounts = [principal.account_in_tree(account_id)]
         async with self._db.read() as conn:
-            return await repo.channels_of(conn, accounts, after=after, limit=limit)
+            return paging.page(await repo.channels_of(conn, accounts, paging))
 
     async def get(self, principal: Principal, channel_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:

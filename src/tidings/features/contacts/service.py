@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tidings.core.addresses import ChannelKind
 from tidings.core.attributes import attributes_json
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
@@ -43,10 +44,11 @@ class ContactService:
         account_id: str | None,
         external_id: str | None,
         address: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
         """The account's contacts, newest first, optionally by external id or by any address form."""
+        paging = IDS.paging(cursor, limit)
         account = principal.account_in_tree(account_id)
         candidates = None
         if address is not None:
@@ -59,9 +61,9 @@ class ContactService:
                 ) from None
         async with self._db.read() as conn:
             rows = await repo.list_contacts(
-                conn, account, external_id=external_id, candidates=candidates, before=before, limit=limit
+                conn, account, external_id=external_id, candidates=candidates, page=paging
             )
-            return await _with_addresses(conn, rows)
+            return paging.page(await _with_addresses(conn, rows))
 
     async def get(self, principal: Principal, ref: str, *, account_id: str | None = None) -> dict[str, Any]:
         """A contact by id or external id (an id match wins)."""

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from tidings.core.addresses import parse_address
 from tidings.core.attributes import attributes_json
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
@@ -78,15 +79,17 @@ class ConversationService:
         *,
         account_id: str | None,
         state: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
         """The account's conversations, newest first, optionally in one state."""
+        paging = IDS.paging(cursor, limit)
         account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
-            return await conn.run_sync(
-                lambda c: repo.list_conversations(c, account, state=state, before=before, limit=limit)
+            rows = await conn.run_sync(
+                lambda c: repo.list_conversations(c, account, state=state, page=paging)
             )
+        return paging.page(rows)
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
@@ -277,18 +280,20 @@ class ConversationService:
         return posted
 
     async def messages(
-        self, principal: Principal, conversation_id: str, *, before: str | None, limit: int
-    ) -> list[dict[str, Any]]:
-        """Newest first, each with its deliveries' current statuses and errors."""
+        self, principal: Principal, conversation_id: str, *, cursor: str | None, limit: int
+    ) -> Page[dict[str, Any]]:
+        """Newest first, each with its deliveries' current statuses and errors (shown as the API
+        shows them: a conversation message is only ever read whole)."""
+        paging = IDS.paging(cursor, limit)
         await self.get(principal, conversation_id)
 
         def read(conn: Connection) -> list[dict[str, Any]]:
-            rows = repo.list_messages(conn, conversation_id, before=before, limit=limit)
+            rows = repo.list_messages(conn, conversation_id, paging)
             deliveries = repo.deliveries_of(conn, [r["id"] for r in rows])
             return [conversation_message_json(r, deliveries.get(r["id"], [])) for r in rows]
 
         async with self._db.read() as conn:
-            return await conn.run_sync(read)
+            return paging.page(await conn.run_sync(read))
 
 
 def _author(participants: list[dict[str, Any]], author: str) -> dict[str, Any] | None:

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from tidings.channels.registry import channel_class
 from tidings.core.clock import now_ms, to_rfc3339
-from tidings.core.cursors import NUMBER_POSITION, decode_cursor, encode_cursor
+from tidings.core.cursors import IDS, NUMBERS, Page
 from tidings.core.ids import new_id, new_ids
-from tidings.core.presenters import message_json, status_event_json
+from tidings.core.presenters import message_json
 from tidings.core.routing import Router
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound, Unprocessable
@@ -24,7 +24,7 @@ from tidings.features.channels import ChannelService
 from tidings.features.messages import repository as repo
 from tidings.features.messages.contacts import contact_recipients, resolve_contacts
 from tidings.features.messages.intake import Limits, Planned, message_rows, plan
-from tidings.features.messages.presenters import accepted_batch_json, batch_status_json, page_json
+from tidings.features.messages.presenters import accepted_batch_json, batch_status_json
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.features.messages.service_window import outside_window, windowed_recipients
 from tidings.features.routes import RouteService
@@ -166,13 +166,11 @@ class MessageService:
 
     async def list(
         self, principal: Principal, where: repo.MessageFilter, *, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
-        before = decode_cursor(cursor)
+    ) -> Page[dict[str, Any]]:
+        paging = IDS.paging(cursor, limit)
         async with self._db.read() as conn:
-            rows = await repo.list_messages(
-                conn, sorted(principal.account_ids), where, before=before, limit=limit + 1
-            )
-        return page_json([message_json(r) for r in rows[:limit]], rows, limit)
+            rows = await repo.list_messages(conn, sorted(principal.account_ids), where, paging)
+        return paging.page(rows)
 
     async def get(self, principal: Principal, message_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
@@ -183,16 +181,13 @@ class MessageService:
 
     async def events(
         self, principal: Principal, message_id: str, *, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
-        after_raw = decode_cursor(cursor, NUMBER_POSITION)
-        after = int(after_raw) if after_raw is not None else None
+    ) -> Page[dict[str, Any]]:
+        paging = NUMBERS.paging(cursor, limit)
         async with self._db.read() as conn:
             if await repo.get_message(conn, sorted(principal.account_ids), message_id) is None:
                 raise NotFound(f"no message {message_id}", code="message_not_found")
-            rows = await repo.list_events(conn, message_id, after=after, limit=limit + 1)
-        data = [status_event_json(r) for r in rows[:limit]]
-        next_cursor = encode_cursor(str(rows[limit - 1]["id"])) if len(rows) > limit else None
-        return {"data": data, "next_cursor": next_cursor}
+            rows = await repo.list_events(conn, message_id, paging)
+        return paging.page(rows)
 
     async def cancel(self, principal: Principal, message_id: str) -> dict[str, Any]:
         principal.require(Role.SENDER)

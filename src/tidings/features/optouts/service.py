@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import NotFound
 from tidings.features.accounts import AccountService
@@ -33,18 +34,20 @@ class OptOutService:
         account_id: str | None,
         address: str | None,
         sender: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
         """The account's opt-outs, newest first, optionally of one address or one sender."""
+        paging = IDS.paging(cursor, limit)
         account = principal.account_in_tree(account_id)
         country = await self._accounts.default_country(account, instance=self._default_country)
         wanted_address = api_address(address, country, "address") if address is not None else None
         wanted_sender = api_sender(sender, country) if sender is not None else None
         async with self._db.read() as conn:
-            return await repo.list_opt_outs(
-                conn, account, address=wanted_address, sender=wanted_sender, before=before, limit=limit
+            rows = await repo.list_opt_outs(
+                conn, account, address=wanted_address, sender=wanted_sender, page=paging
             )
+        return paging.page(rows)
 
     async def add(
         self,

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
@@ -101,14 +102,15 @@ class ProxyService:
         return {**row, "active_sessions": 0}
 
     async def list_numbers(
-        self, principal: Principal, *, account_id: str | None, before: str | None, limit: int
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        self, principal: Principal, *, account_id: str | None, cursor: str | None, limit: int
+    ) -> tuple[Page[dict[str, Any]], dict[str, int]]:
         """A page of the pool, newest first, and the whole pool's counts."""
+        paging = IDS.paging(cursor, limit)
         account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
 
-            def read(sync: Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
-                page = repo.numbers_page(sync, account, before=before, limit=limit)
+            def read(sync: Connection) -> tuple[Page[dict[str, Any]], dict[str, int]]:
+                page = paging.page(repo.numbers_page(sync, account, paging))
                 return page, pool_counts(repo.active_by_number(sync, account))
 
             return await conn.run_sync(read)
@@ -182,14 +184,17 @@ class ProxyService:
         *,
         account_id: str | None,
         status: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
+        """The account's sessions, newest first, optionally of one status."""
+        paging = IDS.paging(cursor, limit)
         account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
-            return await conn.run_sync(
-                lambda sync: repo.sessions_page(sync, account, status=status, before=before, limit=limit)
+            rows = await conn.run_sync(
+                lambda sync: repo.sessions_page(sync, account, status=status, page=paging)
             )
+        return paging.page(rows)
 
     async def get_session(self, principal: Principal, session_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
