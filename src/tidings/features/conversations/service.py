@@ -282,8 +282,7 @@ class ConversationService:
     async def messages(
         self, principal: Principal, conversation_id: str, *, cursor: str | None, limit: int
     ) -> Page[dict[str, Any]]:
-        """Newest first, each with its deliveries' current statuses and errors (shown as the API
-        shows them: a conversation message is only ever read whole)."""
+        """Newest first, each as the API shows it, with its deliveries' current statuses and errors."""
         paging = IDS.paging(cursor, limit)
         await self.get(principal, conversation_id)
 
