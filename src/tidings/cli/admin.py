@@ -76,7 +76,7 @@ def keys_list() -> None:
     async def run() -> None:
         db, service, admin = await _admin()
         try:
-            keys = await service.list_keys(admin, after=None, limit=1000)
+            keys = (await service.list_keys(admin, cursor=None, limit=1000)).rows
         finally:
             await db.close()
         table = Table("id", "account", "name", "role", "prefix", "revoked")

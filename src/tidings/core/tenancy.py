@@ -1,9 +1,14 @@
-"""Who is calling and what they may see: roles and the account tree a caller can read."""
+"""Who is calling and what they may see: roles, the account tree a caller can read, and the
+refusals (403, 404) every feature answers with when a caller reaches past them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, TypeVar
+
+from tidings.errors import NotFound, PermissionDenied
 
 
 class Role(StrEnum):
@@ -13,6 +18,8 @@ class Role(StrEnum):
 
 
 _RANK = {Role.VIEWER: 0, Role.SENDER: 1, Role.ADMIN: 2}
+
+Row = TypeVar("Row", bound=Mapping[str, Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +40,29 @@ class Principal:
 
     def can_read(self, account_id: str) -> bool:
         return account_id in self.account_ids
+
+    def require(self, role: Role, *or_roles: Role) -> None:
+        """403 ``forbidden`` unless the caller's role grants one of the roles named; the message
+        names them all (``require(Role.SENDER, Role.ADMIN)``: "this needs the sender or admin
+        role"), so each feature keeps the wording its clients have always read."""
+        named = (role, *or_roles)
+        if not any(self.allows(needed) for needed in named):
+            roles = " or ".join(needed.value for needed in named)
+            raise PermissionDenied(f"this needs the {roles} role", code="forbidden")
+
+    def account_in_tree(self, account_id: str | None) -> str:
+        """The account a request names in ``account_id``: the caller's own when None, else one
+        the caller reads; any other is a 404 ``account_not_found`` (never a 403, which would
+        tell that it exists)."""
+        if account_id is None:
+            return self.account_id
+        if not self.can_read(account_id):
+            raise NotFound("no such account", code="account_not_found", field="account_id")
+        return account_id
+
+    def visible(self, row: Row | None, kind: str) -> Row:
+        """``row`` when it belongs to an account the caller reads; a missing row and another
+        tenant's answer the same 404 (``no such {kind}``, code ``{kind}_not_found``)."""
+        if row is None or not self.can_read(row["account_id"]):
+            raise NotFound(f"no such {kind}", code=f"{kind}_not_found")
+        return row

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.core.cursors import Paging
 from tidings.core.statuses import MessageStatus
+from tidings.store.pages import keyset
 from tidings.store.schema import accounts, channels, messages, routes
 
 _LIVE = channels.c.deleted_at.is_(None)
@@ -34,15 +36,14 @@ async def channel_named(conn: AsyncConnection, account_id: str, name: str) -> di
 
 
 async def channels_of(
-    conn: AsyncConnection, account_ids: Collection[str], *, after: str | None = None, limit: int | None = None
+    conn: AsyncConnection, account_ids: Collection[str], page: Paging[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Live channels of these accounts in id (creation) order."""
+    """Live channels of these accounts in id (creation) order: all of them, or one ``page``."""
     query = select(channels).where(channels.c.account_id.in_(account_ids), _LIVE)
-    if after is not None:
-        query = query.where(channels.c.id > after)
-    query = query.order_by(channels.c.id)
-    if limit is not None:
-        query = query.limit(limit)
+    if page is None:
+        query = query.order_by(channels.c.id)
+    else:
+        query = keyset(query, channels.c.id, page, newest_first=False)
     return [dict(r._mapping) for r in await conn.execute(query)]
 
 

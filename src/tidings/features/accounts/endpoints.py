@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from tidings.core.clock import to_rfc3339
-from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal, Role
 from tidings.core.urls import check_webhook_url
 from tidings.features.accounts.service import ACCOUNTS, AccountService
@@ -21,7 +19,6 @@ router = APIRouter(prefix="/v1", tags=["accounts"], responses=ERRORS)
 Caller = Annotated[Principal, Depends(principal)]
 Accounts = Annotated[AccountService, Depends(ACCOUNTS)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-ACCOUNT_POSITION = re.compile(r"^AC[0-9a-f]{32}$")
 
 
 class AccountIn(BaseModel):
@@ -146,10 +143,8 @@ async def list_accounts(
     caller: Caller, service: Accounts, cursor: str | None = None, limit: Limit = 50
 ) -> JSONResponse:
     """The caller's direct subaccounts."""
-    after = decode_cursor(cursor, ACCOUNT_POSITION)
-    rows = await service.list_subaccounts(caller, after=after, limit=limit + 1)
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse({"data": [account_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
+    page = await service.list_subaccounts(caller, cursor=cursor, limit=limit)
+    return JSONResponse(page.body(account_json))
 
 
 @router.post("/accounts", status_code=201, response_model=AccountOut)
@@ -213,10 +208,8 @@ async def rotate_webhook_secret(
 async def list_keys(
     caller: Caller, service: Accounts, cursor: str | None = None, limit: Limit = 50
 ) -> JSONResponse:
-    before = decode_cursor(cursor)
-    rows = await service.list_keys(caller, after=before, limit=limit + 1)
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse({"data": [key_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
+    page = await service.list_keys(caller, cursor=cursor, limit=limit)
+    return JSONResponse(page.body(key_json))
 
 
 @router.post("/keys", status_code=201, response_model=KeyOut)

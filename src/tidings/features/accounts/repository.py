@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.core.cursors import Paging
+from tidings.store.pages import keyset
 from tidings.store.schema import account_webhooks, accounts, api_keys
 
 # Account rows carry their webhook URL (never the secret) as ``webhook_url``.
@@ -53,12 +55,11 @@ async def get_account(conn: AsyncConnection, account_id: str) -> dict[str, Any] 
 
 
 async def list_accounts(
-    conn: AsyncConnection, parent_ids: Sequence[str], *, after: str | None, limit: int
+    conn: AsyncConnection, parent_ids: Sequence[str], page: Paging[str]
 ) -> list[dict[str, Any]]:
+    """Oldest first (account ids are random, so this is id order, not creation order)."""
     query = _WITH_WEBHOOK.where(accounts.c.parent_id.in_(parent_ids))
-    if after is not None:
-        query = query.where(accounts.c.id > after)
-    rows = await conn.execute(query.order_by(accounts.c.id).limit(limit))
+    rows = await conn.execute(keyset(query, accounts.c.id, page, newest_first=False))
     return [dict(r._mapping) for r in rows]
 
 
@@ -110,12 +111,11 @@ async def find_key_by_hash(conn: AsyncConnection, key_hash: str) -> dict[str, An
 
 
 async def list_keys(
-    conn: AsyncConnection, account_ids: Sequence[str], *, after: str | None, limit: int
+    conn: AsyncConnection, account_ids: Sequence[str], page: Paging[str]
 ) -> list[dict[str, Any]]:
+    """Newest first."""
     query = select(api_keys).where(api_keys.c.account_id.in_(account_ids))
-    if after is not None:
-        query = query.where(api_keys.c.id < after)
-    rows = await conn.execute(query.order_by(api_keys.c.id.desc()).limit(limit))
+    rows = await conn.execute(keyset(query, api_keys.c.id, page, newest_first=True))
     return [dict(r._mapping) for r in rows]
 
 

@@ -8,10 +8,12 @@ from typing import Any
 
 from tidings.cache import TTLCache
 from tidings.core.clock import now_ms
+from tidings.core.cursors import ACCOUNT_IDS, IDS, Page
 from tidings.core.ids import new_account_id, new_id, new_secret
+from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox, hash_secret, secrets_equal
-from tidings.errors import NotFound, PermissionDenied, Unauthenticated
+from tidings.errors import NotFound, Unauthenticated, Unprocessable
 from tidings.features.accounts import repository as repo
 from tidings.features.accounts.texts import effective_texts, own_texts, save_texts
 from tidings.features.channels import new_channel_row
@@ -84,7 +86,7 @@ class AccountService:
 
     async def create_account(self, principal: Principal, name: str) -> tuple[dict[str, Any], str]:
         """A subaccount of the caller's account; answers it with its auth token (shown once)."""
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         async with self._db.write() as conn:
             account_id, token = await self._insert_account(conn, name, principal.account_id)
             account = await repo.get_account(conn, account_id)
@@ -103,10 +105,12 @@ class AccountService:
         return account
 
     async def list_subaccounts(
-        self, principal: Principal, *, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, *, cursor: str | None, limit: int
+    ) -> Page[dict[str, Any]]:
+        """The caller's direct subaccounts, in id order."""
+        paging = ACCOUNT_IDS.paging(cursor, limit)
         async with self._db.read() as conn:
-            return await repo.list_accounts(conn, [principal.account_id], after=after, limit=limit)
+            return paging.page(await repo.list_accounts(conn, [principal.account_id], paging))
 
     async def update_account(
         self,
@@ -123,7 +127,7 @@ class AccountService:
 
         Setting a URL on an account without a webhook secret makes one, answered this once.
         """
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         await self.get_account(principal, account_id)  # 404 outside the caller's tree
         secret: str | None = None
         async with self._db.write() as conn:
@@ -154,7 +158,7 @@ class AccountService:
 
     async def rotate_webhook_secret(self, principal: Principal, account_id: str) -> AccountUpdate:
         """A new webhook secret for the account, answered this once; the old one stops signing."""
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         await self.get_account(principal, account_id)
         secret = new_webhook_secret()
         async with self._db.write() as conn:
@@ -177,10 +181,8 @@ class AccountService:
     async def create_key(
         self, principal: Principal, *, name: str, role: Role, account_id: str | None
     ) -> NewKey:
-        self._require(principal, Role.ADMIN)
-        target = account_id or principal.account_id
-        if not principal.can_read(target):
-            raise NotFound("no such account", code="account_not_found", field="account_id")
+        principal.require(Role.ADMIN)
+        target = principal.account_in_tree(account_id or None)
         secret = new_secret(KEY_PREFIX)
         async with self._db.write() as conn:
             key_id = await self._insert_key(conn, target, name, role, secret)
@@ -188,13 +190,17 @@ class AccountService:
         assert key is not None
         return NewKey(key, secret)
 
-    async def list_keys(self, principal: Principal, *, after: str | None, limit: int) -> list[dict[str, Any]]:
-        self._require(principal, Role.ADMIN)
+    async def list_keys(
+        self, principal: Principal, *, cursor: str | None, limit: int
+    ) -> Page[dict[str, Any]]:
+        """The keys of the caller's tree, newest first (admin)."""
+        paging = IDS.paging(cursor, limit)
+        principal.require(Role.ADMIN)
         async with self._db.read() as conn:
-            return await repo.list_keys(conn, sorted(principal.account_ids), after=after, limit=limit)
+            return paging.page(await repo.list_keys(conn, sorted(principal.account_ids), paging))
 
     async def revoke_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
-        self._require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         async with self._db.write() as conn:
             key = await repo.get_key(conn, key_id, sorted(principal.account_ids))
             if key is None:
@@ -257,6 +263,23 @@ class AccountService:
 
         return await self._accounts.get_or_load(account_id, load)
 
+    async def default_country(
+        self, account_id: str, *, given: str | None = None, instance: str | None
+    ) -> str | None:
+        """The country national numbers are read in: the one ``given`` with the request (a 422
+        ``invalid_value`` on ``default_country`` when it is none), the account's, the instance's."""
+        if given is not None:
+            if not known_region(given.upper()):
+                raise Unprocessable(
+                    f"{given!r} is not an ISO 3166 country code",
+                    code="invalid_value",
+                    field="default_country",
+                )
+            return given.upper()
+        account = await self.cached_account(account_id)
+        country: str | None = account["default_country"] or instance
+        return country
+
     async def _load_lineage(self, account_id: str) -> tuple[str, ...]:
         chain: list[str] = []
         current: str | None = account_id
@@ -300,11 +323,6 @@ class AccountService:
             },
         )
         return key_id
-
-    @staticmethod
-    def _require(principal: Principal, role: Role) -> None:
-        if not principal.allows(role):
-            raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

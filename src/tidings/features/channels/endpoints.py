@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from tidings.core.clock import to_rfc3339
-from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.numbers import known_region
 from tidings.core.tenancy import Principal
 from tidings.errors import Unprocessable
@@ -159,10 +158,8 @@ async def list_channels(
     limit: Limit = 100,
 ) -> JSONResponse:
     """The channels the caller can send on: its account's and, read-only, its ancestors'."""
-    after = decode_cursor(cursor)
-    rows = await service.list(caller, account_id=account_id, after=after, limit=limit + 1)
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse({"data": [_shown(caller, r) for r in rows[:limit]], "next_cursor": next_cursor})
+    page = await service.list(caller, account_id=account_id, cursor=cursor, limit=limit)
+    return JSONResponse(page.body(lambda row: _shown(caller, row)))
 
 
 @router.get("/channels/{channel_id}", response_model=ChannelOut)

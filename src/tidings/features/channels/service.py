@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tidings.cache import TTLCache
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.statuses import RECEIPT_WINDOW_MS
 from tidings.core.tenancy import Principal, Role
 from tidings.crypto import SecretBox
@@ -66,18 +67,17 @@ class ChannelService:
     # -- reading -----------------------------------------------------------------------------
 
     async def list(
-        self, principal: Principal, *, account_id: str | None = None, after: str | None = None, limit: int
-    ) -> list[dict[str, Any]]:
+        self, principal: Principal, *, account_id: str | None = None, cursor: str | None = None, limit: int
+    ) -> Page[dict[str, Any]]:
         """The channels the caller can send on (its account's and its ancestors'), or with
         ``account_id`` the own channels of that account (the caller's or a subaccount)."""
+        paging = IDS.paging(cursor, limit)
         if account_id is None:
             accounts: Sequence[str] = await self._ancestry(principal.account_id)
-        elif principal.can_read(account_id):
-            accounts = [account_id]
         else:
-            raise NotFound("no such account", code="account_not_found", field="account_id")
+            accounts = [principal.account_in_tree(account_id)]
         async with self._db.read() as conn:
-            return await repo.channels_of(conn, accounts, after=after, limit=limit)
+            return paging.page(await repo.channels_of(conn, accounts, paging))
 
     async def get(self, principal: Principal, channel_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
@@ -105,7 +105,7 @@ class ChannelService:
         """A channel of the caller's account; ``options`` as :func:`new_channel_row` takes them,
         ``credentials`` as the type's ``credentials_model`` takes them (sealed before storing).
         Making it the default clears the account's previous default in the same transaction."""
-        _require_admin(principal)
+        principal.require(Role.ADMIN)
         row = new_channel_row(
             principal.account_id, type=type, name=name, credentials=credentials, box=self._box, **options
         )
@@ -159,7 +159,7 @@ class ChannelService:
     # -- helpers -----------------------------------------------------------------------------
 
     async def _changeable(self, principal: Principal, channel_id: str) -> dict[str, Any]:
-        _require_admin(principal)
+        principal.require(Role.ADMIN)
         current = await self.get(principal, channel_id)
         if self.is_inherited(principal, current):
             raise PermissionDenied(
@@ -180,11 +180,6 @@ class ChannelService:
         self._usable.clear()
         for listener in self._listeners:
             listener(channel_id)
-
-
-def _require_admin(principal: Principal) -> None:
-    if not principal.allows(Role.ADMIN):
-        raise PermissionDenied("this needs the admin role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from tidings.core.attributes import stored_attributes
 from tidings.core.clock import to_rfc3339
-from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal
 from tidings.features.contacts.schemas import ContactIn, ContactOut, ContactPage, ContactUpdate
 from tidings.features.contacts.service import CONTACTS, ContactService
@@ -32,7 +31,7 @@ def contact_json(row: dict[str, Any]) -> dict[str, Any]:
         "account_id": row["account_id"],
         "external_id": row["external_id"],
         "name": row["name"],
-        "attributes": json.loads(row["attributes"]) if row["attributes"] else None,
+        "attributes": stored_attributes(row["attributes"]),
         "addresses": dict(sorted(row["addresses"].items())),
         "created_at": to_rfc3339(row["created_at"]),
         "updated_at": to_rfc3339(row["updated_at"]),
@@ -67,16 +66,10 @@ async def list_contacts(
     limit: Limit = 50,
 ) -> JSONResponse:
     """The account's contacts, newest first."""
-    rows = await service.list(
-        caller,
-        account_id=account_id,
-        external_id=external_id,
-        address=address,
-        before=decode_cursor(cursor),
-        limit=limit + 1,
+    page = await service.list(
+        caller, account_id=account_id, external_id=external_id, address=address, cursor=cursor, limit=limit
     )
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse({"data": [contact_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
+    return JSONResponse(page.body(contact_json))
 
 
 @router.get("/contacts/{contact}", response_model=ContactOut)

@@ -9,6 +9,8 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from tidings.core.cursors import Paging
+from tidings.store.pages import keyset
 from tidings.store.schema import contact_addresses, contacts
 
 Pair = tuple[str, str]  # (kind, canonical address)
@@ -105,10 +107,9 @@ async def list_contacts(
     *,
     external_id: str | None,
     candidates: Sequence[Pair] | None,
-    before: str | None,
-    limit: int,
+    page: Paging[str],
 ) -> list[dict[str, Any]]:
-    """Newest first; ``before`` is the last id of the previous page."""
+    """Newest first."""
     query = select(contacts).where(contacts.c.account_id == account_id)
     if external_id is not None:
         query = query.where(contacts.c.external_id == external_id)
@@ -117,9 +118,7 @@ async def list_contacts(
             contact_addresses.c.account_id == account_id, _pairs_clause(candidates)
         )
         query = query.where(contacts.c.id.in_(holders))
-    if before is not None:
-        query = query.where(contacts.c.id < before)
-    rows = await conn.execute(query.order_by(contacts.c.id.desc()).limit(limit))
+    rows = await conn.execute(keyset(query, contacts.c.id, page, newest_first=True))
     return [dict(r._mapping) for r in rows]
 
 

@@ -8,7 +8,6 @@ with its users (like the messages a sender creates), not account configuration.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,19 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.addresses import ChannelKind
+from tidings.core.attributes import attributes_json
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
-from tidings.core.numbers import InvalidNumberError, known_region
+from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, InvalidRequest, NotFound, PermissionDenied, Unprocessable
+from tidings.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from tidings.features.accounts import AccountService
 from tidings.features.contacts import repository as repo
 from tidings.features.contacts.addresses import KIND_MISMATCH, contact_address, lookup_candidates
 from tidings.store.engine import Database
 from tidings.web.services import ServiceKey
-
-# Attributes are for linking to the caller's records, not for storing documents.
-MAX_ATTRIBUTES_BYTES = 16_384
 
 
 class ContactService:
@@ -46,14 +44,15 @@ class ContactService:
         account_id: str | None,
         external_id: str | None,
         address: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
         """The account's contacts, newest first, optionally by external id or by any address form."""
-        account = _account(principal, account_id)
+        paging = IDS.paging(cursor, limit)
+        account = principal.account_in_tree(account_id)
         candidates = None
         if address is not None:
-            country = await self._country(account, None)
+            country = await self._accounts.default_country(account, instance=self._default_country)
             try:
                 candidates = lookup_candidates(address, country)
             except InvalidNumberError as error:
@@ -62,13 +61,13 @@ class ContactService:
                 ) from None
         async with self._db.read() as conn:
             rows = await repo.list_contacts(
-                conn, account, external_id=external_id, candidates=candidates, before=before, limit=limit
+                conn, account, external_id=external_id, candidates=candidates, page=paging
             )
-            return await _with_addresses(conn, rows)
+            return paging.page(await _with_addresses(conn, rows))
 
     async def get(self, principal: Principal, ref: str, *, account_id: str | None = None) -> dict[str, Any]:
         """A contact by id or external id (an id match wins)."""
-        account = _account(principal, account_id)
+        account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
             row = await _found(conn, account, ref)
             [shown] = await _with_addresses(conn, [row])
@@ -81,9 +80,11 @@ class ContactService:
     ) -> dict[str, Any]:
         """A new contact: 409 ``contact_exists`` for a taken external id, 409 ``address_taken``
         when another contact of the account holds one of the addresses."""
-        _require_writer(principal)
-        account = _account(principal, account_id)
-        country = await self._country(account, fields.get("default_country"))
+        principal.require(Role.SENDER, Role.ADMIN)
+        account = principal.account_in_tree(account_id)
+        country = await self._accounts.default_country(
+            account, given=fields.get("default_country"), instance=self._default_country
+        )
         addresses, _ = _normalized(fields.get("addresses") or {}, country)
         now = now_ms()
         row = {
@@ -91,7 +92,7 @@ class ContactService:
             "account_id": account,
             "external_id": fields["external_id"],
             "name": fields.get("name"),
-            "attributes": _attributes_json(fields.get("attributes")),
+            "attributes": attributes_json(fields.get("attributes")),
             "created_at": now,
             "updated_at": now,
         }
@@ -113,15 +114,17 @@ class ContactService:
         self, principal: Principal, ref: str, changes: Mapping[str, Any], *, account_id: str | None = None
     ) -> dict[str, Any]:
         """Apply the given fields; in ``addresses`` a ``None`` removes that kind's address."""
-        _require_writer(principal)
-        account = _account(principal, account_id)
-        country = await self._country(account, changes.get("default_country"))
+        principal.require(Role.SENDER, Role.ADMIN)
+        account = principal.account_in_tree(account_id)
+        country = await self._accounts.default_country(
+            account, given=changes.get("default_country"), instance=self._default_country
+        )
         to_set, to_remove = _normalized(changes.get("addresses") or {}, country)
         values: dict[str, Any] = {}
         if "name" in changes:
             values["name"] = changes["name"]
         if "attributes" in changes:
-            values["attributes"] = _attributes_json(changes["attributes"])
+            values["attributes"] = attributes_json(changes["attributes"])
         try:
             async with self._db.write() as conn:
                 current = await _found(conn, account, ref)
@@ -138,33 +141,11 @@ class ContactService:
 
     async def delete(self, principal: Principal, ref: str, *, account_id: str | None = None) -> None:
         """Delete the contact and its addresses. Its messages keep their ``contact`` id."""
-        _require_writer(principal)
-        account = _account(principal, account_id)
+        principal.require(Role.SENDER, Role.ADMIN)
+        account = principal.account_in_tree(account_id)
         async with self._db.write() as conn:
             current = await _found(conn, account, ref)
             await repo.delete_contact(conn, current["id"])
-
-    async def _country(self, account_id: str, given: str | None) -> str | None:
-        """The country national numbers are read in: the request's, the account's, the instance's."""
-        if given is not None:
-            if not known_region(given.upper()):
-                raise Unprocessable(
-                    f"{given!r} is not an ISO 3166 country code",
-                    code="invalid_value",
-                    field="default_country",
-                )
-            return given.upper()
-        account = await self._accounts.cached_account(account_id)
-        country: str | None = account["default_country"] or self._default_country
-        return country
-
-
-def _account(principal: Principal, account_id: str | None) -> str:
-    if account_id is None:
-        return principal.account_id
-    if not principal.can_read(account_id):
-        raise NotFound("no such account", code="account_not_found", field="account_id")
-    return account_id
 
 
 async def _found(conn: AsyncConnection, account_id: str, ref: str) -> dict[str, Any]:
@@ -215,28 +196,10 @@ async def _check_free(
             )
 
 
-def _attributes_json(attributes: Mapping[str, Any] | None) -> str | None:
-    if attributes is None:
-        return None
-    encoded = json.dumps(attributes, separators=(",", ":"), sort_keys=True)
-    if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
-        raise Unprocessable(
-            f"attributes are at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
-            code="attributes_too_large",
-            field="attributes",
-        )
-    return encoded
-
-
 def _exists(external_id: str) -> Conflict:
     return Conflict(
         f"a contact with external_id {external_id!r} exists", code="contact_exists", field="external_id"
     )
-
-
-def _require_writer(principal: Principal) -> None:
-    if not principal.allows(Role.SENDER):
-        raise PermissionDenied("this needs the sender or admin role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

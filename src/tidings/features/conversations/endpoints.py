@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal
 from tidings.features.conversations.presenters import conversation_json, participant_json
 from tidings.features.conversations.schemas import (
@@ -34,10 +33,6 @@ Id = Annotated[str, Path(description="The conversation's id (con_…)")]
 AccountId = Annotated[
     str | None, Query(description="A subaccount's conversations; default: the caller's account's")
 ]
-
-
-def _page(rows: list[dict[str, Any]], limit: int) -> str | None:
-    return encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
 
 
 @router.post("/conversations", status_code=201, response_model=ConversationOut)
@@ -68,12 +63,10 @@ async def list_conversations(
     limit: Limit = 50,
 ) -> JSONResponse:
     """The account's conversations, newest first."""
-    rows = await service.list_conversations(
-        caller, account_id=account_id, state=state, before=decode_cursor(cursor), limit=limit + 1
+    page = await service.list_conversations(
+        caller, account_id=account_id, state=state, cursor=cursor, limit=limit
     )
-    return JSONResponse(
-        {"data": [conversation_json(r) for r in rows[:limit]], "next_cursor": _page(rows, limit)}
-    )
+    return JSONResponse(page.body(conversation_json))
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut)
@@ -150,5 +143,5 @@ async def list_messages(
     conversation_id: Id, caller: Caller, service: Conversations, cursor: str | None = None, limit: Limit = 50
 ) -> JSONResponse:
     """Newest first, each with its deliveries' current status and error."""
-    rows = await service.messages(caller, conversation_id, before=decode_cursor(cursor), limit=limit + 1)
-    return JSONResponse({"data": rows[:limit], "next_cursor": _page(rows, limit)})
+    page = await service.messages(caller, conversation_id, cursor=cursor, limit=limit)
+    return JSONResponse(page.body())

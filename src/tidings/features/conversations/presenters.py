@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from tidings.core.attributes import stored_attributes
 from tidings.core.clock import to_rfc3339
 from tidings.core.events import CONVERSATION_MESSAGE
 
@@ -20,7 +20,7 @@ def conversation_json(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "account_id": row["account_id"],
         "friendly_name": row["friendly_name"],
-        "attributes": json.loads(row["attributes"]) if row["attributes"] else None,
+        "attributes": stored_attributes(row["attributes"]),
         "state": row["state"],
         "close_message": row["close_message"],
         "timers": {

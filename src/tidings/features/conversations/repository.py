@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
+from tidings.core.cursors import Paging
+from tidings.store.pages import keyset
 from tidings.store.schema import (
     channels,
     conversation_deliveries,
@@ -47,15 +49,13 @@ def get_conversation(conn: Connection, conversation_id: str, *, lock: bool = Fal
 
 
 def list_conversations(
-    conn: Connection, account_id: str, *, state: str | None, before: str | None, limit: int
+    conn: Connection, account_id: str, *, state: str | None, page: Paging[str]
 ) -> list[dict[str, Any]]:
-    """Newest first; ``before`` is the last id of the previous page."""
+    """Newest first."""
     query = select(conversations).where(conversations.c.account_id == account_id)
     if state is not None:
         query = query.where(conversations.c.state == state)
-    if before is not None:
-        query = query.where(conversations.c.id < before)
-    return _rows(conn.execute(query.order_by(conversations.c.id.desc()).limit(limit)))
+    return _rows(conn.execute(keyset(query, conversations.c.id, page, newest_first=True)))
 
 
 def update_conversation(conn: Connection, conversation_id: str, values: dict[str, Any]) -> None:
@@ -158,14 +158,10 @@ def insert_message(conn: Connection, row: dict[str, Any], deliveries: Sequence[d
         conn.execute(insert(conversation_deliveries), list(deliveries))
 
 
-def list_messages(
-    conn: Connection, conversation_id: str, *, before: str | None, limit: int
-) -> list[dict[str, Any]]:
+def list_messages(conn: Connection, conversation_id: str, page: Paging[str]) -> list[dict[str, Any]]:
     """Newest first, like every list of the API."""
     query = select(conversation_messages).where(conversation_messages.c.conversation_id == conversation_id)
-    if before is not None:
-        query = query.where(conversation_messages.c.id < before)
-    return _rows(conn.execute(query.order_by(conversation_messages.c.id.desc()).limit(limit)))
+    return _rows(conn.execute(keyset(query, conversation_messages.c.id, page, newest_first=True)))
 
 
 def deliveries_of(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

@@ -8,7 +8,6 @@ role reads; ``sender`` and ``admin`` write, as for contacts and messages.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,11 +15,13 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.core.addresses import parse_address
+from tidings.core.attributes import attributes_json
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
+from tidings.errors import Conflict, NotFound, Unprocessable
 from tidings.features.accounts import AccountService
 from tidings.features.conversations import repository as repo
 from tidings.features.conversations.binding import resolve_channel
@@ -29,9 +30,6 @@ from tidings.features.conversations.presenters import conversation_message_json
 from tidings.features.conversations.rules import InvalidDuration, parse_duration, timer_deadlines
 from tidings.store.engine import Database
 from tidings.web.services import ServiceKey
-
-# Attributes link a conversation to the caller's records; they are not a document store.
-MAX_ATTRIBUTES_BYTES = 16_384
 
 
 class ConversationService:
@@ -53,8 +51,8 @@ class ConversationService:
     async def create(
         self, principal: Principal, fields: Mapping[str, Any], *, account_id: str | None = None
     ) -> dict[str, Any]:
-        _require_writer(principal)
-        account = _account(principal, account_id)
+        principal.require(Role.SENDER, Role.ADMIN)
+        account = principal.account_in_tree(account_id)
         inactive_after, closed_after = _timers(fields.get("timers") or {}, (None, None))
         now = now_ms()
         state = fields.get("state") or repo.ACTIVE
@@ -62,7 +60,7 @@ class ConversationService:
             "id": new_id("con"),
             "account_id": account,
             "friendly_name": fields.get("friendly_name"),
-            "attributes": _attributes_json(fields.get("attributes")),
+            "attributes": attributes_json(fields.get("attributes")),
             "state": state,
             "close_message": fields.get("close_message"),
             "inactive_after_ms": inactive_after,
@@ -81,37 +79,39 @@ class ConversationService:
         *,
         account_id: str | None,
         state: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
         """The account's conversations, newest first, optionally in one state."""
-        account = _account(principal, account_id)
+        paging = IDS.paging(cursor, limit)
+        account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
-            return await conn.run_sync(
-                lambda c: repo.list_conversations(c, account, state=state, before=before, limit=limit)
+            rows = await conn.run_sync(
+                lambda c: repo.list_conversations(c, account, state=state, page=paging)
             )
+        return paging.page(rows)
 
     async def get(self, principal: Principal, conversation_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
             row = await conn.run_sync(lambda c: repo.get_conversation(c, conversation_id))
-        return _visible(principal, row)
+        return principal.visible(row, "conversation")
 
     async def update(
         self, principal: Principal, conversation_id: str, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Apply the given fields; ``state: closed`` sends the close message, then closes."""
-        _require_writer(principal)
+        principal.require(Role.SENDER, Role.ADMIN)
         await self.get(principal, conversation_id)  # 404 before any validation detail leaks
         values: dict[str, Any] = {}
         for field in ("friendly_name", "close_message"):
             if field in changes:
                 values[field] = changes[field]
         if "attributes" in changes:
-            values["attributes"] = _attributes_json(changes["attributes"])
+            values["attributes"] = attributes_json(changes["attributes"])
         wanted = changes.get("state")
 
         def change(conn: Connection) -> dict[str, Any]:
-            current = _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            current = _locked(conn, principal, conversation_id)
             if current["state"] == repo.CLOSED and wanted not in (None, repo.CLOSED):
                 raise _closed("a closed conversation cannot be reopened", field="state")
             now = max(now_ms(), current["updated_at"] + 1)
@@ -147,10 +147,10 @@ class ConversationService:
     async def delete(self, principal: Principal, conversation_id: str) -> None:
         """Delete the conversation, its participants and messages; copies already queued still
         go out, and every delivered message stays in the account's message history."""
-        _require_writer(principal)
+        principal.require(Role.SENDER, Role.ADMIN)
 
         def remove(conn: Connection) -> None:
-            _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            _locked(conn, principal, conversation_id)
             repo.delete_conversation(conn, conversation_id)
 
         await self._db.transact(remove)
@@ -163,13 +163,15 @@ class ConversationService:
         """Add an address reached from a proxy address: 409 ``participant_exists`` when it is in
         this conversation, ``participant_in_use`` when it is in another open conversation on
         the same proxy address and channel (inbound could not tell the two apart)."""
-        _require_writer(principal)
+        principal.require(Role.SENDER, Role.ADMIN)
         conversation = await self.get(principal, conversation_id)
         if conversation["state"] == repo.CLOSED:
             raise _closed("a closed conversation takes no participants")
-        account = await self._accounts.cached_account(conversation["account_id"])
+        country = await self._accounts.default_country(
+            conversation["account_id"], instance=self._default_country
+        )
         try:
-            address = parse_address(fields["address"], account["default_country"] or self._default_country)
+            address = parse_address(fields["address"], country)
         except InvalidNumberError as error:
             raise Unprocessable(
                 f"{fields['address']!r} is not an address ({error.reason})",
@@ -192,7 +194,7 @@ class ConversationService:
         }
 
         def add(conn: Connection) -> None:
-            current = _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            current = _locked(conn, principal, conversation_id)
             if current["state"] == repo.CLOSED:
                 raise _closed("a closed conversation takes no participants")
             repo.lock_channel(conn, channel["id"])
@@ -233,10 +235,10 @@ class ConversationService:
     async def remove_participant(
         self, principal: Principal, conversation_id: str, participant_id: str
     ) -> None:
-        _require_writer(principal)
+        principal.require(Role.SENDER, Role.ADMIN)
 
         def remove(conn: Connection) -> None:
-            _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            _locked(conn, principal, conversation_id)
             if not any(p["id"] == participant_id for p in repo.participants_of(conn, conversation_id)):
                 raise NotFound(
                     f"no participant {participant_id!r} in this conversation", code="participant_not_found"
@@ -252,13 +254,13 @@ class ConversationService:
     ) -> dict[str, Any]:
         """An authored message, copied to every participant but its author (a participant whose
         identity or address is ``author``); 409 ``conversation_closed`` sends nothing."""
-        _require_writer(principal)
+        principal.require(Role.SENDER, Role.ADMIN)
         if not body.strip():
             raise Unprocessable("the message body is empty", code="empty_body", field="body")
         written_by = author or SYSTEM_AUTHOR
 
         def write(conn: Connection) -> dict[str, Any]:
-            conversation = _visible(principal, repo.get_conversation(conn, conversation_id, lock=True))
+            conversation = _locked(conn, principal, conversation_id)
             if conversation["state"] == repo.CLOSED:
                 raise _closed("the conversation is closed: nothing was sent")
             participants = repo.participants_of(conn, conversation_id)
@@ -278,18 +280,19 @@ class ConversationService:
         return posted
 
     async def messages(
-        self, principal: Principal, conversation_id: str, *, before: str | None, limit: int
-    ) -> list[dict[str, Any]]:
-        """Newest first, each with its deliveries' current statuses and errors."""
+        self, principal: Principal, conversation_id: str, *, cursor: str | None, limit: int
+    ) -> Page[dict[str, Any]]:
+        """Newest first, each as the API shows it, with its deliveries' current statuses and errors."""
+        paging = IDS.paging(cursor, limit)
         await self.get(principal, conversation_id)
 
         def read(conn: Connection) -> list[dict[str, Any]]:
-            rows = repo.list_messages(conn, conversation_id, before=before, limit=limit)
+            rows = repo.list_messages(conn, conversation_id, paging)
             deliveries = repo.deliveries_of(conn, [r["id"] for r in rows])
             return [conversation_message_json(r, deliveries.get(r["id"], [])) for r in rows]
 
         async with self._db.read() as conn:
-            return await conn.run_sync(read)
+            return paging.page(await conn.run_sync(read))
 
 
 def _author(participants: list[dict[str, Any]], author: str) -> dict[str, Any] | None:
@@ -325,40 +328,13 @@ def _timers(
     return result[0], result[1]
 
 
-def _attributes_json(attributes: Mapping[str, Any] | None) -> str | None:
-    if attributes is None:
-        return None
-    encoded = json.dumps(attributes, separators=(",", ":"), sort_keys=True)
-    if len(encoded.encode()) > MAX_ATTRIBUTES_BYTES:
-        raise Unprocessable(
-            f"attributes are at most {MAX_ATTRIBUTES_BYTES} bytes of JSON",
-            code="attributes_too_large",
-            field="attributes",
-        )
-    return encoded
-
-
-def _account(principal: Principal, account_id: str | None) -> str:
-    if account_id is None:
-        return principal.account_id
-    if not principal.can_read(account_id):
-        raise NotFound("no such account", code="account_not_found", field="account_id")
-    return account_id
-
-
-def _visible(principal: Principal, row: dict[str, Any] | None) -> dict[str, Any]:
-    if row is None or not principal.can_read(row["account_id"]):
-        raise NotFound("no such conversation", code="conversation_not_found")
-    return row
+def _locked(conn: Connection, principal: Principal, conversation_id: str) -> dict[str, Any]:
+    """The conversation, locked until the transaction ends, when the caller can read it."""
+    return principal.visible(repo.get_conversation(conn, conversation_id, lock=True), "conversation")
 
 
 def _closed(message: str, *, field: str | None = None) -> Conflict:
     return Conflict(message, code="conversation_closed", field=field)
-
-
-def _require_writer(principal: Principal) -> None:
-    if not principal.allows(Role.SENDER):
-        raise PermissionDenied("this needs the sender or admin role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from tidings.core.clock import to_ms
+from tidings.core.presenters import message_json, status_event_json
 from tidings.core.tenancy import Principal
 from tidings.errors import InvalidRequest
 from tidings.features.messages.repository import MessageFilter
@@ -78,7 +79,7 @@ async def list_messages(
         contact=contact,
     )
     page = await service.list(caller, where, cursor=cursor, limit=limit)
-    return JSONResponse(page)
+    return JSONResponse(page.body(message_json))
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut)
@@ -91,7 +92,7 @@ async def message_events(
     message_id: str, caller: Caller, service: Messages, cursor: str | None = None, limit: Limit = 100
 ) -> JSONResponse:
     page = await service.events(caller, message_id, cursor=cursor, limit=limit)
-    return JSONResponse(page)
+    return JSONResponse(page.body(status_event_json))
 
 
 @router.delete("/messages/{message_id}", response_model=MessageOut)

@@ -7,7 +7,6 @@ from dataclasses import asdict
 from typing import Any
 
 from tidings.core.clock import to_rfc3339
-from tidings.core.cursors import encode_cursor
 from tidings.core.statuses import FINAL_STATUSES
 from tidings.features.messages.recipients import Addressed
 
@@ -61,8 +60,3 @@ def accepted_batch_json(
         "message_ids": ids if len(ids) <= INLINE_IDS else None,
         "created_at": to_rfc3339(now),
     }
-
-
-def page_json(data: list[dict[str, Any]], rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return {"data": data, "next_cursor": next_cursor}

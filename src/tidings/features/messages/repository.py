@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tidings.core.cursors import Paging
 from tidings.core.statuses import CANCELABLE_STATUSES, MessageStatus
 from tidings.store.message_events import insert_events
+from tidings.store.pages import keyset
 from tidings.store.schema import batches, contacts, message_events, messages
 
 _CANCELABLE = sorted(s.value for s in CANCELABLE_STATUSES)
@@ -31,11 +33,9 @@ async def list_messages(
     conn: AsyncConnection,
     account_ids: Sequence[str],
     where: MessageFilter,
-    *,
-    before: str | None,
-    limit: int,
+    page: Paging[str],
 ) -> list[dict[str, Any]]:
-    """Newest first; ``before`` is the last id of the previous page."""
+    """Newest first."""
     query = select(messages).where(messages.c.account_id.in_(account_ids))
     if where.status is not None:
         query = query.where(messages.c.status == where.status)
@@ -57,9 +57,7 @@ async def list_messages(
             or_(contacts.c.id == where.contact, contacts.c.external_id == where.contact),
         )
         query = query.where(messages.c.contact_id.in_(named))
-    if before is not None:
-        query = query.where(messages.c.id < before)
-    rows = await conn.execute(query.order_by(messages.c.id.desc()).limit(limit))
+    rows = await conn.execute(keyset(query, messages.c.id, page, newest_first=True))
     return [dict(r._mapping) for r in rows]
 
 
@@ -74,13 +72,10 @@ async def get_message(
     return dict(row._mapping) if row else None
 
 
-async def list_events(
-    conn: AsyncConnection, message_id: str, *, after: int | None, limit: int
-) -> list[dict[str, Any]]:
+async def list_events(conn: AsyncConnection, message_id: str, page: Paging[int]) -> list[dict[str, Any]]:
+    """Oldest first: the order a message's statuses happened in."""
     query = select(message_events).where(message_events.c.message_id == message_id)
-    if after is not None:
-        query = query.where(message_events.c.id > after)
-    rows = await conn.execute(query.order_by(message_events.c.id).limit(limit))
+    rows = await conn.execute(keyset(query, message_events.c.id, page, newest_first=False))
     return [dict(r._mapping) for r in rows]
 
 

@@ -6,14 +6,14 @@ from concurrent.futures import Executor
 from typing import Any
 
 from tidings.core.clock import now_ms, to_rfc3339
-from tidings.core.cursors import NUMBER_POSITION, decode_cursor, encode_cursor
-from tidings.core.presenters import message_json, status_event_json
+from tidings.core.cursors import IDS, NUMBERS, Page
+from tidings.core.presenters import message_json
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, NotFound, PermissionDenied
+from tidings.errors import Conflict, NotFound
 from tidings.features.messages import repository as repo
 from tidings.features.messages.origin import Send
 from tidings.features.messages.pipeline import SendPipeline
-from tidings.features.messages.presenters import batch_status_json, page_json
+from tidings.features.messages.presenters import batch_status_json
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.features.messages.writing import stored_reply
 from tidings.store.engine import Database
@@ -38,7 +38,7 @@ class MessageService:
         request_hash: str = "",
     ) -> dict[str, Any]:
         """Accept a send request: validate, persist in one transaction, answer the batch."""
-        _require(principal, Role.SENDER)
+        principal.require(Role.SENDER)
         if idempotency_key is not None:
             replay = await self.idempotent_replay(principal, idempotency_key, request_hash)
             if replay is not None:
@@ -52,13 +52,11 @@ class MessageService:
 
     async def list(
         self, principal: Principal, where: repo.MessageFilter, *, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
-        before = decode_cursor(cursor)
+    ) -> Page[dict[str, Any]]:
+        paging = IDS.paging(cursor, limit)
         async with self._db.read() as conn:
-            rows = await repo.list_messages(
-                conn, sorted(principal.account_ids), where, before=before, limit=limit + 1
-            )
-        return page_json([message_json(r) for r in rows[:limit]], rows, limit)
+            rows = await repo.list_messages(conn, sorted(principal.account_ids), where, paging)
+        return paging.page(rows)
 
     async def get(self, principal: Principal, message_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
@@ -69,19 +67,16 @@ class MessageService:
 
     async def events(
         self, principal: Principal, message_id: str, *, cursor: str | None, limit: int
-    ) -> dict[str, Any]:
-        after_raw = decode_cursor(cursor, NUMBER_POSITION)
-        after = int(after_raw) if after_raw is not None else None
+    ) -> Page[dict[str, Any]]:
+        paging = NUMBERS.paging(cursor, limit)
         async with self._db.read() as conn:
             if await repo.get_message(conn, sorted(principal.account_ids), message_id) is None:
                 raise NotFound(f"no message {message_id}", code="message_not_found")
-            rows = await repo.list_events(conn, message_id, after=after, limit=limit + 1)
-        data = [status_event_json(r) for r in rows[:limit]]
-        next_cursor = encode_cursor(str(rows[limit - 1]["id"])) if len(rows) > limit else None
-        return {"data": data, "next_cursor": next_cursor}
+            rows = await repo.list_events(conn, message_id, paging)
+        return paging.page(rows)
 
     async def cancel(self, principal: Principal, message_id: str) -> dict[str, Any]:
-        _require(principal, Role.SENDER)
+        principal.require(Role.SENDER)
         accounts = sorted(principal.account_ids)
         now = now_ms()
         canceled = await self._db.transact(
@@ -107,7 +102,7 @@ class MessageService:
         return batch_status_json(batch, counts)
 
     async def cancel_batch(self, principal: Principal, batch_id: str) -> dict[str, Any]:
-        _require(principal, Role.SENDER)
+        principal.require(Role.SENDER)
         accounts = sorted(principal.account_ids)
         async with self._db.read() as conn:
             if await repo.get_batch(conn, accounts, batch_id) is None:
@@ -129,11 +124,6 @@ class MessageService:
             "message_id": row["id"],
             "updated_at": to_rfc3339(row["updated_at"]),
         }
-
-
-def _require(principal: Principal, role: Role) -> None:
-    if not principal.allows(role):
-        raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from tidings.core.clock import to_rfc3339
-from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal
 from tidings.features.optouts.schemas import OptOutIn, OptOutOut, OptOutPage
 from tidings.features.optouts.service import OPT_OUTS, OptOutService
@@ -47,16 +46,10 @@ async def list_opt_outs(
     limit: Limit = 50,
 ) -> JSONResponse:
     """The account's opt-outs, newest first."""
-    rows = await service.list(
-        caller,
-        account_id=account_id,
-        address=address,
-        sender=sender,
-        before=decode_cursor(cursor),
-        limit=limit + 1,
+    page = await service.list(
+        caller, account_id=account_id, address=address, sender=sender, cursor=cursor, limit=limit
     )
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse({"data": [opt_out_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
+    return JSONResponse(page.body(opt_out_json))
 
 
 @router.post("/opt-outs", status_code=201, response_model=OptOutOut, responses={200: {"model": OptOutOut}})

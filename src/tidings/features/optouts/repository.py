@@ -12,8 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import ReturningInsert
 
+from tidings.core.cursors import Paging
 from tidings.core.ids import new_id
 from tidings.core.optouts import ALL_SENDERS
+from tidings.store.pages import keyset
 from tidings.store.schema import opt_outs
 
 KEYWORD = "keyword"
@@ -114,18 +116,15 @@ async def list_opt_outs(
     *,
     address: str | None,
     sender: str | None,
-    before: str | None,
-    limit: int,
+    page: Paging[str],
 ) -> list[dict[str, Any]]:
-    """Newest first; ``before`` is the last id of the previous page."""
+    """Newest first."""
     query = select(opt_outs).where(opt_outs.c.account_id == account_id)
     if address is not None:
         query = query.where(opt_outs.c.address == address)
     if sender is not None:
         query = query.where(opt_outs.c.sender == sender)
-    if before is not None:
-        query = query.where(opt_outs.c.id < before)
-    rows = await conn.execute(query.order_by(opt_outs.c.id.desc()).limit(limit))
+    rows = await conn.execute(keyset(query, opt_outs.c.id, page, newest_first=True))
     return [dict(r._mapping) for r in rows]
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from tidings.core.clock import now_ms
-from tidings.core.numbers import known_region
+from tidings.core.cursors import IDS, Page
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import NotFound, PermissionDenied, Unprocessable
+from tidings.errors import NotFound
 from tidings.features.accounts import AccountService
 from tidings.features.optouts import repository as repo
 from tidings.features.optouts.addresses import api_address, api_sender
@@ -34,18 +34,20 @@ class OptOutService:
         account_id: str | None,
         address: str | None,
         sender: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> Page[dict[str, Any]]:
         """The account's opt-outs, newest first, optionally of one address or one sender."""
-        account = _account(principal, account_id)
-        country = await self._country(account, None)
+        paging = IDS.paging(cursor, limit)
+        account = principal.account_in_tree(account_id)
+        country = await self._accounts.default_country(account, instance=self._default_country)
         wanted_address = api_address(address, country, "address") if address is not None else None
         wanted_sender = api_sender(sender, country) if sender is not None else None
         async with self._db.read() as conn:
-            return await repo.list_opt_outs(
-                conn, account, address=wanted_address, sender=wanted_sender, before=before, limit=limit
+            rows = await repo.list_opt_outs(
+                conn, account, address=wanted_address, sender=wanted_sender, page=paging
             )
+        return paging.page(rows)
 
     async def add(
         self,
@@ -58,9 +60,11 @@ class OptOutService:
     ) -> tuple[dict[str, Any], bool]:
         """Opt ``address`` out of ``sender`` (default: every sender); the opt-out and whether it
         is new. Adding one that exists changes nothing and answers it."""
-        _require_admin(principal)
-        account = _account(principal, account_id)
-        country = await self._country(account, default_country)
+        principal.require(Role.ADMIN)
+        account = principal.account_in_tree(account_id)
+        country = await self._accounts.default_country(
+            account, given=default_country, instance=self._default_country
+        )
         canonical_address = api_address(address, country, "address")
         canonical_sender = api_sender(sender, country)
         async with self._db.write() as conn:
@@ -73,39 +77,12 @@ class OptOutService:
 
     async def remove(self, principal: Principal, opt_out_id: str) -> None:
         """Lift an opt-out: later sends to the address go out again."""
-        _require_admin(principal)
+        principal.require(Role.ADMIN)
         async with self._db.write() as conn:
             row = await repo.by_id(conn, principal.account_ids, opt_out_id)
             if row is None:
                 raise NotFound(f"no opt-out {opt_out_id!r}", code="opt_out_not_found")
             await repo.delete_opt_out(conn, opt_out_id)
-
-    async def _country(self, account_id: str, given: str | None) -> str | None:
-        """The country national numbers are read in: the request's, the account's, the instance's."""
-        if given is not None:
-            if not known_region(given.upper()):
-                raise Unprocessable(
-                    f"{given!r} is not an ISO 3166 country code",
-                    code="invalid_value",
-                    field="default_country",
-                )
-            return given.upper()
-        account = await self._accounts.cached_account(account_id)
-        country: str | None = account["default_country"] or self._default_country
-        return country
-
-
-def _account(principal: Principal, account_id: str | None) -> str:
-    if account_id is None:
-        return principal.account_id
-    if not principal.can_read(account_id):
-        raise NotFound("no such account", code="account_not_found", field="account_id")
-    return account_id
-
-
-def _require_admin(principal: Principal) -> None:
-    if not principal.allows(Role.ADMIN):
-        raise PermissionDenied("this needs the admin role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from tidings.core.cursors import decode_cursor, encode_cursor
 from tidings.core.tenancy import Principal
 from tidings.features.proxy.presenters import number_json, session_json
 from tidings.features.proxy.schemas import (
@@ -55,13 +54,8 @@ async def list_numbers(
     limit: Limit = 50,
 ) -> JSONResponse:
     """The pool, newest first, with ``available``, ``in_use`` and ``pool_size`` of the whole pool."""
-    rows, counts = await service.list_numbers(
-        caller, account_id=account_id, before=decode_cursor(cursor), limit=limit + 1
-    )
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse(
-        {"data": [number_json(r) for r in rows[:limit]], "next_cursor": next_cursor, **counts}
-    )
+    page, counts = await service.list_numbers(caller, account_id=account_id, cursor=cursor, limit=limit)
+    return JSONResponse({**page.body(number_json), **counts})
 
 
 @router.get("/numbers/{number}", response_model=PoolNumberOut)
@@ -109,11 +103,10 @@ async def list_sessions(
     limit: Limit = 50,
 ) -> JSONResponse:
     """The account's sessions, newest first."""
-    rows = await service.list_sessions(
-        caller, account_id=account_id, status=status, before=decode_cursor(cursor), limit=limit + 1
+    page = await service.list_sessions(
+        caller, account_id=account_id, status=status, cursor=cursor, limit=limit
     )
-    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
-    return JSONResponse({"data": [session_json(r) for r in rows[:limit]], "next_cursor": next_cursor})
+    return JSONResponse(page.body(session_json))
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut)

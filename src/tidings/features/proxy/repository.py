@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from tidings.core.cursors import Paging
 from tidings.features.proxy.rules import ACTIVE, ENDED, Text
+from tidings.store.pages import keyset
 from tidings.store.schema import account_texts, accounts, proxy_numbers, proxy_sessions
 
 _LIVE = proxy_numbers.c.removed_at.is_(None)
@@ -66,14 +68,10 @@ def number_on_channel(conn: Connection, channel_id: str, number: str) -> dict[st
     return dict(row._mapping) if row else None
 
 
-def numbers_page(
-    conn: Connection, account_id: str, *, before: str | None, limit: int
-) -> list[dict[str, Any]]:
+def numbers_page(conn: Connection, account_id: str, page: Paging[str]) -> list[dict[str, Any]]:
     """Live pool numbers, newest first, each with ``active_sessions``."""
     query = select(proxy_numbers).where(proxy_numbers.c.account_id == account_id, _LIVE)
-    if before is not None:
-        query = query.where(proxy_numbers.c.id < before)
-    rows = _rows(conn, query.order_by(proxy_numbers.c.id.desc()).limit(limit))
+    rows = _rows(conn, keyset(query, proxy_numbers.c.id, page, newest_first=True))
     counts = active_by_number(conn, account_id)
     return [{**row, "active_sessions": counts.get(row["id"], 0)} for row in rows]
 
@@ -147,7 +145,7 @@ def session_by_id(conn: Connection, account_ids: Collection[str], session_id: st
 
 
 def sessions_page(
-    conn: Connection, account_id: str, *, status: str | None, before: str | None, limit: int
+    conn: Connection, account_id: str, *, status: str | None, page: Paging[str]
 ) -> list[dict[str, Any]]:
     """The account's sessions, newest first, optionally of one status."""
     query = (
@@ -155,9 +153,7 @@ def sessions_page(
     )
     if status is not None:
         query = query.where(proxy_sessions.c.status == status)
-    if before is not None:
-        query = query.where(proxy_sessions.c.id < before)
-    return _rows(conn, query.order_by(proxy_sessions.c.id.desc()).limit(limit))
+    return _rows(conn, keyset(query, proxy_sessions.c.id, page, newest_first=True))
 
 
 def active_session_for(conn: Connection, proxy_number_id: str, participant: str) -> dict[str, Any] | None:

@@ -15,10 +15,11 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tidings.core.clock import now_ms
+from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
+from tidings.errors import Conflict, NotFound, Unprocessable
 from tidings.features.accounts import AccountService, save_texts
 from tidings.features.proxy import lifecycle
 from tidings.features.proxy import repository as repo
@@ -60,9 +61,10 @@ class ProxyService:
         use (its own, else its nearest ancestor's): 422 ``not_a_sender`` otherwise; 409
         ``number_exists`` when it is in the pool, ``number_taken`` when in another account's
         pool on the same channel (an inbound message must find one pool number)."""
-        _require(principal, Role.ADMIN)
-        account = _account(principal, account_id)
-        number = phone_value(raw, await self._country(account))
+        principal.require(Role.ADMIN)
+        account = principal.account_in_tree(account_id)
+        country = await self._accounts.default_country(account, instance=self._default_country)
+        number = phone_value(raw, country)
         if number is None:
             raise Unprocessable(f"{raw!r} is not a phone number", code="invalid_number", field="number")
         lineage = await self._accounts.lineage(account)
@@ -100,14 +102,15 @@ class ProxyService:
         return {**row, "active_sessions": 0}
 
     async def list_numbers(
-        self, principal: Principal, *, account_id: str | None, before: str | None, limit: int
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        self, principal: Principal, *, account_id: str | None, cursor: str | None, limit: int
+    ) -> tuple[Page[dict[str, Any]], dict[str, int]]:
         """A page of the pool, newest first, and the whole pool's counts."""
-        account = _account(principal, account_id)
+        paging = IDS.paging(cursor, limit)
+        account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
 
-            def read(sync: Connection) -> tuple[list[dict[str, Any]], dict[str, int]]:
-                page = repo.numbers_page(sync, account, before=before, limit=limit)
+            def read(sync: Connection) -> tuple[Page[dict[str, Any]], dict[str, int]]:
+                page = paging.page(repo.numbers_page(sync, account, paging))
                 return page, pool_counts(repo.active_by_number(sync, account))
 
             return await conn.run_sync(read)
@@ -128,7 +131,7 @@ class ProxyService:
     ) -> None:
         """Take a number out of the pool: 409 ``number_in_use`` while it serves active
         sessions, unless ``end_sessions`` ends them first (each with its end message)."""
-        _require(principal, Role.ADMIN)
+        principal.require(Role.ADMIN)
         now = now_ms()
 
         def remove(conn: Connection) -> int:
@@ -156,9 +159,9 @@ class ProxyService:
     ) -> dict[str, Any]:
         """A session on a pool number free of both participants (409 ``pool_exhausted`` when
         none is); the start message goes to both, if configured."""
-        _require(principal, Role.SENDER)
-        account = _account(principal, account_id)
-        country = await self._country(account)
+        principal.require(Role.SENDER)
+        account = principal.account_in_tree(account_id)
+        country = await self._accounts.default_country(account, instance=self._default_country)
         a = _participant(fields["participant_a"], country, "participant_a")
         b = _participant(fields["participant_b"], country, "participant_b")
         if a == b:
@@ -181,14 +184,17 @@ class ProxyService:
         *,
         account_id: str | None,
         status: str | None,
-        before: str | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
-        account = _account(principal, account_id)
+    ) -> Page[dict[str, Any]]:
+        """The account's sessions, newest first, optionally of one status."""
+        paging = IDS.paging(cursor, limit)
+        account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
-            return await conn.run_sync(
-                lambda sync: repo.sessions_page(sync, account, status=status, before=before, limit=limit)
+            rows = await conn.run_sync(
+                lambda sync: repo.sessions_page(sync, account, status=status, page=paging)
             )
+        return paging.page(rows)
 
     async def get_session(self, principal: Principal, session_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
@@ -197,7 +203,7 @@ class ProxyService:
     async def end_session(self, principal: Principal, session_id: str) -> dict[str, Any]:
         """End an active session (its end message to both, if configured); 409
         ``session_ended`` when it has ended already."""
-        _require(principal, Role.SENDER)
+        principal.require(Role.SENDER)
         now = now_ms()
 
         def end(conn: Connection) -> dict[str, Any]:
@@ -218,7 +224,7 @@ class ProxyService:
     # -- system texts ------------------------------------------------------------------------
 
     async def texts(self, principal: Principal, *, account_id: str | None) -> dict[str, str | None]:
-        account = _account(principal, account_id)
+        account = principal.account_in_tree(account_id)
         async with self._db.read() as conn:
             own = await conn.run_sync(lambda sync: repo.texts_of(sync, account))
         return {field: own.get(text) for field, text in SETTING_TEXTS.items()}
@@ -227,8 +233,8 @@ class ProxyService:
         self, principal: Principal, changes: Mapping[str, str | None], *, account_id: str | None
     ) -> dict[str, str | None]:
         """Set the given texts; ``None`` stops that one being sent."""
-        _require(principal, Role.ADMIN)
-        account = _account(principal, account_id)
+        principal.require(Role.ADMIN)
+        account = principal.account_in_tree(account_id)
         named = {SETTING_TEXTS[field].value: body for field, body in changes.items()}
         async with self._db.write() as conn:
             await save_texts(conn, account, named, now=now_ms())
@@ -236,28 +242,9 @@ class ProxyService:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    async def _country(self, account_id: str) -> str | None:
-        """The country national numbers are read in: the account's, else the instance's."""
-        account = await self._accounts.cached_account(account_id)
-        country: str | None = account["default_country"] or self._default_country
-        return country
-
     def _queued(self) -> None:
         if self._on_queued is not None:
             self._on_queued()
-
-
-def _account(principal: Principal, account_id: str | None) -> str:
-    if account_id is None:
-        return principal.account_id
-    if not principal.can_read(account_id):
-        raise NotFound("no such account", code="account_not_found", field="account_id")
-    return account_id
-
-
-def _require(principal: Principal, role: Role) -> None:
-    if not principal.allows(role):
-        raise PermissionDenied(f"this needs the {role.value} role", code="forbidden")
 
 
 def _participant(raw: str, country: str | None, field: str) -> str:
@@ -276,7 +263,7 @@ def _number(conn: Connection, principal: Principal, ref: str, account_id: str | 
         row = repo.live_number(conn, principal.account_ids, ref)
     else:
         number = phone_value(ref)
-        row = repo.live_number(conn, [_account(principal, account_id)], number) if number else None
+        row = repo.live_number(conn, [principal.account_in_tree(account_id)], number) if number else None
     if row is None:
         raise NotFound(f"no pool number {ref!r}", code="proxy_number_not_found")
     return row

@@ -14,7 +14,7 @@ from tidings.core.ids import new_id
 from tidings.core.numbers import InvalidNumberError, region_of
 from tidings.core.routing import Route, Router
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, NotFound, PermissionDenied, Unprocessable
+from tidings.errors import Conflict, NotFound, Unprocessable
 from tidings.features.accounts import AccountService
 from tidings.features.routes import repository as repo
 from tidings.store import channels as channel_rows
@@ -51,7 +51,7 @@ class RouteService:
         return await self._routers.get_or_load(tuple(lineage), load)
 
     async def create(self, principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
-        _require_admin(principal)
+        principal.require(Role.ADMIN)
         await self._check_channels(principal, fields)
         now = now_ms()
         row = {"id": new_id("rte"), "account_id": principal.account_id, **fields}
@@ -73,12 +73,10 @@ class RouteService:
     async def get(self, principal: Principal, route_id: str) -> dict[str, Any]:
         async with self._db.read() as conn:
             row = await repo.get_route(conn, route_id)
-        if row is None or not principal.can_read(row["account_id"]):
-            raise NotFound("no such route", code="route_not_found")
-        return row
+        return principal.visible(row, "route")
 
     async def update(self, principal: Principal, route_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        _require_admin(principal)
+        principal.require(Role.ADMIN)
         current = await self.get(principal, route_id)
         if current["account_id"] != principal.account_id:
             raise NotFound("no such route", code="route_not_found")
@@ -93,7 +91,7 @@ class RouteService:
         return await self.get(principal, route_id)
 
     async def delete(self, principal: Principal, route_id: str) -> None:
-        _require_admin(principal)
+        principal.require(Role.ADMIN)
         current = await self.get(principal, route_id)
         if current["account_id"] != principal.account_id:
             raise NotFound("no such route", code="route_not_found")
@@ -131,11 +129,6 @@ def _route(row: dict[str, Any]) -> Route:
         country=row["country"],
         prefix=row["prefix"],
     )
-
-
-def _require_admin(principal: Principal) -> None:
-    if not principal.allows(Role.ADMIN):
-        raise PermissionDenied("this needs the admin role", code="forbidden")
 
 
 # How routers reach this service (tidings.web.services).

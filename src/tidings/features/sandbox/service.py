@@ -11,7 +11,7 @@ from tidings.core.addresses import parse_address
 from tidings.core.numbers import InvalidNumberError
 from tidings.core.presenters import message_json
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import PermissionDenied, Unprocessable
+from tidings.errors import Unprocessable
 from tidings.features.accounts import AccountService
 from tidings.features.channels import ChannelService
 from tidings.features.inbound import InboundService
@@ -58,8 +58,7 @@ class SandboxService:
         self, principal: Principal, number: str, *, to: str, body: str, channel: str | None
     ) -> dict[str, Any]:
         """A reply typed on a virtual handset: enters the gateway as an inbound message."""
-        if not principal.allows(Role.SENDER):
-            raise PermissionDenied("this needs the sender role", code="forbidden")
+        principal.require(Role.SENDER)
         sender = _address(number, "number")
         recipient = _address(to, "to")
         if not body.strip():
