@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
+from support.gateway import FAST_DISPATCH, GatewayFactory, RunningGateway, UrlFactory
 from tidings.store.schema import message_events, messages
-
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 
 
 async def _gateway(factory: GatewayFactory, urls: UrlFactory, **overrides: Any) -> RunningGateway:
@@ -32,8 +29,7 @@ async def _gateway(factory: GatewayFactory, urls: UrlFactory, **overrides: Any) 
 
 
 async def _channel(gw: RunningGateway, name: str, settings: dict[str, Any], **options: Any) -> str:
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(admin, type="sandbox", name=name, settings=settings, **options)
+    row = await gw.create_channel(type="sandbox", name=name, settings=settings, **options)
     return str(row["id"])
 
 

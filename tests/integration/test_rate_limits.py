@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from support.ports import closed_port, free_port
 from tidings.dispatch.rate_limits import RateLimited, RateLimiter
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -137,21 +138,16 @@ async def test_closing_requeues_waiting_sends_and_a_cancelled_wait_frees_nothing
         await limiter.acquire("chn_slow", 1, max_wait=1)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_unreachable_redis_at_first_paces_locally_and_is_logged_once_without_the_password(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    limiter = RateLimiter.redis(f"redis://:hunter2-secret@127.0.0.1:{_closed_port()}/0", key_prefix="x")
     caplog.set_level(logging.INFO, logger="tidings.dispatch.rate_limits")
-    try:
-        grants = await _run([limiter], 20, 30)
-    finally:
-        await limiter.close()
+    with closed_port() as port:  # refused: bound, nothing listening
+        limiter = RateLimiter.redis(f"redis://:hunter2-secret@127.0.0.1:{port}/0", key_prefix="x")
+        try:
+            grants = await _run([limiter], 20, 30)
+        finally:
+            await limiter.close()
     assert _busiest_second(grants) <= 21  # alone, its share is the whole limit
     warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(warnings) == 1
@@ -161,8 +157,9 @@ async def test_unreachable_redis_at_first_paces_locally_and_is_logged_once_witho
 
 @pytest.fixture
 def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis server of this test's own, so the test can take it away."""
-    port = _closed_port()
+    """A Redis server of this test's own, so the test can take it away. Its port is one no other
+    worker's server can be given, before or after it is taken away (see ``support.ports``)."""
+    port = free_port()
     server = subprocess.Popen(
         [
             "redis-server",

@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from scaled.conftest import ADMIN_KEY, Fleet, free_port
+from support.fleet import ADMIN_KEY, Fleet
+from support.ports import free_port
 from tidings.crypto import SecretBox
 from tidings.features.accounts.service import AccountService
 from tidings.features.channels.service import ChannelService

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
     InboundMessage,
@@ -221,22 +221,20 @@ async def test_timeouts_are_transient(fake: FakeFlowroute) -> None:
 
 
 async def test_connection_refused_is_transient() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    channel = FlowrouteChannel(
-        "chn_x",
-        FlowrouteSettings(api_base_url=f"http://127.0.0.1:{port}"),
-        EVENTS,
-        FlowrouteCredentials(access_key="1", secret_key="s"),  # type: ignore[arg-type]
-    )
-    await channel.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = FlowrouteChannel(
+            "chn_x",
+            FlowrouteSettings(api_base_url=f"http://127.0.0.1:{port}"),
+            EVENTS,
+            FlowrouteCredentials(access_key="1", secret_key="s"),  # type: ignore[arg-type]
+        )
+        await channel.start()
+        try:
+            with pytest.raises(SendError) as caught:
+                await channel.send(_message())
+        finally:
+            await channel.close()
+        assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeFlowroute) -> None:

@@ -4,13 +4,13 @@ with the DLR table, in-between statuses report nothing, failures are classified.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
 import pytest
 
+from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
     InboundMessage,
@@ -178,17 +178,15 @@ def test_a_record_reads_its_code_from_the_newest_receipt_with_its_status() -> No
 
 
 async def test_a_provider_that_cannot_be_reached_raises_a_transient_error() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
-    await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["mdr2-" + "1" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
+        await adapter.start()
+        try:
+            with pytest.raises(SendError) as caught:
+                await adapter.poll(["mdr2-" + "1" * 32])
+        finally:
+            await adapter.close()
+        assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
 
 
 async def test_wrong_credentials_raise_a_permanent_error(fake: FakeFlowroute) -> None:

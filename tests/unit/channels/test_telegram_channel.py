@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ import orjson
 import pytest
 from aiohttp import web
 
+from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
     InboundMessage,
@@ -199,21 +199,16 @@ async def test_timeouts_are_transient(fake: FakeTelegram, sinks: Sinks) -> None:
     assert (error.code, error.retryable) == ("telegram_network", True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:  # a port with nothing listening once closed
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_an_unreachable_api_is_transient_and_its_error_masks_the_token(sinks: Sinks) -> None:
     token = "12345:" + "s" * 35
-    channel = TelegramChannel(
-        "chn_telegram_test",
-        TelegramSettings(api_base_url=f"http://127.0.0.1:{_free_port()}"),
-        sinks.events,
-        TelegramCredentials.model_validate({"bot_token": token}),
-    )
-    [error] = await _send(channel, _message())
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = TelegramChannel(
+            "chn_telegram_test",
+            TelegramSettings(api_base_url=f"http://127.0.0.1:{port}"),
+            sinks.events,
+            TelegramCredentials.model_validate({"bot_token": token}),
+        )
+        [error] = await _send(channel, _message())
     assert (error.code, error.retryable) == ("telegram_network", True)
     assert "s" * 35 not in str(error)
 

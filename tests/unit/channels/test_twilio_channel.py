@@ -4,12 +4,12 @@ keeps, how it classifies every failure."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 
+from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
     InboundMessage,
@@ -197,22 +197,20 @@ async def test_timeouts_are_transient(fake: FakeTwilio) -> None:
 
 
 async def test_connection_refused_is_transient() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    channel = TwilioChannel(
-        "chn_x",
-        TwilioSettings(api_base_url=f"http://127.0.0.1:{port}"),
-        EVENTS,
-        TwilioCredentials(account_sid="AC" + "0" * 32, auth_token="t"),  # type: ignore[arg-type]
-    )
-    await channel.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = TwilioChannel(
+            "chn_x",
+            TwilioSettings(api_base_url=f"http://127.0.0.1:{port}"),
+            EVENTS,
+            TwilioCredentials(account_sid="AC" + "0" * 32, auth_token="t"),  # type: ignore[arg-type]
+        )
+        await channel.start()
+        try:
+            with pytest.raises(SendError) as caught:
+                await channel.send(_message())
+        finally:
+            await channel.close()
+        assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeTwilio) -> None:

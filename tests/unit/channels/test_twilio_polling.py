@@ -4,7 +4,6 @@ status callbacks' table, in-between statuses report nothing, failures are classi
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
+from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
     InboundMessage,
@@ -174,17 +174,15 @@ async def test_the_fake_moves_messages_on_without_callbacks_as_its_json_shows(
 
 
 async def test_a_provider_that_cannot_be_reached_raises_a_transient_error() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
-    await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["SM" + "1" * 32, "SM" + "2" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
+        await adapter.start()
+        try:
+            with pytest.raises(SendError) as caught:
+                await adapter.poll(["SM" + "1" * 32, "SM" + "2" * 32])
+        finally:
+            await adapter.close()
+        assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
 
 
 async def test_wrong_credentials_raise_the_authentication_error(fake: FakeTwilio) -> None:

@@ -4,13 +4,13 @@ how it classifies every failure, and the callbacks the fake posts back through a
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
     InboundMessage,
@@ -249,18 +249,16 @@ async def test_timeouts_are_transient(fake: FakeViber) -> None:
 
 
 async def test_connection_refused_is_transient() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    channel = ViberChannel(
-        "chn_x",
-        ViberSettings(api_base_url=f"http://127.0.0.1:{port}", sender_name=BOT),
-        EVENTS,
-        ViberCredentials.model_validate({"auth_token": "t"}),
-    )
-    await channel.start()
-    error = await _send_error(channel, _message())
-    assert (error.code, error.retryable) == ("viber_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = ViberChannel(
+            "chn_x",
+            ViberSettings(api_base_url=f"http://127.0.0.1:{port}", sender_name=BOT),
+            EVENTS,
+            ViberCredentials.model_validate({"auth_token": "t"}),
+        )
+        await channel.start()
+        error = await _send_error(channel, _message())
+        assert (error.code, error.retryable) == ("viber_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeViber) -> None:

@@ -4,7 +4,6 @@ sends (text, media, templates), what it keeps, how it classifies failures, its w
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
     InboundMessage,
@@ -228,10 +228,8 @@ async def test_timeouts_and_refused_connections_are_transient(fake: FakeWhatsApp
     fake.latency = 2.0
     with pytest.raises(SendError) as slow:
         await _send(await _channel(fake, timeout_seconds=0.2), _message())
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with pytest.raises(SendError) as refused:
+    # The port refuses: bound, nothing listening.
+    with closed_port() as port, pytest.raises(SendError) as refused:
         await _send(await _channel(fake, api_base_url=f"http://127.0.0.1:{port}"), _message())
     for caught in (slow, refused):
         assert (caught.value.code, caught.value.retryable) == ("whatsapp_network", True)
