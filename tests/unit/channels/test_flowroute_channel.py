@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.channels import IGNORE_EVENTS, outbound
 from support.ports import closed_port
 from tidings.channels.base import (
-    ChannelEvents,
-    InboundMessage,
     OutboundMessage,
-    Receipt,
     SendError,
     WebhookNotFound,
     WebhookRejected,
@@ -28,17 +26,6 @@ from tidings.simulators.flowroute import FakeFlowroute
 
 SENDER = "+12065550100"
 TOKEN = "tok-0123456789abcdef-webhooks"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -59,7 +46,7 @@ async def _channel(
     channel = FlowrouteChannel(
         "chn_flowroute_test",
         FlowrouteSettings.model_validate(options),
-        EVENTS,
+        IGNORE_EVENTS,
         FlowrouteCredentials.model_validate(secrets),
     )
     await channel.start()
@@ -69,10 +56,7 @@ async def _channel(
 def _message(
     to: str = "+14155550100", sender: str | None = SENDER, body: str = "hello", **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, **more,
-    )  # fmt: skip
+    return outbound(to, sender, body, **more)
 
 
 async def _send(fake: FakeFlowroute, message: OutboundMessage, **settings: Any) -> Any:
@@ -225,7 +209,7 @@ async def test_connection_refused_is_transient() -> None:
         channel = FlowrouteChannel(
             "chn_x",
             FlowrouteSettings(api_base_url=f"http://127.0.0.1:{port}"),
-            EVENTS,
+            IGNORE_EVENTS,
             FlowrouteCredentials(access_key="1", secret_key="s"),  # type: ignore[arg-type]
         )
         await channel.start()
@@ -334,7 +318,7 @@ def test_credentials_never_show_in_reprs() -> None:
     credentials = FlowrouteCredentials.model_validate(
         {"access_key": "key-12345678", "secret_key": "sec-654321", "webhook_token": "hook-token-0123456789"}
     )
-    channel = FlowrouteChannel("chn_r", FlowrouteSettings(), EVENTS, credentials)
+    channel = FlowrouteChannel("chn_r", FlowrouteSettings(), IGNORE_EVENTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         assert "sec-654321" not in text and "hook-token-0123456789" not in text and "key-1234" not in text
 

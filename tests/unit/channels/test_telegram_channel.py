@@ -12,6 +12,7 @@ import orjson
 import pytest
 from aiohttp import web
 
+from support.channels import outbound
 from support.ports import closed_port
 from tidings.channels.base import (
     ChannelEvents,
@@ -91,10 +92,7 @@ async def _send(channel: TelegramChannel, *messages: OutboundMessage) -> list[An
 
 
 def _message(to: str = "telegram:100200300", body: str = "hello", **more: Any) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender="telegram:@tidings_bot", recipient=to, body=body,
-        encoding="GSM-7", segments=1, attempt=1, **more,
-    )  # fmt: skip
+    return outbound(to, "telegram:@tidings_bot", body, **more)
 
 
 async def test_a_send_is_received_once_and_reported_delivered(fake: FakeTelegram, sinks: Sinks) -> None:

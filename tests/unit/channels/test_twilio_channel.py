@@ -4,17 +4,15 @@ keeps, how it classifies every failure."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from support.channels import IGNORE_EVENTS, outbound
 from support.ports import closed_port
 from tidings.channels.base import (
-    ChannelEvents,
-    InboundMessage,
     OutboundMessage,
-    Receipt,
     SendError,
     WebhookRejected,
     WebhookRequest,
@@ -25,17 +23,6 @@ from tidings.channels.twilio.signature import compute_signature
 from tidings.simulators.twilio import FakeTwilio
 
 SENDER = "+15005550006"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -52,7 +39,7 @@ async def _channel(
     channel = TwilioChannel(
         "chn_twilio_test",
         TwilioSettings.model_validate(options),
-        EVENTS,
+        IGNORE_EVENTS,
         TwilioCredentials.model_validate(secrets),
     )
     await channel.start()
@@ -62,10 +49,7 @@ async def _channel(
 def _message(
     to: str = "+14155550100", sender: str | None = SENDER, body: str = "hello", **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, **more,
-    )  # fmt: skip
+    return outbound(to, sender, body, **more)
 
 
 async def test_send_records_the_sid_and_the_fake_receives_it_once(fake: FakeTwilio) -> None:
@@ -201,7 +185,7 @@ async def test_connection_refused_is_transient() -> None:
         channel = TwilioChannel(
             "chn_x",
             TwilioSettings(api_base_url=f"http://127.0.0.1:{port}"),
-            EVENTS,
+            IGNORE_EVENTS,
             TwilioCredentials(account_sid="AC" + "0" * 32, auth_token="t"),  # type: ignore[arg-type]
         )
         await channel.start()
@@ -268,7 +252,7 @@ def test_credentials_never_show_in_reprs() -> None:
         {"account_sid": "AC" + "0" * 32, "auth_token": "tok-123456", "api_key_sid": "SK" + "0" * 32,
          "api_key_secret": "sec-654321"}
     )  # fmt: skip
-    channel = TwilioChannel("chn_r", TwilioSettings(), EVENTS, credentials)
+    channel = TwilioChannel("chn_r", TwilioSettings(), IGNORE_EVENTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         assert "tok-123456" not in text and "sec-654321" not in text
 

@@ -4,17 +4,16 @@ status callbacks' table, in-between statuses report nothing, failures are classi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from pydantic import ValidationError
 
+from support.channels import IGNORE_EVENTS, outbound, poll_until_final
 from support.ports import closed_port
 from tidings.channels.base import (
-    ChannelEvents,
-    InboundMessage,
     OutboundMessage,
     PollTiming,
     Receipt,
@@ -26,17 +25,6 @@ from tidings.core.statuses import MessageStatus
 from tidings.simulators.twilio import FakeTwilio
 
 SENDER = "+15005550006"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -59,16 +47,13 @@ def _adapter(*, credentials: tuple[str, str] = ("AC" + "0" * 32, "token"), **set
     return TwilioChannel(
         "chn_twilio_poll",
         TwilioSettings.model_validate(settings),
-        EVENTS,
+        IGNORE_EVENTS,
         TwilioCredentials.model_validate({"account_sid": sid, "auth_token": token}),
     )
 
 
 def _message(to: str) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=SENDER, recipient=to, body="hello", encoding="GSM-7",
-        segments=1, attempt=1,
-    )  # fmt: skip
+    return outbound(to, SENDER)
 
 
 async def _send(channel: TwilioChannel, to: str) -> str:
@@ -77,20 +62,11 @@ async def _send(channel: TwilioChannel, to: str) -> str:
     return sid
 
 
-async def _poll_until_final(channel: TwilioChannel, sids: list[str], timeout: float = 5.0) -> list[Receipt]:
-    for _ in range(int(timeout / 0.05)):
-        receipts = await channel.poll(sids)
-        if len(receipts) == len(sids):
-            return receipts
-        await asyncio.sleep(0.05)
-    raise AssertionError("the fake never reported a final status")
-
-
 async def test_a_delivered_message_becomes_a_delivered_receipt(
     fake: FakeTwilio, channel: TwilioChannel
 ) -> None:
     sid = await _send(channel, "+14155550100")
-    [receipt] = await _poll_until_final(channel, [sid])
+    [receipt] = await poll_until_final(channel, [sid])
     assert receipt == Receipt(sid, MessageStatus.DELIVERED)
     assert fake.received()[0].status_callback is None  # polling was the only news
     assert fake.fetches[sid] >= 1
@@ -101,7 +77,7 @@ async def test_undelivered_keeps_twilios_error_code(fake: FakeTwilio, channel: T
     fake.undeliverable["+14155550102"] = 30450  # not in our table: Twilio's error_message is kept
     first = await _send(channel, "+14155550101")
     second = await _send(channel, "+14155550102")
-    receipts = {r.provider_message_id: r for r in await _poll_until_final(channel, [first, second])}
+    receipts = {r.provider_message_id: r for r in await poll_until_final(channel, [first, second])}
     assert receipts[first] == Receipt(
         first, MessageStatus.UNDELIVERED, "twilio_30003", "unreachable destination handset"
     )
@@ -119,7 +95,7 @@ async def test_in_between_statuses_and_unknown_sids_report_nothing(
     waiting = await _send(channel, "+14155550103")
     delivered = await _send(channel, "+14155550104")
     unknown = "SM" + "f" * 32
-    receipts = await _poll_until_final(channel, [delivered])
+    receipts = await poll_until_final(channel, [delivered])
     assert [r.provider_message_id for r in receipts] == [delivered]
     await asyncio.sleep(0.3)  # past both of the fake's steps: the pending one is `sent` for good
     assert await channel.poll([waiting, unknown, delivered]) == receipts

@@ -4,16 +4,16 @@ how it classifies every failure, and the callbacks the fake posts back through a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.channels import IGNORE_EVENTS, outbound
 from support.ports import closed_port
+from support.web import eventually
 from tidings.channels.base import (
-    ChannelEvents,
-    InboundMessage,
     OutboundMessage,
     Receipt,
     SendError,
@@ -30,17 +30,6 @@ from tidings.simulators.viber import FakeViber
 
 BOT = "Tidings Bot"
 USER = "01234567890A="
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 class Gateway:
@@ -105,7 +94,7 @@ def _build(fake: FakeViber, token: str | None = None, **settings: Any) -> ViberC
     return ViberChannel(
         "chn_viber_test",
         ViberSettings.model_validate(options),
-        EVENTS,
+        IGNORE_EVENTS,
         ViberCredentials.model_validate({"auth_token": token or fake.auth_token}),
     )
 
@@ -119,18 +108,7 @@ async def _channel(fake: FakeViber, token: str | None = None, **settings: Any) -
 def _message(
     to: str = f"viber:{USER}", sender: str | None = None, body: str = "hello", **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, **more,
-    )  # fmt: skip
-
-
-async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
+    return outbound(to, sender, body, **more)
 
 
 async def _send_error(channel: ViberChannel, message: OutboundMessage) -> SendError:
@@ -253,7 +231,7 @@ async def test_connection_refused_is_transient() -> None:
         channel = ViberChannel(
             "chn_x",
             ViberSettings(api_base_url=f"http://127.0.0.1:{port}", sender_name=BOT),
-            EVENTS,
+            IGNORE_EVENTS,
             ViberCredentials.model_validate({"auth_token": "t"}),
         )
         await channel.start()
@@ -285,7 +263,7 @@ async def test_start_registers_the_webhook_and_receipts_come_back_through_it(
         assert len(gateway.results) == 1 and gateway.results[0] == WebhookResult()  # the check
         delivered = await channel.send(_message())
         lost = await channel.send(_message(to="viber:lostUser="))
-        await _wait_for(lambda: len(gateway.receipts()) == 2)
+        await eventually(lambda: len(gateway.receipts()) == 2)
     finally:
         await channel.close()
     by_id = {r.provider_message_id: r for r in gateway.receipts()}
@@ -357,7 +335,7 @@ async def test_signatures_are_checked_before_the_body_is_read(fake: FakeViber) -
 
 def test_the_token_never_shows_in_reprs() -> None:
     credentials = ViberCredentials.model_validate({"auth_token": "tok-123456"})
-    channel = ViberChannel("chn_r", ViberSettings(sender_name=BOT), EVENTS, credentials)
+    channel = ViberChannel("chn_r", ViberSettings(sender_name=BOT), IGNORE_EVENTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         assert "tok-123456" not in text
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.channels import IGNORE_EVENTS, outbound
 from support.ports import closed_port
 from tidings.channels.base import (
-    ChannelEvents,
-    InboundMessage,
     OutboundMessage,
-    Receipt,
     SendError,
     WebhookNotFound,
     WebhookRejected,
@@ -29,17 +27,6 @@ from tidings.simulators.whatsapp import FakeWhatsApp
 
 CUSTOMER = "whatsapp:+14155550100"
 VERIFY_TOKEN = "verify-me-please"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -59,7 +46,7 @@ def _build(fake: FakeWhatsApp, credentials: dict[str, Any] | None = None, **sett
     return WhatsAppChannel(
         "chn_whatsapp_test",
         WhatsAppSettings.model_validate(options),
-        EVENTS,
+        IGNORE_EVENTS,
         WhatsAppCredentials.model_validate(secrets),
     )
 
@@ -75,10 +62,7 @@ async def _channel(
 def _message(
     to: str = CUSTOMER, body: str = "hello", *, template: Mapping[str, Any] | None = None, **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender="+15550783881", recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, template=template, **more,
-    )  # fmt: skip
+    return outbound(to, "+15550783881", body, template=template, **more)
 
 
 async def _send(channel: WhatsAppChannel, message: OutboundMessage) -> str | None:
@@ -338,7 +322,7 @@ def test_credentials_never_show_in_reprs() -> None:
     credentials = WhatsAppCredentials.model_validate(
         {"access_token": "EAAtok-123456", "app_secret": "sec-654321", "verify_token": "ver-112233"}
     )
-    channel = WhatsAppChannel("chn_r", WhatsAppSettings(phone_number_id="1"), EVENTS, credentials)
+    channel = WhatsAppChannel("chn_r", WhatsAppSettings(phone_number_id="1"), IGNORE_EVENTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         for secret in ("EAAtok-123456", "sec-654321", "ver-112233"):
             assert secret not in text

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import eventually, serving
 from tidings.simulators.flowroute import FakeFlowroute
 
 JSON_API = "application/vnd.api+json"
@@ -37,20 +38,9 @@ async def fake() -> AsyncIterator[FakeFlowroute]:
 @pytest.fixture
 async def hook() -> AsyncIterator[Hook]:
     receiver = Hook()
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-    yield receiver
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+    async with serving([web.post("/hook", receiver.handle)]) as base:
+        receiver.url = f"{base}/hook"
+        yield receiver
 
 
 def _auth(fake: FakeFlowroute, secret: str | None = None) -> dict[str, str]:
@@ -77,14 +67,6 @@ async def _post(
         headers={**sent, "Content-Type": content_type},
     ) as answer:
         return answer.status, answer.content_type, await answer.json(content_type=None)
-
-
-async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_a_send_is_accepted_with_an_mdr2_id_and_can_be_looked_up(
@@ -186,7 +168,7 @@ async def test_delivery_receipts_go_to_each_messages_dlr_callback(
     for to in ("14155550100", "14155550101"):
         await _post(http, fake, _document(to=to, dlr_callback=f"{hook.url}?token=abc"))
     await _post(http, fake, _document(to="14155550102"))  # no dlr_callback: no receipts
-    await _wait_for(lambda: len(hook.calls) == 4)
+    await eventually(lambda: len(hook.calls) == 4)
     await asyncio.sleep(0.1)
     assert len(hook.calls) == 4 and {q for q, _, _ in hook.calls} == {"token=abc"}
     delivered, undelivered, _ = fake.received()

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import serving
 from tidings.simulators import telegram_resources as tg
 from tidings.simulators.telegram import FakeTelegram
 
@@ -35,22 +36,11 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def hook() -> AsyncIterator[Hook]:
     receiver = Hook()
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-    yield receiver
-    await runner.cleanup()
+    async with serving([web.post("/hook", receiver.handle)]) as base:
+        receiver.url = f"{base}/hook"
+        yield receiver
 
 
 async def _call(

@@ -17,6 +17,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from support.web import eventually, serving
 from tidings.simulators.twilio import FakeTwilio
 
 
@@ -59,27 +60,13 @@ async def fake() -> AsyncIterator[FakeTwilio]:
 @pytest.fixture
 async def hook(fake: FakeTwilio) -> AsyncIterator[Hook]:
     receiver = Hook(fake.auth_token)
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-    yield receiver
-    await runner.cleanup()
+    async with serving([web.post("/hook", receiver.handle)]) as base:
+        receiver.url = f"{base}/hook"
+        yield receiver
 
 
 def _client(fake: FakeTwilio, token: str | None = None) -> Client:
     return Client(fake.account_sid, token or fake.auth_token, http_client=FakeHttpClient(fake.url))
-
-
-async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_the_official_sdk_creates_and_fetches_messages(fake: FakeTwilio) -> None:
@@ -133,7 +120,7 @@ async def test_status_callbacks_are_signed_as_twilio_signs_them(fake: FakeTwilio
         await asyncio.to_thread(
             client.messages.create, to=to, from_="+15005550006", body="x", status_callback=hook.url
         )
-    await _wait_for(lambda: len(hook.calls) == 4)
+    await eventually(lambda: len(hook.calls) == 4)
     assert all(valid for _, valid in hook.calls)
     outcome = {(form["To"], form["MessageStatus"]): form.get("ErrorCode") for form, _ in hook.calls}
     assert outcome == {

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import eventually, serving
 from tidings.simulators.viber import FakeViber
 
 SENDER = {"name": "Tidings Bot", "avatar": "https://example.com/a.png"}
@@ -48,20 +49,9 @@ async def fake() -> AsyncIterator[FakeViber]:
 @pytest.fixture
 async def hook(fake: FakeViber) -> AsyncIterator[Hook]:
     receiver = Hook(fake.auth_token)
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-    yield receiver
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+    async with serving([web.post("/hook", receiver.handle)]) as base:
+        receiver.url = f"{base}/hook"
+        yield receiver
 
 
 async def _call(
@@ -71,14 +61,6 @@ async def _call(
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     async with http.post(f"{fake.url}/pa/{name}", data=data, headers=headers) as answer:
         return answer.status, await answer.read()
-
-
-async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def _text(receiver: str = "01234567890A=", text: str = "hi", **more: Any) -> dict[str, Any]:
@@ -188,7 +170,7 @@ async def test_receipts_are_signed_and_follow_the_event_filter(
     await _call(http, fake, "set_webhook", {"url": hook.url, "event_types": ["failed"]})
     await _call(http, fake, "send_message", _text())
     await _call(http, fake, "send_message", _text(receiver="lostUser="))
-    await _wait_for(lambda: len(fake.callbacks) == 1 and all(m.status != "sent" for m in fake.messages))
+    await eventually(lambda: len(fake.callbacks) == 1 and all(m.status != "sent" for m in fake.messages))
     assert hook.events() == ["webhook", "failed"]  # no delivered: the bot did not ask for it
     failed, valid = hook.calls[1]
     assert valid and failed["desc"] == "offline for too long" and failed["user_id"] == "lostUser="
@@ -197,7 +179,7 @@ async def test_receipts_are_signed_and_follow_the_event_filter(
 
     await _call(http, fake, "set_webhook", {"url": hook.url})
     await _call(http, fake, "send_message", _text())
-    await _wait_for(lambda: hook.events()[-1] == "delivered")
+    await eventually(lambda: hook.events()[-1] == "delivered")
     assert all(valid for _, valid in hook.calls)
 
 
@@ -209,7 +191,7 @@ async def test_receipts_wait_for_the_callback_delay(
     await _call(http, fake, "send_message", _text())
     await asyncio.sleep(0.1)
     assert hook.events() == ["webhook"]
-    await _wait_for(lambda: hook.events() == ["webhook", "delivered"])
+    await eventually(lambda: hook.events() == ["webhook", "delivered"])
 
 
 async def test_transient_failures_then_acceptance(fake: FakeViber, http: aiohttp.ClientSession) -> None:

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import serving
 from tidings.simulators.whatsapp import FakeWhatsApp
 
 CUSTOMER = "+14155550100"
@@ -51,18 +52,9 @@ async def fake() -> AsyncIterator[FakeWhatsApp]:
 @pytest.fixture
 async def hook(fake: FakeWhatsApp) -> AsyncIterator[Hook]:
     receiver = Hook(fake.app_secret)
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    app.router.add_get("/hook", receiver.handshake)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    receiver.url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
-    try:
+    async with serving([web.post("/hook", receiver.handle), web.get("/hook", receiver.handshake)]) as base:
+        receiver.url = f"{base}/hook"
         yield receiver
-    finally:
-        await runner.cleanup()
 
 
 async def _post(

@@ -1,0 +1,40 @@
+"""What the channel adapters' tests build adapters and messages with: events that go nowhere, an
+outbound message with the fields every test leaves alone, and polling until receipts are final."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from tidings.channels.base import Channel, ChannelEvents, InboundMessage, OutboundMessage, Receipt
+
+
+async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
+    return None
+
+
+async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
+    return None
+
+
+# For adapters whose receipts and inbound messages the test reads elsewhere (or not at all).
+IGNORE_EVENTS = ChannelEvents(receipts=_ignore_receipts, inbound=_ignore_inbound)
+
+
+def outbound(to: str, sender: str | None, body: str = "hello", **more: Any) -> OutboundMessage:
+    """A first attempt at a one-segment GSM-7 message ``msg_1`` of account ``AC1``."""
+    return OutboundMessage(
+        id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
+        segments=1, attempt=1, **more,
+    )  # fmt: skip
+
+
+async def poll_until_final(channel: Channel, ids: list[str], timeout: float = 5.0) -> list[Receipt]:
+    """Poll every 50 ms until each of ``ids`` has a receipt; fail after ``timeout`` seconds."""
+    for _ in range(int(timeout / 0.05)):
+        receipts = await channel.poll(ids)
+        if len(receipts) == len(ids):
+            return receipts
+        await asyncio.sleep(0.05)
+    raise AssertionError("the fake never reported a final status")
