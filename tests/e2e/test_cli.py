@@ -30,6 +30,10 @@ from support.cli import (
 )
 from support.ports import free_port
 
+# The module-scoped `tidings serve` (``gateway``) and batch (``csv_send``) are made once per
+# worker that runs a test of this module: keep them on one worker (scripts/test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("e2e-cli-gateway")
+
 BATCH_LINE = re.compile(
     r"batch (?P<id>bat_\w+): (?P<accepted>\d+) accepted, (?P<invalid>\d+) invalid, "
     r"(?P<duplicates>\d+) duplicates"
