@@ -7,7 +7,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from tidings.channels.base import Channel, ChannelEvents, InboundMessage, OutboundMessage, Receipt
+import pytest
+
+from tidings.channels.base import Channel, ChannelEvents, InboundMessage, OutboundMessage, Receipt, SendError
 
 
 async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
@@ -28,6 +30,27 @@ def outbound(to: str, sender: str | None, body: str = "hello", **more: Any) -> O
         id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
         segments=1, attempt=1, **more,
     )  # fmt: skip
+
+
+async def send_error(channel: Channel, message: OutboundMessage) -> SendError:
+    """The SendError that sending ``message`` on the started ``channel`` raises (the test fails if
+    it raises none); the channel is closed either way."""
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.send(message)
+    finally:
+        await channel.close()
+    return caught.value
+
+
+async def poll_error(channel: Channel, ids: Sequence[str]) -> SendError:
+    """The SendError that polling ``ids`` on the started ``channel`` raises; closed either way."""
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.poll(ids)
+    finally:
+        await channel.close()
+    return caught.value
 
 
 async def poll_until_final(channel: Channel, ids: list[str], timeout: float = 5.0) -> list[Receipt]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from support.channels import IGNORE_EVENTS, outbound
+from support.channels import IGNORE_EVENTS, outbound, send_error
 from support.ports import closed_port
 from tidings.channels.base import (
     OutboundMessage,
@@ -158,14 +158,10 @@ async def test_unsendable_messages_fail_without_calling_flowroute(
 
 async def test_wrong_credentials_fail_permanently_and_never_echo_the_secret(fake: FakeFlowroute) -> None:
     channel = await _channel(fake, {"access_key": fake.access_key, "secret_key": "not-the-secret-key"})
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_http_401", False)
-    assert "Authentication failed" in caught.value.message
-    assert "not-the-secret-key" not in str(caught.value) and fake.secret_key not in str(caught.value)
+    error = await send_error(channel, _message())
+    assert (error.code, error.retryable) == ("flowroute_http_401", False)
+    assert "Authentication failed" in error.message
+    assert "not-the-secret-key" not in str(error) and fake.secret_key not in str(error)
 
 
 async def test_refused_numbers_fail_permanently_with_flowroutes_detail(fake: FakeFlowroute) -> None:
@@ -213,12 +209,8 @@ async def test_connection_refused_is_transient() -> None:
             FlowrouteCredentials(access_key="1", secret_key="s"),  # type: ignore[arg-type]
         )
         await channel.start()
-        try:
-            with pytest.raises(SendError) as caught:
-                await channel.send(_message())
-        finally:
-            await channel.close()
-        assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
+        error = await send_error(channel, _message())
+        assert (error.code, error.retryable) == ("flowroute_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeFlowroute) -> None:

@@ -10,12 +10,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from support.channels import IGNORE_EVENTS, outbound, poll_until_final
+from support.channels import IGNORE_EVENTS, outbound, poll_error, poll_until_final
 from support.ports import closed_port
 from tidings.channels.base import (
     PollTiming,
     Receipt,
-    SendError,
 )
 from tidings.channels.flowroute import callbacks
 from tidings.channels.flowroute.channel import FlowrouteChannel
@@ -155,23 +154,15 @@ async def test_a_provider_that_cannot_be_reached_raises_a_transient_error() -> N
     with closed_port() as port:  # refused: bound, nothing listening
         adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
         await adapter.start()
-        try:
-            with pytest.raises(SendError) as caught:
-                await adapter.poll(["mdr2-" + "1" * 32])
-        finally:
-            await adapter.close()
-        assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
+        error = await poll_error(adapter, ["mdr2-" + "1" * 32])
+        assert (error.code, error.retryable) == ("flowroute_network", True)
 
 
 async def test_wrong_credentials_raise_a_permanent_error(fake: FakeFlowroute) -> None:
     adapter = _adapter(api_base_url=fake.url, keys=(fake.access_key, "wrong"))
     await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["mdr2-" + "1" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_http_401", False)
+    error = await poll_error(adapter, ["mdr2-" + "1" * 32])
+    assert (error.code, error.retryable) == ("flowroute_http_401", False)
 
 
 def test_poll_timing_follows_the_settings_and_the_receipts_asked_for() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from support.channels import IGNORE_EVENTS, outbound
+from support.channels import IGNORE_EVENTS, outbound, send_error
 from support.ports import closed_port
 from tidings.channels.base import (
     OutboundMessage,
@@ -104,12 +104,8 @@ async def test_media_and_messaging_service(fake: FakeTwilio) -> None:
 
 async def test_no_sender_and_no_service_fails_without_calling_twilio(fake: FakeTwilio) -> None:
     channel = await _channel(fake)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message(sender=None))
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_no_sender", False)
+    error = await send_error(channel, _message(sender=None))
+    assert (error.code, error.retryable) == ("twilio_no_sender", False)
     assert fake.requests == 0
 
 
@@ -131,25 +127,17 @@ async def test_api_key_authentication(fake: FakeTwilio) -> None:
 
 async def test_wrong_credentials_fail_permanently_with_20003(fake: FakeTwilio) -> None:
     channel = await _channel(fake, {"account_sid": fake.account_sid, "auth_token": "not-the-token"})
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_20003", False)
-    assert "not-the-token" not in str(caught.value)
+    error = await send_error(channel, _message())
+    assert (error.code, error.retryable) == ("twilio_20003", False)
+    assert "not-the-token" not in str(error)
 
 
 @pytest.mark.parametrize("code", [21211, 21408, 21610, 21614])
 async def test_refused_numbers_fail_permanently_with_twilios_code(fake: FakeTwilio, code: int) -> None:
     fake.fail_number("+14155550199", code)
     channel = await _channel(fake)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message(to="+14155550199"))
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == (f"twilio_{code}", False)
+    error = await send_error(channel, _message(to="+14155550199"))
+    assert (error.code, error.retryable) == (f"twilio_{code}", False)
     assert fake.received() == []
 
 
@@ -172,12 +160,8 @@ async def test_server_errors_and_throttling_are_transient(fake: FakeTwilio, stat
 async def test_timeouts_are_transient(fake: FakeTwilio) -> None:
     fake.latency = 2.0
     channel = await _channel(fake, timeout_seconds=0.2)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+    error = await send_error(channel, _message())
+    assert (error.code, error.retryable) == ("twilio_network", True)
 
 
 async def test_connection_refused_is_transient() -> None:
@@ -189,12 +173,8 @@ async def test_connection_refused_is_transient() -> None:
             TwilioCredentials(account_sid="AC" + "0" * 32, auth_token="t"),  # type: ignore[arg-type]
         )
         await channel.start()
-        try:
-            with pytest.raises(SendError) as caught:
-                await channel.send(_message())
-        finally:
-            await channel.close()
-        assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+        error = await send_error(channel, _message())
+        assert (error.code, error.retryable) == ("twilio_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeTwilio) -> None:

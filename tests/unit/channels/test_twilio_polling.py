@@ -11,13 +11,12 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
-from support.channels import IGNORE_EVENTS, outbound, poll_until_final
+from support.channels import IGNORE_EVENTS, outbound, poll_error, poll_until_final
 from support.ports import closed_port
 from tidings.channels.base import (
     OutboundMessage,
     PollTiming,
     Receipt,
-    SendError,
 )
 from tidings.channels.twilio.channel import TwilioChannel
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
@@ -153,23 +152,15 @@ async def test_a_provider_that_cannot_be_reached_raises_a_transient_error() -> N
     with closed_port() as port:  # refused: bound, nothing listening
         adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
         await adapter.start()
-        try:
-            with pytest.raises(SendError) as caught:
-                await adapter.poll(["SM" + "1" * 32, "SM" + "2" * 32])
-        finally:
-            await adapter.close()
-        assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+        error = await poll_error(adapter, ["SM" + "1" * 32, "SM" + "2" * 32])
+        assert (error.code, error.retryable) == ("twilio_network", True)
 
 
 async def test_wrong_credentials_raise_the_authentication_error(fake: FakeTwilio) -> None:
     adapter = _adapter(api_base_url=fake.url, credentials=(fake.account_sid, "not-the-token"))
     await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["SM" + "1" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_20003", False)
+    error = await poll_error(adapter, ["SM" + "1" * 32])
+    assert (error.code, error.retryable) == ("twilio_20003", False)
 
 
 def test_poll_timing_follows_the_settings_and_the_callbacks() -> None:

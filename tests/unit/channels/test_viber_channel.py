@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from support.channels import IGNORE_EVENTS, outbound
+from support.channels import IGNORE_EVENTS, outbound, send_error
 from support.ports import closed_port
 from support.web import eventually
 from tidings.channels.base import (
@@ -111,15 +111,6 @@ def _message(
     return outbound(to, sender, body, **more)
 
 
-async def _send_error(channel: ViberChannel, message: OutboundMessage) -> SendError:
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(message)
-    finally:
-        await channel.close()
-    return caught.value
-
-
 async def test_send_keeps_the_exact_message_token_and_sends_the_documented_body(fake: FakeViber) -> None:
     channel = await _channel(fake, sender_avatar="https://example.com/bot.png", min_api_version=7)
     try:
@@ -164,13 +155,13 @@ async def test_one_media_url_is_sent_as_a_picture(fake: FakeViber) -> None:
 async def test_messages_viber_cannot_carry_fail_without_calling_it(
     fake: FakeViber, message: OutboundMessage, code: str
 ) -> None:
-    error = await _send_error(await _channel(fake), message)
+    error = await send_error(await _channel(fake), message)
     assert (error.code, error.retryable) == (code, False)
     assert fake.requests == 0
 
 
 async def test_a_wrong_token_fails_permanently_and_is_never_echoed(fake: FakeViber) -> None:
-    error = await _send_error(await _channel(fake, token="not-the-token-123"), _message())
+    error = await send_error(await _channel(fake, token="not-the-token-123"), _message())
     assert (error.code, error.retryable) == ("viber_2", False)
     assert "not-the-token-123" not in str(error) and fake.received() == []
 
@@ -180,7 +171,7 @@ async def test_refused_receivers_fail_permanently_with_vibers_code(
     fake: FakeViber, status: int, code: str
 ) -> None:
     fake.refuse("refusedUser=", status)
-    error = await _send_error(await _channel(fake), _message(to="viber:refusedUser="))
+    error = await send_error(await _channel(fake), _message(to="viber:refusedUser="))
     assert (error.code, error.retryable) == (code, False)
     assert fake.received() == []
 
@@ -191,7 +182,7 @@ async def test_refused_receivers_fail_permanently_with_vibers_code(
 async def test_vibers_limits_fail_permanently_with_bad_data(
     fake: FakeViber, message: OutboundMessage
 ) -> None:
-    error = await _send_error(await _channel(fake), message)
+    error = await send_error(await _channel(fake), message)
     assert (error.code, error.retryable) == ("viber_3", False)
 
 
@@ -222,7 +213,7 @@ async def test_server_errors_and_rate_control_are_transient(
 
 async def test_timeouts_are_transient(fake: FakeViber) -> None:
     fake.latency = 1.0
-    error = await _send_error(await _channel(fake, timeout_seconds=0.2), _message())
+    error = await send_error(await _channel(fake, timeout_seconds=0.2), _message())
     assert (error.code, error.retryable) == ("viber_network", True)
 
 
@@ -235,7 +226,7 @@ async def test_connection_refused_is_transient() -> None:
             ViberCredentials.model_validate({"auth_token": "t"}),
         )
         await channel.start()
-        error = await _send_error(channel, _message())
+        error = await send_error(channel, _message())
         assert (error.code, error.retryable) == ("viber_network", True)
 
 
