@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
@@ -42,6 +43,7 @@ async def _metric(gw: RunningGateway, name: str, labels: dict[str, str]) -> floa
     return 0.0
 
 
+@pytest.mark.alone  # a lower bound on the rate achieved
 async def test_a_channel_is_held_to_its_rate_across_the_run(
     gateway_factory: GatewayFactory, database_url_factory: UrlFactory
 ) -> None:
@@ -130,6 +132,7 @@ async def test_a_failing_channel_opens_its_circuit_and_its_messages_wait_queued(
     assert sum(attempts) >= 3
 
 
+@pytest.mark.alone  # latency must not grow with a busy CPU
 async def test_a_slow_provider_gets_more_calls_in_flight_than_the_floor(
     gateway_factory: GatewayFactory, database_url_factory: UrlFactory
 ) -> None:
