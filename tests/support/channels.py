@@ -1,10 +1,11 @@
 """What the channel adapters' tests build adapters and messages with: events that go nowhere, an
-outbound message with the fields every test leaves alone, and polling until receipts are final."""
+outbound message with the fields every test leaves alone, the SendError a send or poll must
+raise, and polling until receipts are final."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import pytest
@@ -35,19 +36,18 @@ def outbound(to: str, sender: str | None, body: str = "hello", **more: Any) -> O
 async def send_error(channel: Channel, message: OutboundMessage) -> SendError:
     """The SendError that sending ``message`` on the started ``channel`` raises (the test fails if
     it raises none); the channel is closed either way."""
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(message)
-    finally:
-        await channel.close()
-    return caught.value
+    return await _error(channel, channel.send(message))
 
 
 async def poll_error(channel: Channel, ids: Sequence[str]) -> SendError:
     """The SendError that polling ``ids`` on the started ``channel`` raises; closed either way."""
+    return await _error(channel, channel.poll(ids))
+
+
+async def _error(channel: Channel, call: Awaitable[object]) -> SendError:
     try:
         with pytest.raises(SendError) as caught:
-            await channel.poll(ids)
+            await call
     finally:
         await channel.close()
     return caught.value
