@@ -10,7 +10,10 @@
 - ``fleet``: a scaled deployment of ``tidings api`` and ``tidings worker`` processes
 - ``ports``: loopback ports for subprocesses that parallel workers never share, and refused ones
 - ``channels``: what the channel adapters' unit tests build their adapters and messages with
+- ``web``: a small aiohttp app on a loopback port for the block, and a bounded wait
+- ``alone``: the ``alone`` mark, for tests that assert on time: on xdist workers they run while
+  no other test does
 
-The fixture modules are registered by ``tests/conftest.py`` (``pytest_plugins``); a folder's own
+The fixture and hook modules are registered by ``tests/conftest.py`` (``pytest_plugins``); a folder's own
 fixtures stay in that folder's conftest.
 """
