@@ -34,7 +34,7 @@ from bench.provider import FakeTwilioProcess, start_fake_twilio
 from bench.scenarios import percentile
 from bench.server import cpu_seconds
 from bench.transports import twilio_channel_class
-from tidings.channels.base import ChannelEvents, OutboundMessage, SendError
+from tidings.channels.base import ChannelReports, OutboundMessage, SendError
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
 from tidings.cli.heap import freeze_startup_objects
 
@@ -126,7 +126,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         "chn_bench",
         # No public_base_url: no StatusCallback is asked for, so the fake posts nothing back.
         TwilioSettings(api_base_url=args.url, timeout_seconds=30),
-        ChannelEvents(receipts=ignore, inbound=ignore),
+        ChannelReports(receipts=ignore, inbound=ignore),
         TwilioCredentials(account_sid=args.account_sid, auth_token=args.auth_token),
     )
     await channel.start()

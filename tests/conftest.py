@@ -1,51 +1,19 @@
-"""Shared fixtures: fresh PostgreSQL databases, one per test, dropped afterwards.
+"""Fixtures every test folder may use, from the support package (``tests/support``).
 
-The server is the one named by TIDINGS_TEST_POSTGRES_ADMIN_URL (default: the local trust-auth
-server). When it is unreachable the tests that need it fail; they never skip.
+Folder-local fixtures stay in that folder's conftest; helpers shared across folders live in
+``support`` and are imported from there, never from another folder's conftest.
 """
 
-from __future__ import annotations
-
-import os
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
+from hypothesis import settings
 
-ADMIN_URL = os.environ.get("TIDINGS_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The support modules' asserts explain their failures as a test's own do.
+pytest.register_assert_rewrite("support")
 
+pytest_plugins = ["support.postgres", "support.gateway", "support.receiver", "support.alone"]
 
-async def _admin_connection() -> asyncpg.Connection:
-    try:
-        return await asyncpg.connect(ADMIN_URL, timeout=10)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        redacted = make_url(ADMIN_URL).render_as_string(hide_password=True)
-        pytest.fail(f"PostgreSQL at {redacted} is unreachable: {exc!r}", pytrace=False)
-
-
-@pytest.fixture
-async def make_postgres_url() -> AsyncIterator[Callable[[], Awaitable[str]]]:
-    """A factory of fresh, empty PostgreSQL databases (user-facing ``postgresql://`` URLs)."""
-    admin = await _admin_connection()
-    created: list[str] = []
-
-    async def make() -> str:
-        name = f"tidings_test_{uuid.uuid4().hex[:16]}"
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-    try:
-        yield make
-    finally:
-        for name in created:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture
-async def postgres_url(make_postgres_url: Callable[[], Awaitable[str]]) -> str:
-    """A fresh, empty PostgreSQL database for this test."""
-    return await make_postgres_url()
+# Hypothesis fails an example that takes over 200 ms, a measure of how busy the machine is, not
+# of the code: with the suite on several xdist workers (scripts/test) a core is often shared.
+# The properties' own assertions are unchanged; several tests already set deadline=None.
+settings.register_profile("tidings", deadline=None)
+settings.load_profile("tidings")

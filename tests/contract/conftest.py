@@ -1,7 +1,7 @@
 """Every channel type against its provider fake, through a real gateway over real HTTP.
 
-The gateway fixtures are the integration suite's; ``provider`` runs each test once per fake
-listed in ``providers.PROVIDERS``.
+The gateway fixtures come from the support package (``support.gateway``, registered by the root
+conftest); ``provider`` runs each test once per fake listed in ``providers.PROVIDERS``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from contract.providers import PROVIDERS, ProviderFake
-from integration.conftest import database_url_factory, gateway_factory  # noqa: F401 - fixtures
 
 
 @pytest.fixture(params=sorted(PROVIDERS))

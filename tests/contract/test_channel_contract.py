@@ -7,29 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from contract.providers import ProviderFake
-from integration.conftest import ADMIN_KEY, RunningGateway, UrlFactory
+from support.gateway import GatewayFactory, RunningGateway, UrlFactory
 from tidings.core.clock import now_ms
 from tidings.features.inbound.service import open_service_windows
 from tidings.logs import JsonFormatter
 from tidings.store.schema import channels
-
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 
 
 async def _gateway(
     gateway_factory: GatewayFactory, database_url_factory: UrlFactory, provider: ProviderFake
 ) -> tuple[RunningGateway, str]:
     gw = await gateway_factory(database_url_factory)
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(
-        admin,
+    row = await gw.create_channel(
         type=provider.channel_type,
         name="provider",
         settings=provider.settings(gw.url),

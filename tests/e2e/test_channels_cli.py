@@ -15,29 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from e2e.test_cli import (
+from support.cli import (
     ADMIN_KEY,
     Server,
     assert_no_traceback,
     cli_env,
-    free_port,
     http,
     start_server,
     table_rows,
     tidings,
 )
+from support.ports import free_port
 
 FAKE_SID = "AC" + "1f" * 16
 FAKE_TOKEN = "fake-twilio-token-0123456789"
 ADDED = re.compile(r"^added (?P<type>\w+) channel (?P<name>\S+) (?P<id>chn_\w+)$", re.MULTILINE)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Server]]:
-    started: list[Server] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture

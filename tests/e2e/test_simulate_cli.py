@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from support.ports import free_port
+
 ACCOUNT = "AC" + "c" * 32
 TOKEN = "simulated-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str) -> dict[str, object]:
@@ -32,7 +27,7 @@ def _get(url: str) -> dict[str, object]:
 
 
 def test_simulate_twilio_takes_messages_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
     command = [sys.executable, "-m", "tidings.cli", "simulate", "twilio", "--port", str(port)]
     command += ["--account-sid", ACCOUNT, "--auth-token", TOKEN]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 
 
 async def _subaccount(gw: RunningGateway, name: str, key: str | None = None) -> tuple[dict[str, str], str]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 from tidings.store.schema import batches, idempotency_keys, message_events, messages
 
 LATER = (datetime.now(UTC) + timedelta(days=2)).isoformat()

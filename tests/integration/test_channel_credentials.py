@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from integration.conftest import ADMIN_KEY, RunningGateway
+from support.gateway import RunningGateway
 from tidings.channels.base import ChannelReports
 from tidings.channels.stored import build_channel
 from tidings.channels.twilio.channel import TwilioChannel
@@ -28,8 +28,7 @@ EVENTS = ChannelReports(receipts=_nothing, inbound=_nothing)
 
 
 async def _create(gw: RunningGateway, **options: Any) -> dict[str, Any]:
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    return await gw.gateway.channels.create(admin, **options)
+    return await gw.create_channel(**options)
 
 
 async def _row(gw: RunningGateway, channel_id: str) -> dict[str, Any]:

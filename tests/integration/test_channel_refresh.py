@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
+from support.gateway import ADMIN_KEY, FAST_DISPATCH, GatewayFactory, RunningGateway, UrlFactory
 from tidings.channels.base import ChannelReports, Receipt
 from tidings.channels.smpp.channel import SmppChannel
 from tidings.config import Settings
@@ -21,7 +21,6 @@ from tidings.runtime import Gateway
 from tidings.simulators.smpp import FakeSmsc
 from tidings.store.migrate import upgrade
 
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 REFRESHING = FAST_DISPATCH.model_copy(update={"channel_refresh_seconds": 0.05})
 
 

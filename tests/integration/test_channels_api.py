@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 from tidings.store.schema import channels
 
 TOKEN = "tok_" + "5" * 28

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 
 
 async def _contact(gw: RunningGateway, external_id: str, key: str | None = None, **addresses: str) -> str:

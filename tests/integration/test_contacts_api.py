@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from integration.conftest import RunningGateway, UrlFactory
+from support.gateway import RunningGateway, UrlFactory
 from tidings.store.schema import contact_addresses, contacts
 
 

@@ -4,33 +4,18 @@ types exchange messages both ways, conflicts, closing, refused deliveries, timer
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from sqlalchemy import func, select
 
-from integration.conftest import RunningGateway, UrlFactory
-from integration.receiver import Receiver
-from tidings.config import WebhookSettings
+from support.gateway import FAST_WEBHOOKS, GatewayFactory, RunningGateway, UrlFactory
+from support.receiver import Receiver
 from tidings.store.schema import conversation_messages, messages, webhook_deliveries
-
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
-FAST_WEBHOOKS = WebhookSettings(
-    poll_interval_seconds=0.05, retry_base_seconds=0.05, retry_max_seconds=0.2, lease_seconds=30
-)
 
 ANA, BEN, CAL = "+14155550501", "whatsapp:+14155550502", "telegram:5550503"
 SMS_PROXY, WA_PROXY, TG_PROXY = "+14155550900", "whatsapp:+14155550900", "telegram:900900"
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _conversation(gw: RunningGateway, key: str | None = None, **fields: Any) -> dict[str, Any]:

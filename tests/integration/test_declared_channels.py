@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from integration.conftest import ADMIN_KEY, UrlFactory
+from support.gateway import ADMIN_KEY, UrlFactory
 from tidings.channels.stored import open_credentials
 from tidings.channels.twilio.channel import TwilioChannel
 from tidings.config import Settings

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
+from support.gateway import FAST_DISPATCH, GatewayFactory, RunningGateway, UrlFactory
 from tidings.core.clock import now_ms
 from tidings.core.statuses import MessageStatus
 from tidings.dispatch.dispatcher import Dispatcher
@@ -16,12 +15,9 @@ from tidings.metrics import LEASES_RECLAIMED
 from tidings.store import queue, receipts
 from tidings.store.schema import message_events
 
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
-
 
 async def _channel(gw: RunningGateway, name: str, **settings: Any) -> str:
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(admin, type="sandbox", name=name, settings=settings)
+    row = await gw.create_channel(type="sandbox", name=name, settings=settings)
     return str(row["id"])
 
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
+from support.gateway import FAST_DISPATCH, GatewayFactory, RunningGateway, UrlFactory
 from tidings.store.schema import message_events, messages
-
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 
 
 async def _gateway(factory: GatewayFactory, urls: UrlFactory, **overrides: Any) -> RunningGateway:
@@ -32,8 +30,7 @@ async def _gateway(factory: GatewayFactory, urls: UrlFactory, **overrides: Any) 
 
 
 async def _channel(gw: RunningGateway, name: str, settings: dict[str, Any], **options: Any) -> str:
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(admin, type="sandbox", name=name, settings=settings, **options)
+    row = await gw.create_channel(type="sandbox", name=name, settings=settings, **options)
     return str(row["id"])
 
 
@@ -46,6 +43,7 @@ async def _metric(gw: RunningGateway, name: str, labels: dict[str, str]) -> floa
     return 0.0
 
 
+@pytest.mark.alone  # a lower bound on the rate achieved
 async def test_a_channel_is_held_to_its_rate_across_the_run(
     gateway_factory: GatewayFactory, database_url_factory: UrlFactory
 ) -> None:
@@ -134,6 +132,7 @@ async def test_a_failing_channel_opens_its_circuit_and_its_messages_wait_queued(
     assert sum(attempts) >= 3
 
 
+@pytest.mark.alone  # latency must not grow with a busy CPU
 async def test_a_slow_provider_gets_more_calls_in_flight_than_the_floor(
     gateway_factory: GatewayFactory, database_url_factory: UrlFactory
 ) -> None:

@@ -4,17 +4,16 @@ Last-Event-ID, kept alive with comments, and ended by the client going away."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
 
-from integration.conftest import RunningGateway, UrlFactory
-from integration.receiver import read_events
+from support.gateway import GatewayFactory, RunningGateway, UrlFactory
+from support.receiver import read_events
 from tidings.config import EventStreamSettings
 from tidings.metrics import EVENT_STREAMS
 
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 FAST_STREAM = EventStreamSettings(poll_interval_seconds=0.05, keep_alive_seconds=0.2)
 
 

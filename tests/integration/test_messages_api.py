@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 
 
 async def test_single_message_is_sent_and_delivered(gw: RunningGateway) -> None:

@@ -4,32 +4,17 @@ refusal at send, STOPALL's scope, the account's texts, and ``/v1/opt-outs``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-import pytest
 from sqlalchemy import func, select
 
-from integration.conftest import RunningGateway, UrlFactory
-from integration.receiver import Receiver
-from tidings.config import WebhookSettings
+from support.gateway import FAST_WEBHOOKS, GatewayFactory, RunningGateway, UrlFactory
+from support.receiver import Receiver
 from tidings.features.accounts.texts import DEFAULT_TEXTS, HELP, OPT_IN, OPT_OUT
 from tidings.store.schema import messages, opt_outs
 
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
-FAST_WEBHOOKS = WebhookSettings(
-    poll_interval_seconds=0.05, retry_base_seconds=0.05, retry_max_seconds=0.2, lease_seconds=30
-)
 OURS = "+14155550999"  # what the handsets write to on the default sandbox channel
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _text(gw: RunningGateway, handset: str, body: str, to: str = OURS, **extra: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import base64
 import re
 from typing import Any
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 
 
 def _cursor_of(position: str) -> str:

@@ -4,14 +4,12 @@ messages, expiry, tenancy, bad input and the inbound routing order."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select, update
 
-from integration.conftest import RunningGateway
-from integration.receiver import Receiver
+from support.gateway import RunningGateway
+from support.receiver import Receiver
 from tidings.core.clock import now_ms
 from tidings.store.schema import proxy_numbers, proxy_sessions
 
@@ -21,14 +19,6 @@ TEXTS = {
     "session_end": "This session has ended, talk to you again soon!",
     "no_session": "An active session was not found.",
 }
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _senders(gw: RunningGateway, *numbers: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
+from support.ports import closed_port, free_port
 from tidings.dispatch.rate_limits import RateLimited, RateLimiter
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -81,6 +82,7 @@ def _rate(grants: list[tuple[float, int]]) -> float:
     return after_first / (grants[-1][0] - grants[0][0])
 
 
+@pytest.mark.alone  # a lower bound on the rate achieved
 async def test_three_workers_at_50_mps_stay_within_the_limit(workers: Workers) -> None:
     grants = await _run(workers(3), mps=50, total=150)
     assert _busiest_second(grants) <= 55
@@ -94,6 +96,7 @@ async def test_groups_of_permits_count_against_the_limit(workers: Workers) -> No
 
 
 @pytest.mark.parametrize("mps", [100, 1000])
+@pytest.mark.alone  # a lower bound on the rate achieved
 async def test_achieved_rate_is_close_to_the_limit(workers: Workers, mps: int) -> None:
     grants = await _run(workers(3), mps=mps, total=3 * mps)
     assert _busiest_second(grants) <= mps * 1.1
@@ -137,21 +140,16 @@ async def test_closing_requeues_waiting_sends_and_a_cancelled_wait_frees_nothing
         await limiter.acquire("chn_slow", 1, max_wait=1)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_unreachable_redis_at_first_paces_locally_and_is_logged_once_without_the_password(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    limiter = RateLimiter.redis(f"redis://:hunter2-secret@127.0.0.1:{_closed_port()}/0", key_prefix="x")
     caplog.set_level(logging.INFO, logger="tidings.dispatch.rate_limits")
-    try:
-        grants = await _run([limiter], 20, 30)
-    finally:
-        await limiter.close()
+    with closed_port() as port:  # refused: bound, nothing listening
+        limiter = RateLimiter.redis(f"redis://:hunter2-secret@127.0.0.1:{port}/0", key_prefix="x")
+        try:
+            grants = await _run([limiter], 20, 30)
+        finally:
+            await limiter.close()
     assert _busiest_second(grants) <= 21  # alone, its share is the whole limit
     warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(warnings) == 1
@@ -161,8 +159,9 @@ async def test_unreachable_redis_at_first_paces_locally_and_is_logged_once_witho
 
 @pytest.fixture
 def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis server of this test's own, so the test can take it away."""
-    port = _closed_port()
+    """A Redis server of this test's own, so the test can take it away. Its port is one no other
+    worker's server can be given, before or after it is taken away (see ``support.ports``)."""
+    port = free_port()
     server = subprocess.Popen(
         [
             "redis-server",
@@ -193,6 +192,7 @@ def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         server.wait()
 
 
+@pytest.mark.alone  # a lower bound on the rate achieved
 async def test_redis_lost_while_running_leaves_each_worker_its_share(
     private_redis: tuple[str, subprocess.Popen[bytes]], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
-
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
+from support.gateway import FAST_DISPATCH, GatewayFactory, RunningGateway, UrlFactory
 
 
 async def _channel(gw: RunningGateway, name: str, **settings: Any) -> str:
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(admin, type="sandbox", name=name, settings=settings)
+    row = await gw.create_channel(type="sandbox", name=name, settings=settings)
     return str(row["id"])
 
 

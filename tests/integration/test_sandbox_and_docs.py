@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 
 
 async def test_handset_sees_what_it_received_and_replies_enter_as_inbound(gw: RunningGateway) -> None:

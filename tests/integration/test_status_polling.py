@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from integration.conftest import ADMIN_KEY, FAST_DISPATCH, RunningGateway, UrlFactory
+from support.gateway import FAST_DISPATCH, GatewayFactory, RunningGateway, UrlFactory
 from tidings.core.clock import now_ms
 from tidings.dispatch.dispatcher import Dispatcher
 from tidings.metrics import STATUS_POLLS
@@ -22,7 +22,6 @@ from tidings.simulators.twilio import FakeTwilio
 from tidings.store import polling
 from tidings.store.schema import messages, status_polls
 
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 SENDER = "+15005550006"
 HOUR_MS = 3600 * 1000
 
@@ -36,9 +35,7 @@ async def fake() -> AsyncIterator[FakeTwilio]:
 async def _twilio_channel(gw: RunningGateway, fake: FakeTwilio, **polling: float) -> str:
     """A Twilio channel without public_base_url: Twilio is asked for no status callbacks, so
     only polling can move its messages on."""
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(
-        admin,
+    row = await gw.create_channel(
         type="twilio",
         name="twilio",
         settings={"api_base_url": fake.url, "timeout_seconds": 5, **polling},

@@ -3,7 +3,7 @@ bodies, channels that cannot verify."""
 
 from __future__ import annotations
 
-from integration.conftest import ADMIN_KEY, RunningGateway
+from support.gateway import RunningGateway
 from tidings.channels.twilio.signature import compute_signature
 
 ACCOUNT = "AC" + "d" * 32
@@ -43,9 +43,8 @@ async def test_oversized_webhooks_are_refused(gw_sqlite: RunningGateway) -> None
 async def test_a_channel_without_a_public_url_refuses_even_well_signed_webhooks(
     gw_sqlite: RunningGateway,
 ) -> None:
-    admin = await gw_sqlite.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw_sqlite.gateway.channels.create(
-        admin, type="twilio", name="tw", credentials={"account_sid": ACCOUNT, "auth_token": TOKEN}
+    row = await gw_sqlite.create_channel(
+        type="twilio", name="tw", credentials={"account_sid": ACCOUNT, "auth_token": TOKEN}
     )
     path = f"/webhooks/{row['id']}/inbound"
     form = [("MessageSid", "SM" + "1" * 32), ("From", "+14155550100"), ("To", "+15005550006"), ("Body", "x")]
@@ -60,9 +59,7 @@ async def test_a_channel_without_a_public_url_refuses_even_well_signed_webhooks(
 
 
 async def test_malformed_bodies_are_a_400(gw_sqlite: RunningGateway) -> None:
-    admin = await gw_sqlite.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw_sqlite.gateway.channels.create(
-        admin,
+    row = await gw_sqlite.create_channel(
         type="twilio",
         name="tw",
         settings={"public_base_url": gw_sqlite.url},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from integration.conftest import RunningGateway
+from support.gateway import RunningGateway
 from tidings.store.schema import account_webhooks, messages
 
 BAD_URLS = [

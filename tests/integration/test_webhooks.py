@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from integration.conftest import ADMIN_KEY, RunningGateway, UrlFactory, start_gateway
-from integration.receiver import Received, Receiver
-from tidings.config import Settings, WebhookSettings
+from support.gateway import (
+    ADMIN_KEY,
+    FAST_WEBHOOKS,
+    GatewayFactory,
+    RunningGateway,
+    UrlFactory,
+    start_gateway,
+)
+from support.receiver import Received, Receiver
+from tidings.config import Settings
 from tidings.core.clock import now_ms
 from tidings.features.messages.schemas import SendMessagesRequest
 from tidings.metrics import WEBHOOK_DELIVERIES
@@ -24,21 +31,6 @@ from tidings.store import outbox
 from tidings.store.migrate import upgrade
 from tidings.store.schema import account_webhooks, webhook_deliveries
 from tidings.webhooks import verify_signature
-
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
-
-# Retries within a test: 25-50 ms, 50-100 ms, ... capped at 200 ms.
-FAST_WEBHOOKS = WebhookSettings(
-    poll_interval_seconds=0.05, retry_base_seconds=0.05, retry_max_seconds=0.2, lease_seconds=30
-)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _set_webhook(gw: RunningGateway, url: str, account: str = "me", key: str | None = None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from integration.conftest import ADMIN_KEY, RunningGateway
+from support.gateway import RunningGateway
 from tidings.simulators.whatsapp import FakeWhatsApp
 
 VERIFY_TOKEN = "meatyhamhock"  # Meta's own example
@@ -21,9 +21,7 @@ async def fake() -> AsyncIterator[FakeWhatsApp]:
 
 
 async def _whatsapp_channel(gw: RunningGateway, fake: FakeWhatsApp, **credentials: Any) -> str:
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(
-        admin,
+    row = await gw.create_channel(
         type="whatsapp",
         name="wa",
         settings={"api_base_url": fake.url, "phone_number_id": fake.phone_number_id},
@@ -74,9 +72,7 @@ async def test_without_a_verify_token_the_handshake_is_refused(
 async def test_channels_without_a_handshake_answer_get_with_404(
     gw_sqlite: RunningGateway, fake: FakeWhatsApp
 ) -> None:
-    admin = await gw_sqlite.gateway.accounts.authenticate_key(ADMIN_KEY)
-    twilio = await gw_sqlite.gateway.channels.create(
-        admin,
+    twilio = await gw_sqlite.create_channel(
         type="twilio",
         name="tw",
         settings={"public_base_url": gw_sqlite.url},

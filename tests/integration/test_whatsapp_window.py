@@ -5,18 +5,16 @@ templates at any time, sent in the Cloud API's template format."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from integration.conftest import ADMIN_KEY, RunningGateway
+from support.gateway import RunningGateway
 from tidings.simulators.whatsapp import FakeWhatsApp
 from tidings.store.schema import batches, message_events, messages, service_windows
-
-GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 
 WROTE = "whatsapp:+14155550123"
 NEVER = "whatsapp:+14155550177"
@@ -52,9 +50,7 @@ async def fake() -> AsyncIterator[FakeWhatsApp]:
 
 
 async def _whatsapp_channel(gw: RunningGateway, fake: FakeWhatsApp, name: str = "wa") -> str:
-    admin = await gw.gateway.accounts.authenticate_key(ADMIN_KEY)
-    row = await gw.gateway.channels.create(
-        admin,
+    row = await gw.create_channel(
         type="whatsapp",
         name=name,
         settings={"api_base_url": fake.url, "phone_number_id": fake.phone_number_id},
@@ -211,9 +207,7 @@ async def test_a_bulk_send_accepts_those_inside_the_window_and_reports_the_other
 async def test_sms_recipients_on_a_twilio_channel_are_not_checked_but_whatsapp_ones_are(
     gw_sqlite: RunningGateway,
 ) -> None:
-    admin = await gw_sqlite.gateway.accounts.authenticate_key(ADMIN_KEY)
-    await gw_sqlite.gateway.channels.create(
-        admin,
+    await gw_sqlite.create_channel(
         type="twilio",
         name="tw",
         settings={"api_base_url": "http://127.0.0.1:9"},
@@ -236,9 +230,7 @@ async def test_sms_recipients_on_a_twilio_channel_are_not_checked_but_whatsapp_o
 async def test_a_template_on_a_channel_without_templates_is_refused(
     gw_sqlite: RunningGateway, channel: str
 ) -> None:
-    admin = await gw_sqlite.gateway.accounts.authenticate_key(ADMIN_KEY)
-    await gw_sqlite.gateway.channels.create(
-        admin,
+    await gw_sqlite.create_channel(
         type="twilio",
         name="tw",
         settings={"api_base_url": "http://127.0.0.1:9"},

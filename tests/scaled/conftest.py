@@ -1,172 +1,21 @@
-"""Scaled mode with real processes: ``tidings migrate``, ``tidings api`` and several ``tidings
-worker`` processes on one PostgreSQL database, started as subprocesses on loopback ports."""
+"""Fixtures of the scaled-mode tests; the process harness is ``support.fleet``."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-ADMIN_KEY = "tdk_scaled_admin_key_0123456789abcdefghijklmnopqrstu"
-READY_TIMEOUT = 40.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@dataclass
-class Fleet:
-    """The processes of one scaled deployment and an HTTP client for its API."""
-
-    workdir: Path
-    env: dict[str, str]
-    processes: list[Process] = field(default_factory=list)
-    api_url: str = ""
-    session: aiohttp.ClientSession | None = None
-
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tidings.cli", *args],
-            env=self.env,
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def spawn(self, name: str, *args: str, **env: str) -> Process:
-        log = self.workdir / f"{name}.log"
-        with log.open("wb") as handle:
-            popen = subprocess.Popen(
-                [sys.executable, "-m", "tidings.cli", *args],
-                env={**self.env, **env},
-                cwd=self.workdir,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-            )
-        process = Process(name, popen, log)
-        self.processes.append(process)
-        return process
-
-    async def start_api(self, **env: str) -> Process:
-        port = free_port()
-        process = self.spawn("api", "api", "--port", str(port), **env)
-        self.api_url = f"http://127.0.0.1:{port}"
-        assert self.session is not None
-        await _until(process, self._ready)
-        return process
-
-    async def start_worker(self, name: str, *args: str, **env: str) -> Process:
-        process = self.spawn(name, "worker", *args, **env)
-
-        async def running() -> bool:
-            return "running" in process.output()
-
-        await _until(process, running)
-        return process
-
-    async def _ready(self) -> bool:
-        assert self.session is not None
-        try:
-            async with self.session.get(self.api_url + "/readyz") as response:
-                return response.status == 200
-        except aiohttp.ClientConnectionError:
-            return False
-
-    async def call(self, method: str, path: str, json: Any = None) -> tuple[int, Any]:
-        assert self.session is not None
-        headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        async with self.session.request(method, self.api_url + path, json=json, headers=headers) as resp:
-            return resp.status, await resp.json(content_type=None)
-
-    async def wait_for_batch(self, batch_id: str, *, timeout: float) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            status, body = await self.call("GET", f"/v1/batches/{batch_id}")
-            assert status == 200, body
-            if body["done"] >= body["accepted"]:
-                return dict(body)
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"batch not done in {timeout} s: {body}\n{self.logs()}")
-            await asyncio.sleep(0.25)
-
-    async def metric(self, port: int, name: str) -> float:
-        """One unlabelled sample from a worker's Prometheus endpoint."""
-        assert self.session is not None
-        async with self.session.get(f"http://127.0.0.1:{port}/metrics") as response:
-            text = await response.text()
-        for line in text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError(f"{name} not exported on port {port}")
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.output()[-3000:]}" for p in self.processes)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.popen.poll() is None:
-                process.popen.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.popen.kill()
-                process.popen.wait()
-
-
-async def _until(process: Process, check: Callable[[], Awaitable[bool]]) -> None:
-    deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
-    while not await check():
-        if process.popen.poll() is not None:
-            raise AssertionError(f"{process.name} exited {process.popen.returncode}:\n{process.output()}")
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{process.name} not ready in {READY_TIMEOUT} s:\n{process.output()}")
-        await asyncio.sleep(0.1)
+from support.fleet import Fleet, fleet_env
 
 
 @pytest.fixture
 async def fleet(postgres_url: str, tmp_path: Path) -> AsyncIterator[Fleet]:
     """A migrated PostgreSQL database and the environment its processes share (none started)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
-    env.update(
-        {
-            "PYTHONUNBUFFERED": "1",
-            "NO_COLOR": "1",
-            "COLUMNS": "200",
-            "TIDINGS_DATABASE_URL": postgres_url,
-            "TIDINGS_BOOTSTRAP_KEY": ADMIN_KEY,
-            "TIDINGS_SECRET_KEY": "scaled-test-secret-key-0123456789abcdef",
-            "TIDINGS_DATA_DIR": str(tmp_path / "data"),
-            "TIDINGS_NUMBER_WORKERS": "0",
-            "TIDINGS_HOST": "127.0.0.1",
-            "TIDINGS_LOG_FORMAT": "console",
-        }
-    )
-    fleet = Fleet(tmp_path, env)
+    fleet = Fleet(tmp_path, fleet_env(tmp_path, postgres_url))
     async with aiohttp.ClientSession() as session:
         fleet.session = session
         try:

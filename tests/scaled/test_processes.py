@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from scaled.conftest import Fleet, free_port
+from support.fleet import Fleet
+from support.ports import free_port
 
 pytestmark = pytest.mark.postgres
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from support.web import eventually
 from tidings.channels.base import ChannelReports, InboundMessage, OutboundMessage, Receipt
 from tidings.channels.smpp.channel import SmppChannel
 from tidings.channels.smpp.config import SmppCredentials, SmppSettings
@@ -46,14 +46,6 @@ def message(
     return OutboundMessage(
         f"msg_{next(_ids)}", "acc_1", sender, to, body, info.encoding.value, info.segments, 1
     )
-
-
-async def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def bound(adapter: SmppChannel, sessions: int | None = None) -> None:

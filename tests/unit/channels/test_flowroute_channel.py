@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.channels import IGNORE_REPORTS, outbound, send_error
+from support.ports import closed_port
 from tidings.channels.base import (
     CallbackNotFound,
     CallbackRejected,
     CallbackRequest,
-    ChannelReports,
-    InboundMessage,
     OutboundMessage,
-    Receipt,
     SendError,
 )
 from tidings.channels.flowroute.channel import FlowrouteChannel
@@ -28,17 +26,6 @@ from tidings.simulators.flowroute import FakeFlowroute
 
 SENDER = "+12065550100"
 TOKEN = "tok-0123456789abcdef-webhooks"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -59,7 +46,7 @@ async def _channel(
     channel = FlowrouteChannel(
         "chn_flowroute_test",
         FlowrouteSettings.model_validate(options),
-        EVENTS,
+        IGNORE_REPORTS,
         FlowrouteCredentials.model_validate(secrets),
     )
     await channel.start()
@@ -69,10 +56,7 @@ async def _channel(
 def _message(
     to: str = "+14155550100", sender: str | None = SENDER, body: str = "hello", **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, **more,
-    )  # fmt: skip
+    return outbound(to, sender, body, **more)
 
 
 async def _send(fake: FakeFlowroute, message: OutboundMessage, **settings: Any) -> Any:
@@ -174,14 +158,10 @@ async def test_unsendable_messages_fail_without_calling_flowroute(
 
 async def test_wrong_credentials_fail_permanently_and_never_echo_the_secret(fake: FakeFlowroute) -> None:
     channel = await _channel(fake, {"access_key": fake.access_key, "secret_key": "not-the-secret-key"})
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_http_401", False)
-    assert "Authentication failed" in caught.value.message
-    assert "not-the-secret-key" not in str(caught.value) and fake.secret_key not in str(caught.value)
+    error = await send_error(channel, _message())
+    assert (error.code, error.retryable) == ("flowroute_http_401", False)
+    assert "Authentication failed" in error.message
+    assert "not-the-secret-key" not in str(error) and fake.secret_key not in str(error)
 
 
 async def test_refused_numbers_fail_permanently_with_flowroutes_detail(fake: FakeFlowroute) -> None:
@@ -221,22 +201,16 @@ async def test_timeouts_are_transient(fake: FakeFlowroute) -> None:
 
 
 async def test_connection_refused_is_transient() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    channel = FlowrouteChannel(
-        "chn_x",
-        FlowrouteSettings(api_base_url=f"http://127.0.0.1:{port}"),
-        EVENTS,
-        FlowrouteCredentials(access_key="1", secret_key="s"),  # type: ignore[arg-type]
-    )
-    await channel.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = FlowrouteChannel(
+            "chn_x",
+            FlowrouteSettings(api_base_url=f"http://127.0.0.1:{port}"),
+            IGNORE_REPORTS,
+            FlowrouteCredentials(access_key="1", secret_key="s"),  # type: ignore[arg-type]
+        )
+        await channel.start()
+        error = await send_error(channel, _message())
+        assert (error.code, error.retryable) == ("flowroute_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeFlowroute) -> None:
@@ -336,7 +310,7 @@ def test_credentials_never_show_in_reprs() -> None:
     credentials = FlowrouteCredentials.model_validate(
         {"access_key": "key-12345678", "secret_key": "sec-654321", "webhook_token": "hook-token-0123456789"}
     )
-    channel = FlowrouteChannel("chn_r", FlowrouteSettings(), EVENTS, credentials)
+    channel = FlowrouteChannel("chn_r", FlowrouteSettings(), IGNORE_REPORTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         assert "sec-654321" not in text and "hook-token-0123456789" not in text and "key-1234" not in text
 

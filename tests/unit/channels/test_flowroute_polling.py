@@ -4,20 +4,17 @@ with the DLR table, in-between statuses report nothing, failures are classified.
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
+from support.channels import IGNORE_REPORTS, outbound, poll_error, poll_until_final
+from support.ports import closed_port
 from tidings.channels.base import (
-    ChannelReports,
-    InboundMessage,
-    OutboundMessage,
     PollTiming,
     Receipt,
-    SendError,
 )
 from tidings.channels.flowroute import callbacks
 from tidings.channels.flowroute.channel import FlowrouteChannel
@@ -26,17 +23,6 @@ from tidings.core.statuses import MessageStatus
 from tidings.simulators.flowroute import FakeFlowroute
 
 SENDER = "+12065550100"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -49,7 +35,7 @@ def _adapter(*, keys: tuple[str, str] = ("12345678", "secret"), **settings: Any)
     return FlowrouteChannel(
         "chn_flowroute_poll",
         FlowrouteSettings.model_validate(settings),
-        EVENTS,
+        IGNORE_REPORTS,
         FlowrouteCredentials.model_validate({"access_key": keys[0], "secret_key": keys[1]}),
     )
 
@@ -69,29 +55,16 @@ async def channel(fake: FakeFlowroute) -> AsyncIterator[FlowrouteChannel]:
 
 
 async def _send(channel: FlowrouteChannel, to: str) -> str:
-    message = OutboundMessage(
-        id="msg_1", account_id="AC1", sender=SENDER, recipient=to, body="hello", encoding="GSM-7",
-        segments=1, attempt=1,
-    )  # fmt: skip
-    record_id = (await channel.send(message)).provider_message_id
+    record_id = (await channel.send(outbound(to, SENDER))).provider_message_id
     assert record_id is not None
     return record_id
-
-
-async def _poll_until_final(channel: FlowrouteChannel, ids: list[str], timeout: float = 5.0) -> list[Receipt]:
-    for _ in range(int(timeout / 0.05)):
-        receipts = await channel.poll(ids)
-        if len(receipts) == len(ids):
-            return receipts
-        await asyncio.sleep(0.05)
-    raise AssertionError("the fake never reported a final status")
 
 
 async def test_a_delivered_record_becomes_a_delivered_receipt(
     fake: FakeFlowroute, channel: FlowrouteChannel
 ) -> None:
     record_id = await _send(channel, "+14155550100")
-    [receipt] = await _poll_until_final(channel, [record_id])
+    [receipt] = await poll_until_final(channel, [record_id])
     assert receipt == Receipt(record_id, MessageStatus.DELIVERED)
     assert fake.received()[0].dlr_callback is None
     assert fake.fetches[record_id] >= 1
@@ -102,7 +75,7 @@ async def test_a_delivery_failure_keeps_the_records_code(
 ) -> None:
     fake.set_undeliverable("+14155550101", 1005)
     record_id = await _send(channel, "+14155550101")
-    [receipt] = await _poll_until_final(channel, [record_id])
+    [receipt] = await poll_until_final(channel, [record_id])
     assert receipt == Receipt(record_id, MessageStatus.UNDELIVERED, "flowroute_1005", "Message undeliverable")
 
 
@@ -112,7 +85,7 @@ async def test_in_between_records_and_unknown_ids_report_nothing(
     fake.keep_pending("+14155550102")
     waiting = await _send(channel, "+14155550102")
     delivered = await _send(channel, "+14155550103")
-    receipts = await _poll_until_final(channel, [delivered])
+    receipts = await poll_until_final(channel, [delivered])
     await asyncio.sleep(0.3)  # past the fake's steps: the pending one stays at level 1
     assert await channel.poll([waiting, "mdr2-" + "0" * 32, delivered]) == receipts
     assert fake.received("+14155550102")[0].status == "smsc submit"
@@ -122,7 +95,7 @@ async def test_v2_2_channels_look_records_up_under_v2_2(fake: FakeFlowroute) -> 
     adapter = await _started(fake, api_version="v2.2")
     try:
         record_id = await _send(adapter, "+14155550104")
-        assert await _poll_until_final(adapter, [record_id]) == [Receipt(record_id, MessageStatus.DELIVERED)]
+        assert await poll_until_final(adapter, [record_id]) == [Receipt(record_id, MessageStatus.DELIVERED)]
     finally:
         await adapter.close()
 
@@ -178,28 +151,18 @@ def test_a_record_reads_its_code_from_the_newest_receipt_with_its_status() -> No
 
 
 async def test_a_provider_that_cannot_be_reached_raises_a_transient_error() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
-    await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["mdr2-" + "1" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
+        await adapter.start()
+        error = await poll_error(adapter, ["mdr2-" + "1" * 32])
+        assert (error.code, error.retryable) == ("flowroute_network", True)
 
 
 async def test_wrong_credentials_raise_a_permanent_error(fake: FakeFlowroute) -> None:
     adapter = _adapter(api_base_url=fake.url, keys=(fake.access_key, "wrong"))
     await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["mdr2-" + "1" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("flowroute_http_401", False)
+    error = await poll_error(adapter, ["mdr2-" + "1" * 32])
+    assert (error.code, error.retryable) == ("flowroute_http_401", False)
 
 
 def test_poll_timing_follows_the_settings_and_the_receipts_asked_for() -> None:
@@ -208,7 +171,7 @@ def test_poll_timing_follows_the_settings_and_the_receipts_asked_for() -> None:
     with_dlrs = FlowrouteChannel(
         "chn_x",
         FlowrouteSettings(public_base_url="https://gw.example.com"),
-        EVENTS,
+        IGNORE_REPORTS,
         FlowrouteCredentials.model_validate(
             {"access_key": "1", "secret_key": "2", "webhook_token": "t" * 20}
         ),

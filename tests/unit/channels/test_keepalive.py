@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
-import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from support.ports import closed_port
 from tidings.channels.keepalive import Answer, HttpFailure, KeepAliveClient
 
 
@@ -287,12 +287,10 @@ async def test_a_late_answer_never_reaches_the_next_request(serve: Serve) -> Non
 
 
 async def test_nothing_listening_is_a_failure_naming_the_address() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = KeepAliveClient(f"http://127.0.0.1:{port}", headers={}, max_connections=1, timeout_seconds=5)
-    with pytest.raises(HttpFailure, match=f"cannot connect to 127.0.0.1:{port}"):
-        await client.request("GET", "/x")
+    with closed_port() as port:  # refused: bound, nothing listening
+        client = KeepAliveClient(f"http://127.0.0.1:{port}", headers={}, max_connections=1, timeout_seconds=5)
+        with pytest.raises(HttpFailure, match=f"cannot connect to 127.0.0.1:{port}"):
+            await client.request("GET", "/x")
 
 
 async def test_concurrent_requests_never_open_more_than_max_connections(serve: Serve) -> None:

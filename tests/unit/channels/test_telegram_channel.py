@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -13,6 +12,8 @@ import orjson
 import pytest
 from aiohttp import web
 
+from support.channels import outbound
+from support.ports import closed_port
 from tidings.channels.base import (
     CallbackNotFound,
     CallbackRejected,
@@ -91,10 +92,7 @@ async def _send(channel: TelegramChannel, *messages: OutboundMessage) -> list[An
 
 
 def _message(to: str = "telegram:100200300", body: str = "hello", **more: Any) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender="telegram:@tidings_bot", recipient=to, body=body,
-        encoding="GSM-7", segments=1, attempt=1, **more,
-    )  # fmt: skip
+    return outbound(to, "telegram:@tidings_bot", body, **more)
 
 
 async def test_a_send_is_received_once_and_reported_delivered(fake: FakeTelegram, sinks: Sinks) -> None:
@@ -199,21 +197,16 @@ async def test_timeouts_are_transient(fake: FakeTelegram, sinks: Sinks) -> None:
     assert (error.code, error.retryable) == ("telegram_network", True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:  # a port with nothing listening once closed
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_an_unreachable_api_is_transient_and_its_error_masks_the_token(sinks: Sinks) -> None:
     token = "12345:" + "s" * 35
-    channel = TelegramChannel(
-        "chn_telegram_test",
-        TelegramSettings(api_base_url=f"http://127.0.0.1:{_free_port()}"),
-        sinks.events,
-        TelegramCredentials.model_validate({"bot_token": token}),
-    )
-    [error] = await _send(channel, _message())
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = TelegramChannel(
+            "chn_telegram_test",
+            TelegramSettings(api_base_url=f"http://127.0.0.1:{port}"),
+            sinks.events,
+            TelegramCredentials.model_validate({"bot_token": token}),
+        )
+        [error] = await _send(channel, _message())
     assert (error.code, error.retryable) == ("telegram_network", True)
     assert "s" * 35 not in str(error)
 

@@ -4,19 +4,17 @@ keeps, how it classifies every failure."""
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from support.channels import IGNORE_REPORTS, outbound, send_error
+from support.ports import closed_port
 from tidings.channels.base import (
     CallbackRejected,
     CallbackRequest,
-    ChannelReports,
-    InboundMessage,
     OutboundMessage,
-    Receipt,
     SendError,
 )
 from tidings.channels.twilio.channel import TwilioChannel
@@ -25,17 +23,6 @@ from tidings.channels.twilio.signature import compute_signature
 from tidings.simulators.twilio import FakeTwilio
 
 SENDER = "+15005550006"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -52,7 +39,7 @@ async def _channel(
     channel = TwilioChannel(
         "chn_twilio_test",
         TwilioSettings.model_validate(options),
-        EVENTS,
+        IGNORE_REPORTS,
         TwilioCredentials.model_validate(secrets),
     )
     await channel.start()
@@ -62,10 +49,7 @@ async def _channel(
 def _message(
     to: str = "+14155550100", sender: str | None = SENDER, body: str = "hello", **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, **more,
-    )  # fmt: skip
+    return outbound(to, sender, body, **more)
 
 
 async def test_send_records_the_sid_and_the_fake_receives_it_once(fake: FakeTwilio) -> None:
@@ -120,12 +104,8 @@ async def test_media_and_messaging_service(fake: FakeTwilio) -> None:
 
 async def test_no_sender_and_no_service_fails_without_calling_twilio(fake: FakeTwilio) -> None:
     channel = await _channel(fake)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message(sender=None))
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_no_sender", False)
+    error = await send_error(channel, _message(sender=None))
+    assert (error.code, error.retryable) == ("twilio_no_sender", False)
     assert fake.requests == 0
 
 
@@ -147,25 +127,17 @@ async def test_api_key_authentication(fake: FakeTwilio) -> None:
 
 async def test_wrong_credentials_fail_permanently_with_20003(fake: FakeTwilio) -> None:
     channel = await _channel(fake, {"account_sid": fake.account_sid, "auth_token": "not-the-token"})
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_20003", False)
-    assert "not-the-token" not in str(caught.value)
+    error = await send_error(channel, _message())
+    assert (error.code, error.retryable) == ("twilio_20003", False)
+    assert "not-the-token" not in str(error)
 
 
 @pytest.mark.parametrize("code", [21211, 21408, 21610, 21614])
 async def test_refused_numbers_fail_permanently_with_twilios_code(fake: FakeTwilio, code: int) -> None:
     fake.fail_number("+14155550199", code)
     channel = await _channel(fake)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message(to="+14155550199"))
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == (f"twilio_{code}", False)
+    error = await send_error(channel, _message(to="+14155550199"))
+    assert (error.code, error.retryable) == (f"twilio_{code}", False)
     assert fake.received() == []
 
 
@@ -188,31 +160,21 @@ async def test_server_errors_and_throttling_are_transient(fake: FakeTwilio, stat
 async def test_timeouts_are_transient(fake: FakeTwilio) -> None:
     fake.latency = 2.0
     channel = await _channel(fake, timeout_seconds=0.2)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+    error = await send_error(channel, _message())
+    assert (error.code, error.retryable) == ("twilio_network", True)
 
 
 async def test_connection_refused_is_transient() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    channel = TwilioChannel(
-        "chn_x",
-        TwilioSettings(api_base_url=f"http://127.0.0.1:{port}"),
-        EVENTS,
-        TwilioCredentials(account_sid="AC" + "0" * 32, auth_token="t"),  # type: ignore[arg-type]
-    )
-    await channel.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message())
-    finally:
-        await channel.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = TwilioChannel(
+            "chn_x",
+            TwilioSettings(api_base_url=f"http://127.0.0.1:{port}"),
+            IGNORE_REPORTS,
+            TwilioCredentials(account_sid="AC" + "0" * 32, auth_token="t"),  # type: ignore[arg-type]
+        )
+        await channel.start()
+        error = await send_error(channel, _message())
+        assert (error.code, error.retryable) == ("twilio_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeTwilio) -> None:
@@ -270,7 +232,7 @@ def test_credentials_never_show_in_reprs() -> None:
         {"account_sid": "AC" + "0" * 32, "auth_token": "tok-123456", "api_key_sid": "SK" + "0" * 32,
          "api_key_secret": "sec-654321"}
     )  # fmt: skip
-    channel = TwilioChannel("chn_r", TwilioSettings(), EVENTS, credentials)
+    channel = TwilioChannel("chn_r", TwilioSettings(), IGNORE_REPORTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         assert "tok-123456" not in text and "sec-654321" not in text
 

@@ -4,21 +4,19 @@ status callbacks' table, in-between statuses report nothing, failures are classi
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from pydantic import ValidationError
 
+from support.channels import IGNORE_REPORTS, outbound, poll_error, poll_until_final
+from support.ports import closed_port
 from tidings.channels.base import (
-    ChannelReports,
-    InboundMessage,
     OutboundMessage,
     PollTiming,
     Receipt,
-    SendError,
 )
 from tidings.channels.twilio.channel import TwilioChannel
 from tidings.channels.twilio.config import TwilioCredentials, TwilioSettings
@@ -26,17 +24,6 @@ from tidings.core.statuses import MessageStatus
 from tidings.simulators.twilio import FakeTwilio
 
 SENDER = "+15005550006"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -59,16 +46,13 @@ def _adapter(*, credentials: tuple[str, str] = ("AC" + "0" * 32, "token"), **set
     return TwilioChannel(
         "chn_twilio_poll",
         TwilioSettings.model_validate(settings),
-        EVENTS,
+        IGNORE_REPORTS,
         TwilioCredentials.model_validate({"account_sid": sid, "auth_token": token}),
     )
 
 
 def _message(to: str) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=SENDER, recipient=to, body="hello", encoding="GSM-7",
-        segments=1, attempt=1,
-    )  # fmt: skip
+    return outbound(to, SENDER)
 
 
 async def _send(channel: TwilioChannel, to: str) -> str:
@@ -77,20 +61,11 @@ async def _send(channel: TwilioChannel, to: str) -> str:
     return sid
 
 
-async def _poll_until_final(channel: TwilioChannel, sids: list[str], timeout: float = 5.0) -> list[Receipt]:
-    for _ in range(int(timeout / 0.05)):
-        receipts = await channel.poll(sids)
-        if len(receipts) == len(sids):
-            return receipts
-        await asyncio.sleep(0.05)
-    raise AssertionError("the fake never reported a final status")
-
-
 async def test_a_delivered_message_becomes_a_delivered_receipt(
     fake: FakeTwilio, channel: TwilioChannel
 ) -> None:
     sid = await _send(channel, "+14155550100")
-    [receipt] = await _poll_until_final(channel, [sid])
+    [receipt] = await poll_until_final(channel, [sid])
     assert receipt == Receipt(sid, MessageStatus.DELIVERED)
     assert fake.received()[0].status_callback is None  # polling was the only news
     assert fake.fetches[sid] >= 1
@@ -101,7 +76,7 @@ async def test_undelivered_keeps_twilios_error_code(fake: FakeTwilio, channel: T
     fake.undeliverable["+14155550102"] = 30450  # not in our table: Twilio's error_message is kept
     first = await _send(channel, "+14155550101")
     second = await _send(channel, "+14155550102")
-    receipts = {r.provider_message_id: r for r in await _poll_until_final(channel, [first, second])}
+    receipts = {r.provider_message_id: r for r in await poll_until_final(channel, [first, second])}
     assert receipts[first] == Receipt(
         first, MessageStatus.UNDELIVERED, "twilio_30003", "unreachable destination handset"
     )
@@ -119,7 +94,7 @@ async def test_in_between_statuses_and_unknown_sids_report_nothing(
     waiting = await _send(channel, "+14155550103")
     delivered = await _send(channel, "+14155550104")
     unknown = "SM" + "f" * 32
-    receipts = await _poll_until_final(channel, [delivered])
+    receipts = await poll_until_final(channel, [delivered])
     assert [r.provider_message_id for r in receipts] == [delivered]
     await asyncio.sleep(0.3)  # past both of the fake's steps: the pending one is `sent` for good
     assert await channel.poll([waiting, unknown, delivered]) == receipts
@@ -174,28 +149,18 @@ async def test_the_fake_moves_messages_on_without_callbacks_as_its_json_shows(
 
 
 async def test_a_provider_that_cannot_be_reached_raises_a_transient_error() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
-    await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["SM" + "1" * 32, "SM" + "2" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        adapter = _adapter(api_base_url=f"http://127.0.0.1:{port}")
+        await adapter.start()
+        error = await poll_error(adapter, ["SM" + "1" * 32, "SM" + "2" * 32])
+        assert (error.code, error.retryable) == ("twilio_network", True)
 
 
 async def test_wrong_credentials_raise_the_authentication_error(fake: FakeTwilio) -> None:
     adapter = _adapter(api_base_url=fake.url, credentials=(fake.account_sid, "not-the-token"))
     await adapter.start()
-    try:
-        with pytest.raises(SendError) as caught:
-            await adapter.poll(["SM" + "1" * 32])
-    finally:
-        await adapter.close()
-    assert (caught.value.code, caught.value.retryable) == ("twilio_20003", False)
+    error = await poll_error(adapter, ["SM" + "1" * 32])
+    assert (error.code, error.retryable) == ("twilio_20003", False)
 
 
 def test_poll_timing_follows_the_settings_and_the_callbacks() -> None:

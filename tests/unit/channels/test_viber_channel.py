@@ -4,21 +4,21 @@ how it classifies every failure, and the callbacks the fake posts back through a
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.channels import IGNORE_REPORTS, outbound, send_error
+from support.ports import closed_port
+from support.web import eventually
 from tidings.channels.base import (
     CallbackError,
     CallbackNotFound,
     CallbackRejected,
     CallbackRequest,
     CallbackResult,
-    ChannelReports,
-    InboundMessage,
     OutboundMessage,
     Receipt,
     SendError,
@@ -30,17 +30,6 @@ from tidings.simulators.viber import FakeViber
 
 BOT = "Tidings Bot"
 USER = "01234567890A="
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 class Gateway:
@@ -105,7 +94,7 @@ def _build(fake: FakeViber, token: str | None = None, **settings: Any) -> ViberC
     return ViberChannel(
         "chn_viber_test",
         ViberSettings.model_validate(options),
-        EVENTS,
+        IGNORE_REPORTS,
         ViberCredentials.model_validate({"auth_token": token or fake.auth_token}),
     )
 
@@ -119,27 +108,7 @@ async def _channel(fake: FakeViber, token: str | None = None, **settings: Any) -
 def _message(
     to: str = f"viber:{USER}", sender: str | None = None, body: str = "hello", **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender=sender, recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, **more,
-    )  # fmt: skip
-
-
-async def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
-
-
-async def _send_error(channel: ViberChannel, message: OutboundMessage) -> SendError:
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(message)
-    finally:
-        await channel.close()
-    return caught.value
+    return outbound(to, sender, body, **more)
 
 
 async def test_send_keeps_the_exact_message_token_and_sends_the_documented_body(fake: FakeViber) -> None:
@@ -186,13 +155,13 @@ async def test_one_media_url_is_sent_as_a_picture(fake: FakeViber) -> None:
 async def test_messages_viber_cannot_carry_fail_without_calling_it(
     fake: FakeViber, message: OutboundMessage, code: str
 ) -> None:
-    error = await _send_error(await _channel(fake), message)
+    error = await send_error(await _channel(fake), message)
     assert (error.code, error.retryable) == (code, False)
     assert fake.requests == 0
 
 
 async def test_a_wrong_token_fails_permanently_and_is_never_echoed(fake: FakeViber) -> None:
-    error = await _send_error(await _channel(fake, token="not-the-token-123"), _message())
+    error = await send_error(await _channel(fake, token="not-the-token-123"), _message())
     assert (error.code, error.retryable) == ("viber_2", False)
     assert "not-the-token-123" not in str(error) and fake.received() == []
 
@@ -202,7 +171,7 @@ async def test_refused_receivers_fail_permanently_with_vibers_code(
     fake: FakeViber, status: int, code: str
 ) -> None:
     fake.refuse("refusedUser=", status)
-    error = await _send_error(await _channel(fake), _message(to="viber:refusedUser="))
+    error = await send_error(await _channel(fake), _message(to="viber:refusedUser="))
     assert (error.code, error.retryable) == (code, False)
     assert fake.received() == []
 
@@ -213,7 +182,7 @@ async def test_refused_receivers_fail_permanently_with_vibers_code(
 async def test_vibers_limits_fail_permanently_with_bad_data(
     fake: FakeViber, message: OutboundMessage
 ) -> None:
-    error = await _send_error(await _channel(fake), message)
+    error = await send_error(await _channel(fake), message)
     assert (error.code, error.retryable) == ("viber_3", False)
 
 
@@ -244,23 +213,21 @@ async def test_server_errors_and_rate_control_are_transient(
 
 async def test_timeouts_are_transient(fake: FakeViber) -> None:
     fake.latency = 1.0
-    error = await _send_error(await _channel(fake, timeout_seconds=0.2), _message())
+    error = await send_error(await _channel(fake, timeout_seconds=0.2), _message())
     assert (error.code, error.retryable) == ("viber_network", True)
 
 
 async def test_connection_refused_is_transient() -> None:
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    channel = ViberChannel(
-        "chn_x",
-        ViberSettings(api_base_url=f"http://127.0.0.1:{port}", sender_name=BOT),
-        EVENTS,
-        ViberCredentials.model_validate({"auth_token": "t"}),
-    )
-    await channel.start()
-    error = await _send_error(channel, _message())
-    assert (error.code, error.retryable) == ("viber_network", True)
+    with closed_port() as port:  # refused: bound, nothing listening
+        channel = ViberChannel(
+            "chn_x",
+            ViberSettings(api_base_url=f"http://127.0.0.1:{port}", sender_name=BOT),
+            IGNORE_REPORTS,
+            ViberCredentials.model_validate({"auth_token": "t"}),
+        )
+        await channel.start()
+        error = await send_error(channel, _message())
+        assert (error.code, error.retryable) == ("viber_network", True)
 
 
 async def test_one_session_carries_concurrent_sends(fake: FakeViber) -> None:
@@ -287,7 +254,7 @@ async def test_start_registers_the_webhook_and_receipts_come_back_through_it(
         assert len(gateway.results) == 1 and gateway.results[0] == CallbackResult()  # the check
         delivered = await channel.send(_message())
         lost = await channel.send(_message(to="viber:lostUser="))
-        await _wait_for(lambda: len(gateway.receipts()) == 2)
+        await eventually(lambda: len(gateway.receipts()) == 2)
     finally:
         await channel.close()
     by_id = {r.provider_message_id: r for r in gateway.receipts()}
@@ -359,7 +326,7 @@ async def test_signatures_are_checked_before_the_body_is_read(fake: FakeViber) -
 
 def test_the_token_never_shows_in_reprs() -> None:
     credentials = ViberCredentials.model_validate({"auth_token": "tok-123456"})
-    channel = ViberChannel("chn_r", ViberSettings(sender_name=BOT), EVENTS, credentials)
+    channel = ViberChannel("chn_r", ViberSettings(sender_name=BOT), IGNORE_REPORTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         assert "tok-123456" not in text
 

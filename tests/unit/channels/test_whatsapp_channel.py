@@ -4,22 +4,20 @@ sends (text, media, templates), what it keeps, how it classifies failures, its w
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
 from aiohttp import web
 
+from support.channels import IGNORE_REPORTS, outbound
+from support.ports import closed_port
 from tidings.channels.base import (
     CallbackNotFound,
     CallbackRejected,
     CallbackRequest,
-    ChannelReports,
-    InboundMessage,
     OutboundMessage,
-    Receipt,
     SendError,
 )
 from tidings.channels.whatsapp.channel import WhatsAppChannel
@@ -29,17 +27,6 @@ from tidings.simulators.whatsapp import FakeWhatsApp
 
 CUSTOMER = "whatsapp:+14155550100"
 VERIFY_TOKEN = "verify-me-please"
-
-
-async def _ignore_receipts(_: str, __: Sequence[Receipt]) -> None:
-    return None
-
-
-async def _ignore_inbound(_: str, __: Sequence[InboundMessage]) -> None:
-    return None
-
-
-EVENTS = ChannelReports(receipts=_ignore_receipts, inbound=_ignore_inbound)
 
 
 @pytest.fixture
@@ -59,7 +46,7 @@ def _build(fake: FakeWhatsApp, credentials: dict[str, Any] | None = None, **sett
     return WhatsAppChannel(
         "chn_whatsapp_test",
         WhatsAppSettings.model_validate(options),
-        EVENTS,
+        IGNORE_REPORTS,
         WhatsAppCredentials.model_validate(secrets),
     )
 
@@ -75,10 +62,7 @@ async def _channel(
 def _message(
     to: str = CUSTOMER, body: str = "hello", *, template: Mapping[str, Any] | None = None, **more: Any
 ) -> OutboundMessage:
-    return OutboundMessage(
-        id="msg_1", account_id="AC1", sender="+15550783881", recipient=to, body=body, encoding="GSM-7",
-        segments=1, attempt=1, template=template, **more,
-    )  # fmt: skip
+    return outbound(to, "+15550783881", body, template=template, **more)
 
 
 async def _send(channel: WhatsAppChannel, message: OutboundMessage) -> str | None:
@@ -228,10 +212,8 @@ async def test_timeouts_and_refused_connections_are_transient(fake: FakeWhatsApp
     fake.latency = 2.0
     with pytest.raises(SendError) as slow:
         await _send(await _channel(fake, timeout_seconds=0.2), _message())
-    with socket.socket() as probe:  # a port with nothing listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with pytest.raises(SendError) as refused:
+    # The port refuses: bound, nothing listening.
+    with closed_port() as port, pytest.raises(SendError) as refused:
         await _send(await _channel(fake, api_base_url=f"http://127.0.0.1:{port}"), _message())
     for caught in (slow, refused):
         assert (caught.value.code, caught.value.retryable) == ("whatsapp_network", True)
@@ -344,7 +326,7 @@ def test_credentials_never_show_in_reprs() -> None:
     credentials = WhatsAppCredentials.model_validate(
         {"access_token": "EAAtok-123456", "app_secret": "sec-654321", "verify_token": "ver-112233"}
     )
-    channel = WhatsAppChannel("chn_r", WhatsAppSettings(phone_number_id="1"), EVENTS, credentials)
+    channel = WhatsAppChannel("chn_r", WhatsAppSettings(phone_number_id="1"), IGNORE_REPORTS, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         for secret in ("EAAtok-123456", "sec-654321", "ver-112233"):
             assert secret not in text

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import eventually, serving
 from tidings.simulators.flowroute import FakeFlowroute
-from unit.simulators.loopback import wait_for, webhook
 
 JSON_API = "application/vnd.api+json"
 
@@ -38,7 +38,7 @@ async def fake() -> AsyncIterator[FakeFlowroute]:
 @pytest.fixture
 async def hook() -> AsyncIterator[Hook]:
     receiver = Hook()
-    async with webhook(web.post("/hook", receiver.handle)) as base:
+    async with serving([web.post("/hook", receiver.handle)]) as base:
         receiver.url = f"{base}/hook"
         yield receiver
 
@@ -168,7 +168,7 @@ async def test_delivery_receipts_go_to_each_messages_dlr_callback(
     for to in ("14155550100", "14155550101"):
         await _post(http, fake, _document(to=to, dlr_callback=f"{hook.url}?token=abc"))
     await _post(http, fake, _document(to="14155550102"))  # no dlr_callback: no receipts
-    await wait_for(lambda: len(hook.calls) == 4)
+    await eventually(lambda: len(hook.calls) == 4)
     await asyncio.sleep(0.1)
     assert len(hook.calls) == 4 and {q for q, _, _ in hook.calls} == {"token=abc"}
     delivered, undelivered, _ = fake.received()

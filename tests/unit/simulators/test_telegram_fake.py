@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import serving
 from tidings.simulators import telegram_resources as tg
 from tidings.simulators.telegram import FakeTelegram
-from unit.simulators.loopback import webhook
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -38,7 +38,7 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 async def hook() -> AsyncIterator[Hook]:
     receiver = Hook()
-    async with webhook(web.post("/hook", receiver.handle)) as base:
+    async with serving([web.post("/hook", receiver.handle)]) as base:
         receiver.url = f"{base}/hook"
         yield receiver
 

@@ -17,8 +17,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from support.web import eventually, serving
 from tidings.simulators.twilio import FakeTwilio
-from unit.simulators.loopback import wait_for, webhook
 
 
 class FakeHttpClient(TwilioHttpClient):
@@ -60,7 +60,7 @@ async def fake() -> AsyncIterator[FakeTwilio]:
 @pytest.fixture
 async def hook(fake: FakeTwilio) -> AsyncIterator[Hook]:
     receiver = Hook(fake.auth_token)
-    async with webhook(web.post("/hook", receiver.handle)) as base:
+    async with serving([web.post("/hook", receiver.handle)]) as base:
         receiver.url = f"{base}/hook"
         yield receiver
 
@@ -120,7 +120,7 @@ async def test_status_callbacks_are_signed_as_twilio_signs_them(fake: FakeTwilio
         await asyncio.to_thread(
             client.messages.create, to=to, from_="+15005550006", body="x", status_callback=hook.url
         )
-    await wait_for(lambda: len(hook.calls) == 4)
+    await eventually(lambda: len(hook.calls) == 4)
     assert all(valid for _, valid in hook.calls)
     outcome = {(form["To"], form["MessageStatus"]): form.get("ErrorCode") for form, _ in hook.calls}
     assert outcome == {

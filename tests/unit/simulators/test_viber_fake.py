@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import eventually, serving
 from tidings.simulators.viber import FakeViber
-from unit.simulators.loopback import wait_for, webhook
 
 SENDER = {"name": "Tidings Bot", "avatar": "https://example.com/a.png"}
 
@@ -49,7 +49,7 @@ async def fake() -> AsyncIterator[FakeViber]:
 @pytest.fixture
 async def hook(fake: FakeViber) -> AsyncIterator[Hook]:
     receiver = Hook(fake.auth_token)
-    async with webhook(web.post("/hook", receiver.handle)) as base:
+    async with serving([web.post("/hook", receiver.handle)]) as base:
         receiver.url = f"{base}/hook"
         yield receiver
 
@@ -170,7 +170,7 @@ async def test_receipts_are_signed_and_follow_the_event_filter(
     await _call(http, fake, "set_webhook", {"url": hook.url, "event_types": ["failed"]})
     await _call(http, fake, "send_message", _text())
     await _call(http, fake, "send_message", _text(receiver="lostUser="))
-    await wait_for(lambda: len(fake.callbacks) == 1 and all(m.status != "sent" for m in fake.messages))
+    await eventually(lambda: len(fake.callbacks) == 1 and all(m.status != "sent" for m in fake.messages))
     assert hook.events() == ["webhook", "failed"]  # no delivered: the bot did not ask for it
     failed, valid = hook.calls[1]
     assert valid and failed["desc"] == "offline for too long" and failed["user_id"] == "lostUser="
@@ -179,7 +179,7 @@ async def test_receipts_are_signed_and_follow_the_event_filter(
 
     await _call(http, fake, "set_webhook", {"url": hook.url})
     await _call(http, fake, "send_message", _text())
-    await wait_for(lambda: hook.events()[-1] == "delivered")
+    await eventually(lambda: hook.events()[-1] == "delivered")
     assert all(valid for _, valid in hook.calls)
 
 
@@ -191,7 +191,7 @@ async def test_receipts_wait_for_the_callback_delay(
     await _call(http, fake, "send_message", _text())
     await asyncio.sleep(0.1)
     assert hook.events() == ["webhook"]
-    await wait_for(lambda: hook.events() == ["webhook", "delivered"])
+    await eventually(lambda: hook.events() == ["webhook", "delivered"])
 
 
 async def test_transient_failures_then_acceptance(fake: FakeViber, http: aiohttp.ClientSession) -> None:

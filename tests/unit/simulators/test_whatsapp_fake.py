@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from support.web import eventually, serving
 from tidings.simulators.whatsapp import FakeWhatsApp
-from unit.simulators.loopback import wait_for, webhook
 
 CUSTOMER = "+14155550100"
 
@@ -52,7 +52,7 @@ async def fake() -> AsyncIterator[FakeWhatsApp]:
 @pytest.fixture
 async def hook(fake: FakeWhatsApp) -> AsyncIterator[Hook]:
     receiver = Hook(fake.app_secret)
-    async with webhook(web.post("/hook", receiver.handle), web.get("/hook", receiver.handshake)) as base:
+    async with serving([web.post("/hook", receiver.handle), web.get("/hook", receiver.handshake)]) as base:
         receiver.url = f"{base}/hook"
         yield receiver
 
@@ -181,7 +181,7 @@ async def test_statuses_are_posted_signed_sent_then_delivered(fake: FakeWhatsApp
     fake.webhook_url = hook.url
     fake.open_window(CUSTOMER)
     await _post(fake, _text())
-    await wait_for(lambda: len(hook.calls) == 2)
+    await eventually(lambda: len(hook.calls) == 2)
     [message] = fake.received()
     statuses = []
     for payload, signed in hook.calls:
@@ -204,7 +204,7 @@ async def test_undeliverable_numbers_get_a_failed_status_with_131026(fake: FakeW
     fake.open_window(CUSTOMER)
     fake.mark_undeliverable(CUSTOMER)
     assert (await _post(fake, _text()))[0] == 200
-    await wait_for(lambda: len(hook.calls) == 2)
+    await eventually(lambda: len(hook.calls) == 2)
     failed = hook.calls[1][0]["entry"][0]["changes"][0]["value"]["statuses"][0]
     assert failed["status"] == "failed"
     assert [(e["code"], e["title"]) for e in failed["errors"]] == [(131026, "Message undeliverable")]

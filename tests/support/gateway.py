@@ -1,5 +1,8 @@
-"""A real gateway per test: migrated database (SQLite file or PostgreSQL), uvicorn on a loopback
-port, and an HTTP client holding the bootstrap admin key."""
+"""The running-gateway harness: a real gateway per test on a migrated database (SQLite file or
+PostgreSQL), uvicorn on a loopback port the kernel picks (port 0, so parallel workers never
+collide), and an HTTP client holding the bootstrap admin key.
+
+Registered as fixtures by the root conftest; tests import the types and constants from here."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import pytest
 import uvicorn
 
 from tidings.app import create_app
-from tidings.config import DispatchSettings, Settings
+from tidings.config import DispatchSettings, Settings, WebhookSettings
 from tidings.runtime import Gateway
 from tidings.store.migrate import upgrade
 
@@ -29,6 +32,11 @@ FAST_DISPATCH = DispatchSettings(
     poll_interval_seconds=0.05,
     lease_seconds=30,
     circuit_cooldown_seconds=0.2,
+)
+
+# Webhook retries within a test: 25-50 ms, 50-100 ms, ... capped at 200 ms.
+FAST_WEBHOOKS = WebhookSettings(
+    poll_interval_seconds=0.05, retry_base_seconds=0.05, retry_max_seconds=0.2, lease_seconds=30
 )
 
 
@@ -67,6 +75,12 @@ class RunningGateway:
             except ValueError:
                 body = text
             return Response(resp.status, body, dict(resp.headers))
+
+    async def create_channel(self, **options: Any) -> dict[str, Any]:
+        """A channel of the bootstrap admin's account, made through the service (not the API),
+        so a test can give it settings the API would hide; the stored row."""
+        admin = await self.gateway.accounts.authenticate_key(ADMIN_KEY)
+        return await self.gateway.channels.create(admin, **options)
 
     def basic(self, account_id: str, token: str) -> dict[str, str]:
         encoded = base64.b64encode(f"{account_id}:{token}".encode()).decode()
@@ -144,6 +158,9 @@ async def start_gateway(
     port = server.servers[0].sockets[0].getsockname()[1]
     session = aiohttp.ClientSession()
     return server, task, RunningGateway(f"http://127.0.0.1:{port}", gateway, session)
+
+
+GatewayFactory = Callable[..., Awaitable[RunningGateway]]
 
 
 @pytest.fixture

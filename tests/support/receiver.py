@@ -1,7 +1,8 @@
 """A webhook receiver for tests: a real aiohttp server on loopback that records every request.
 
 It can refuse the first N requests (or all, until told otherwise) with a 500, so tests see the
-gateway retry; and it reads server-sent event streams for the live-stream tests.
+gateway retry; and it reads server-sent event streams for the live-stream tests. The
+``receiver`` fixture is registered by the root conftest.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 
@@ -84,6 +86,17 @@ class Receiver:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A receiver on a kernel-chosen loopback port that answers every request 204."""
+    server = Receiver()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 @dataclass(frozen=True)
