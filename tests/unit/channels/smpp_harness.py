@@ -27,7 +27,7 @@ class Reported:
     async def on_inbound(self, channel_id: str, inbound: Sequence[InboundMessage]) -> None:
         self.inbound += inbound
 
-    def events(self) -> ChannelReports:
+    def reports(self) -> ChannelReports:
         return ChannelReports(self.on_receipts, self.on_inbound)
 
 
@@ -36,7 +36,7 @@ def channel(fake: FakeSmsc, reported: Reported, **settings: Any) -> SmppChannel:
         host="127.0.0.1", port=fake.port, system_id="esme", reconnect_min_seconds=0.05,
         reconnect_max_seconds=0.2, enquire_link_seconds=0.5, throttle_backoff_seconds=0.05, **settings,
     )  # fmt: skip
-    return SmppChannel("chn_smpp", config, reported.events(), SmppCredentials(password="secret"))
+    return SmppChannel("chn_smpp", config, reported.reports(), SmppCredentials(password="secret"))
 
 
 def message(

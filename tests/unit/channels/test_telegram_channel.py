@@ -48,7 +48,7 @@ class Sinks:
         self.inbound.extend(messages)
 
     @property
-    def events(self) -> ChannelReports:
+    def reports(self) -> ChannelReports:
         return ChannelReports(receipts=self.take_receipts, inbound=self.take_inbound)
 
 
@@ -71,7 +71,7 @@ def _channel(
     return TelegramChannel(
         "chn_telegram_test",
         TelegramSettings.model_validate(options),
-        sinks.events,
+        sinks.reports,
         TelegramCredentials.model_validate(secrets),
     )
 
@@ -203,7 +203,7 @@ async def test_an_unreachable_api_is_transient_and_its_error_masks_the_token(sin
         channel = TelegramChannel(
             "chn_telegram_test",
             TelegramSettings(api_base_url=f"http://127.0.0.1:{port}"),
-            sinks.events,
+            sinks.reports,
             TelegramCredentials.model_validate({"bot_token": token}),
         )
         [error] = await _send(channel, _message())
@@ -372,7 +372,7 @@ def test_credentials_never_show_in_reprs(sinks: Sinks) -> None:
     credentials = TelegramCredentials.model_validate(
         {"bot_token": "12345:tok-secret-abcdefghijklmnop", "webhook_secret": "hook-secret-value"}
     )
-    channel = TelegramChannel("chn_r", TelegramSettings(), sinks.events, credentials)
+    channel = TelegramChannel("chn_r", TelegramSettings(), sinks.reports, credentials)
     for text in (repr(credentials), str(credentials), repr(channel), credentials.model_dump_json()):
         assert "tok-secret" not in text and "hook-secret-value" not in text
     assert credentials.bot_id == "12345" and channel.bot_address == "telegram:12345"

@@ -1,5 +1,5 @@
-"""The webhook endpoint's edges, whatever the provider: channels without webhooks, oversized
-bodies, channels that cannot verify."""
+"""The provider callback endpoint's edges, whatever the provider: channels that take no
+callbacks, oversized bodies, channels that cannot verify."""
 
 from __future__ import annotations
 

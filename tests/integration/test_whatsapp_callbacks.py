@@ -1,4 +1,4 @@
-"""Meta's webhooks through the real ingress: the GET handshake (``hub.challenge``) on
+"""Meta's callbacks (its "webhooks") through the real ingress: the GET handshake (``hub.challenge``) on
 ``/webhooks/{channel_id}/{kind}``, channels that take no GET, and a signed notification stored."""
 
 from __future__ import annotations
