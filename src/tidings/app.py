@@ -1,4 +1,5 @@
-"""The ASGI application factory."""
+"""The ASGI application factory: the routers of every feature, the middleware in front of them,
+and the registry through which routers reach the gateway's services (tidings.web.services)."""
 
 from __future__ import annotations
 

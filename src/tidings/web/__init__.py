@@ -1,1 +1,2 @@
-"""The HTTP edge: app factory, authentication, error mapping, and the routers' shared helpers."""
+"""What every router uses: authentication, typed service keys, error mapping, idempotency, the
+body-size guard. The app factory that puts the routers together is ``tidings/app.py``."""
