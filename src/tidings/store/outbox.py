@@ -37,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tidings.core.events import MESSAGE_RECEIVED, MESSAGE_STATUS
 from tidings.core.statuses import MessageStatus
+from tidings.store.event_rows import events_with_their_messages
 from tidings.store.picks import picked
 from tidings.store.schema import account_webhooks, message_events, messages, webhook_deliveries
 
@@ -241,18 +242,7 @@ def events_with_messages(conn: Connection, event_ids: Iterable[int]) -> dict[int
     """message_events rows (as ``event_*`` keys) joined to their message's row, by event id."""
     wanted = sorted(set(event_ids))
     found: dict[int, dict[str, Any]] = {}
-    query = (
-        select(
-            messages,
-            message_events.c.id.label("event_id"),
-            message_events.c.status.label("event_status"),
-            message_events.c.at.label("event_at"),
-            message_events.c.code.label("event_code"),
-            message_events.c.detail.label("event_detail"),
-        )
-        .join(messages, messages.c.id == message_events.c.message_id)
-        .where(message_events.c.id.in_(bindparam("ids", expanding=True)))
-    )
+    query = events_with_their_messages().where(message_events.c.id.in_(bindparam("ids", expanding=True)))
     for start in range(0, len(wanted), _CHUNK):
         for row in conn.execute(query, {"ids": wanted[start : start + _CHUNK]}):
             found[row.event_id] = dict(row._mapping)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar, cast
 
+from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.types import ASGIApp
 
 from tidings.config import Settings
 from tidings.crypto import SecretBox
@@ -31,9 +31,9 @@ class ServiceKey(Generic[T]):
     def __repr__(self) -> str:
         return f"ServiceKey({self.name!r})"
 
-    def of(self, app: ASGIApp) -> T:
+    def of(self, app: Starlette) -> T:
         """The service in ``app``'s registry (a ``KeyError`` means the app factory never added it)."""
-        registry: dict[str, Any] = app.state.services  # type: ignore[attr-defined]
+        registry: dict[str, Any] = app.state.services
         return cast(T, registry[self.name])
 
     def __call__(self, request: Request) -> T:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tidings.core.events import ANNOUNCED_VALUES
+from tidings.store.event_rows import events_with_their_messages
 from tidings.store.schema import message_events, messages
 
 _ANNOUNCED = sorted(ANNOUNCED_VALUES)
@@ -34,15 +35,7 @@ async def announced_events(
 ) -> list[dict[str, Any]]:
     """Announced events with ``after < id <= upto`` of messages in these accounts, oldest first."""
     rows = await conn.execute(
-        select(
-            messages,
-            message_events.c.id.label("event_id"),
-            message_events.c.status.label("event_status"),
-            message_events.c.at.label("event_at"),
-            message_events.c.code.label("event_code"),
-            message_events.c.detail.label("event_detail"),
-        )
-        .join(messages, messages.c.id == message_events.c.message_id)
+        events_with_their_messages()
         .where(
             message_events.c.id > after,
             message_events.c.id <= upto,
