@@ -18,6 +18,7 @@ from tidings.features.accounts import ACCOUNTS
 from tidings.features.accounts.endpoints import router as accounts_router
 from tidings.features.channels import CHANNELS
 from tidings.features.channels.endpoints import router as channels_router
+from tidings.features.compat import mount_compat
 from tidings.features.contacts import CONTACTS
 from tidings.features.contacts.endpoints import router as contacts_router
 from tidings.features.conversations import CONVERSATIONS
@@ -87,6 +88,8 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
     )
     for router in routers:
         app.include_router(router)
+    # After the native routers: a surface's prefix (/twilio, /compat/...) never shadows them.
+    mount_compat(app, settings)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -178,6 +178,9 @@ class Settings(BaseSettings):
     # the primary account when ``serve`` or ``api`` starts.
     channels: list[DeclaredChannel] = Field(default_factory=list)
     routes: list[DeclaredRoute] = Field(default_factory=list)
+    # One section per compat surface (docs/compat.md), each validated by the surface itself, e.g.
+    # TIDINGS_COMPAT__IMQS__ENABLED=false or a ``[compat.twilio]`` table in the TOML file.
+    compat: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _declared_names_once(self) -> Self:

@@ -1,0 +1,7 @@
+"""The registry of compat surfaces, in mounting order. One line per surface."""
+
+from __future__ import annotations
+
+from tidings.features.compat.surface import Surface
+
+SURFACES: tuple[Surface, ...] = ()
