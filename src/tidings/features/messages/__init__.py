@@ -4,7 +4,18 @@
 # (an import-linter contract in pyproject.toml holds it).
 from tidings.features.messages.origin import Limits
 from tidings.features.messages.pipeline import SendPipeline
-from tidings.features.messages.schemas import MessageOut
+
+# ContactRecipient, SendMessagesRequest: compat surfaces build the native send request they
+# translate onto.
+from tidings.features.messages.schemas import ContactRecipient, MessageOut, SendMessagesRequest
 from tidings.features.messages.service import MESSAGES, MessageService
 
-__all__ = ["MESSAGES", "Limits", "MessageOut", "MessageService", "SendPipeline"]
+__all__ = [
+    "MESSAGES",
+    "ContactRecipient",
+    "Limits",
+    "MessageOut",
+    "MessageService",
+    "SendMessagesRequest",
+    "SendPipeline",
+]
