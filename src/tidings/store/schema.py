@@ -577,3 +577,24 @@ proxy_sessions = Table(
         postgresql_where=text("status = 'active' AND expires_at IS NOT NULL"),
     ),
 )
+
+# --- compat/messagesender (seed 004): the surface's own bookkeeping -----------------------------
+# One row per recipient line a /send_message answered, referencing the native message sent for
+# it (NULL when the intake refused that recipient). The seed lists its jobs by queue ("main" sent
+# at once, "scheduled" for later) and by outcome; the native messages know their outcome but not
+# the queue, the seed's user id nor that they came through this surface. /delete_all deletes
+# these rows, never the messages.
+messagesender_records = Table(
+    "messagesender_records",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("message_id", String(40), nullable=True),
+    Column("queue", String(16), nullable=False),  # main | scheduled
+    Column("uuid", String(128), nullable=False),  # the contact's external id, as given
+    Column("service", String(16), nullable=False),  # whatsapp | telegram | viber
+    Column("body", Text, nullable=False),
+    Column("queued_at", BigInteger, nullable=False),  # when it is due: now, or its send_at
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_messagesender_records_account_id_id", "account_id", "id"),
+)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tidings.features.compat import imqs
+from tidings.features.compat import imqs, messagesender
 from tidings.features.compat.surface import Surface
 
-SURFACES: tuple[Surface, ...] = (imqs.surface,)
+SURFACES: tuple[Surface, ...] = (
+    imqs.surface,
+    messagesender.surface,
+)
