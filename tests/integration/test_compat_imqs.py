@@ -260,3 +260,15 @@ async def test_message_status_reads_only_the_callers_account_tree(
     assert (await gw.call("GET", path)).body == "delivered"  # the parent reads its subaccounts
     # The sibling's batch is not the other's to read natively either.
     assert (await gw.call("GET", f"/v1/batches/{sent.body['refNumber']}", key=bob)).status == 404
+
+
+async def test_a_long_list_is_normalized_and_sent_as_one_batch(
+    gateway_factory: GatewayFactory, sqlite_url_factory: UrlFactory
+) -> None:
+    gw = await _seed_gateway(gateway_factory, sqlite_url_factory)
+    numbers = [f"08300{i:05d}" for i in range(1500)]
+    normalized = await gw.call("POST", f"{IMQS}/normalize", {"msisdns": [*numbers, *numbers[:10], "junk"]})
+    assert normalized.body == [f"278300{i:05d}" for i in range(1500)]
+    sent = await gw.call("POST", f"{IMQS}/sendsms", {"message": "hi", "msisdns": numbers})
+    assert sent.body["sendSuccess"] is True and sent.body["messagesSent"] == 1500
+    assert (await gw.call("GET", f"/v1/batches/{sent.body['refNumber']}")).body["accepted"] == 1500

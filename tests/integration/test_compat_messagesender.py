@@ -340,3 +340,16 @@ async def test_an_account_sees_and_deletes_only_its_own_records(gw: RunningGatew
     assert (await gw.call("GET", f"{SENDER}/get_finished", headers=alice)).body["finished_main"] == sent.body[
         "started"
     ]
+
+
+async def test_a_recipient_listed_twice_gets_two_lines_and_one_message(
+    gateway_factory: GatewayFactory, sqlite_url_factory: UrlFactory
+) -> None:
+    gw = await gateway_factory(sqlite_url_factory)
+    login = await _with_contacts(gw)
+    twice = [{"uuid": "2", "service": "viber"}, {"uuid": "2", "service": "viber"}]
+    sent = await gw.call("POST", f"{SENDER}/send_message", {"body": "Hi", "recipients": twice}, headers=login)
+    assert sent.status == 200 and _parsed(sent.body["started"]) == [("2", "Hi", "viber")] * 2
+    assert len((await gw.call("GET", "/v1/messages?to=viber:user2")).body["data"]) == 1
+    finished = await _wait_for(gw, "/get_finished", login, lambda body: body["finished_main"])
+    assert finished["finished_main"] == sent.body["started"]

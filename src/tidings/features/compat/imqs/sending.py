@@ -40,7 +40,7 @@ async def send_sms(
             code="too_many_recipients",
             message=f"at most {settings.max_recipients} numbers per request",
         )
-    numbers = rules.sort(order.msisdns)
+    numbers = await rules.sort(order.msisdns)
     valid, invalid = numbers.valid, len(numbers.invalid)
     if not valid:
         return refused(

@@ -84,7 +84,7 @@ async def normalize(
     msisdns = requests.normalize(await request.body())
     if len(msisdns) > settings.max_recipients:
         raise exceptions.TooMany(f"at most {settings.max_recipients} numbers per request")
-    return JSONResponse([msisdn(number) for number in rules.sort(msisdns).valid])
+    return JSONResponse([msisdn(number) for number in (await rules.sort(msisdns)).valid])
 
 
 def build(services: dict[str, object], settings: Settings, options: ImqsSettings) -> ASGIApp:
