@@ -4,6 +4,7 @@ switched off, and tenancy. Messages go through the sandbox channel, so they reac
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -272,3 +273,24 @@ async def test_a_long_list_is_normalized_and_sent_as_one_batch(
     sent = await gw.call("POST", f"{IMQS}/sendsms", {"message": "hi", "msisdns": numbers})
     assert sent.body["sendSuccess"] is True and sent.body["messagesSent"] == 1500
     assert (await gw.call("GET", f"/v1/batches/{sent.body['refNumber']}")).body["accepted"] == 1500
+
+
+async def test_a_message_on_its_way_reads_sent_and_a_canceled_one_failed(
+    gateway_factory: GatewayFactory, sqlite_url_factory: UrlFactory
+) -> None:
+    gw = await _seed_gateway(gateway_factory, sqlite_url_factory)
+    # Sent natively: the surface reads every message of the account, whichever API sent it.
+    later = await gw.call(
+        "POST", "/v1/messages", {"to": "+27830000007", "body": "later", "send_at": "2099-01-01T00:00:00Z"}
+    )
+    assert later.status == 422  # past the schedule horizon: nothing sent, still no data
+    assert (await gw.call("GET", f"{IMQS}/messagestatus/0830000007")).body == "Error: no data available"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    scheduled = await gw.call(
+        "POST", "/v1/messages", {"to": "+27830000007", "body": "later", "send_at": tomorrow}
+    )
+    assert scheduled.status == 202, scheduled.body
+    assert (await gw.call("GET", f"{IMQS}/messagestatus/0830000007")).body == "sent"
+    canceled = await gw.call("DELETE", f"/v1/messages/{scheduled.body['message_ids'][0]}")
+    assert canceled.status == 200
+    assert (await gw.call("GET", f"{IMQS}/messagestatus/0830000007")).body == "failed"

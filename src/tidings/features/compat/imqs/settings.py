@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, field_validator
 
 from tidings.core.numbers import known_region
@@ -33,6 +35,14 @@ class ImqsSettings(SurfaceSettings):
         if value is not None and not known_region(value.upper()):
             raise ValueError(f"{value!r} is not an ISO 3166 country code")
         return value.upper() if value else None
+
+    @field_validator("allowed_countries", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        # From the environment the list arrives as text: TIDINGS_COMPAT__IMQS__ALLOWED_COUNTRIES=ZA,BW
+        if isinstance(value, str):
+            return [code.strip() for code in value.split(",") if code.strip()]
+        return value
 
     @field_validator("allowed_countries")
     @classmethod
