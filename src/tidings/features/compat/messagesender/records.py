@@ -62,7 +62,7 @@ async def of_account(conn: AsyncConnection, account_id: str) -> list[Record]:
     ]
 
 
-async def delete_done(conn: AsyncConnection, account_id: str) -> int:
+async def delete_done(conn: AsyncConnection, account_id: str) -> None:
     """Delete the account's records whose message finished or failed (or was never sent);
     records of messages still to be sent stay."""
     # Probed by the messages' primary key, through the account's own records.
@@ -70,10 +70,9 @@ async def delete_done(conn: AsyncConnection, account_id: str) -> int:
     done = select(messages.c.id).where(
         messages.c.id.in_(mine), messages.c.status.in_(sorted(FINISHED | FAILED))
     )
-    result = await conn.execute(
+    await conn.execute(
         delete(messagesender_records).where(
             messagesender_records.c.account_id == account_id,
             or_(messagesender_records.c.message_id.is_(None), messagesender_records.c.message_id.in_(done)),
         )
     )
-    return result.rowcount

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tidings.core.clock import now_ms, to_ms
 from tidings.core.ids import new_ids
+from tidings.core.statuses import MessageStatus
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Unprocessable
 from tidings.features.compat.messagesender import records
@@ -34,7 +35,7 @@ async def send_message(
         raise BadInput(PAST_DATE if refusal.code == "send_at_in_past" else refusal.message) from None
     now = now_ms()
     queue, queued_at = (records.SCHEDULED, to_ms(order.send_at)) if order.send_at else (records.MAIN, now)
-    status = "scheduled" if order.send_at else "queued"
+    status = MessageStatus.SCHEDULED if order.send_at else MessageStatus.QUEUED
     async with db.write() as conn:
         # Recipients sharing an address share its one message; one the intake refused (its
         # country, a WhatsApp service window) has none and is listed as failed.
