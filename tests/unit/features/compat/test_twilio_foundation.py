@@ -77,6 +77,8 @@ def test_date_filters_are_whole_days_or_seconds() -> None:
     assert date_filter("DateSent", "2025-12-04", "=").until == day + 86_400_000
     assert date_filter("DateSent<", "2025-12-04", "<").since is None
     assert date_filter("DateSent>", "2025-12-04T00:00:10Z", ">").since == day + 10_000
+    assert date_filter("DateSent<", "2025-12-04T00:00:10Z", "<").until == day + 11_000
+    assert date_filter("DateSent", "2025-12-04T13:00:00Z", "=") == date_filter("DateSent", "2025-12-04", "=")
     with pytest.raises(TwilioError):
         date_filter("DateSent", "2025-13-04", "=")
 

@@ -6,5 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tidings.features.compat.twilio.accounts import router as accounts
+from tidings.features.compat.twilio.messages import router as messages
 
-ROUTERS: tuple[APIRouter, ...] = (accounts,)
+ROUTERS: tuple[APIRouter, ...] = (
+    accounts,
+    messages,
+)
