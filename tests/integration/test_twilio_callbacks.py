@@ -1,8 +1,9 @@
 """Twilio's webhooks from the native outbox, on each backend: status callbacks and SmsUrl posts in
 Twilio's form, verified with the official SDK's ``RequestValidator`` (docs/twilio-compat-callbacks.md).
 
-The Twilio format is asked for by code only (``MessageService.send(callback_format=)``), so these
-tests send through the service in the gateway's process; everything else is over loopback HTTP.
+The Twilio format is asked for by code only (``MessageService.send(callback_format=)``): the
+Twilio surface's Messages create does it for a ``StatusCallback`` (the last test, through the
+official SDK); the others call the service in the gateway's process, the rest over loopback HTTP.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from support.gateway import ADMIN_KEY, FAST_WEBHOOKS, GatewayFactory, RunningGateway, UrlFactory
 from support.receiver import Received, Receiver
+from support.twilio import TwilioClients, admin_credentials, sdk
 from tidings.core.events import TWILIO_FORMAT
 from tidings.core.tenancy import Principal
 from tidings.features.compat.twilio.callbacks import message_sid
@@ -130,7 +132,7 @@ async def test_failed_and_undelivered_carry_an_error_code_and_cancel_is_announce
     failed_forms = [_assert_signed(r, failed_url, token) for r in receiver.delivered("/failed")]
     assert [f["MessageStatus"] for f in failed_forms] == ["sending", "failed"]
     assert "ErrorCode" not in failed_forms[0]
-    assert failed_forms[1]["ErrorCode"] == "30008"  # the sandbox's refusal: no Twilio code of its own
+    assert failed_forms[1]["ErrorCode"] == "30005"  # the sandbox refuses it as an unknown handset
     assert failed_forms[1]["MessageSid"] == message_sid(failed)
 
     undelivered_forms = [
@@ -258,3 +260,43 @@ async def test_a_subaccounts_callbacks_are_signed_with_its_own_token(
         params = _assert_signed(request, url, child_token)
         assert params["AccountSid"] == child_id
         assert not RequestValidator(parent_token).validate(url, params, request.headers["X-Twilio-Signature"])
+
+
+async def test_the_sdks_status_callback_is_posted_in_twilio_form(
+    gateway_factory: GatewayFactory,
+    database_url_factory: UrlFactory,
+    receiver: Receiver,
+    twilio_clients: TwilioClients,
+) -> None:
+    gw = await gateway_factory(database_url_factory, webhooks=FAST_WEBHOOKS)
+    admin = await admin_credentials(gw)
+    client = twilio_clients(gw, admin.account_sid, admin.auth_token)
+    url = receiver.url + "/sdk/status"
+    sent = await sdk(
+        client.messages.create, to="+14155550105", from_="+14155559999", body="hi", status_callback=url
+    )
+    scheduled = await sdk(
+        client.messages.create,
+        to="+14155550106",
+        from_="+14155559999",
+        body="later",
+        status_callback=url,
+        schedule_type="fixed",
+        send_at=datetime.now(UTC) + timedelta(days=1),
+    )
+    assert scheduled.status == "scheduled"
+    await sdk(client.messages(scheduled.sid).update, status="canceled")
+    # Without a StatusCallback a Twilio-surface message queues no delivery.
+    await sdk(client.messages.create, to="+14155550107", from_="+14155559999", body="quiet")
+
+    await receiver.wait_until(lambda: len(receiver.delivered()) >= 4)
+
+    forms = [_assert_signed(r, url, admin.auth_token) for r in receiver.delivered()]
+    by_sid: dict[str, list[str]] = {}
+    for form in forms:
+        assert form["AccountSid"] == admin.account_sid and form["From"] == "+14155559999"
+        by_sid.setdefault(form["MessageSid"], []).append(form["MessageStatus"])
+    assert by_sid == {sent.sid: ["sending", "sent", "delivered"], scheduled.sid: ["canceled"]}
+    async with gw.gateway.db.read() as conn:
+        rows = (await conn.execute(select(webhook_deliveries.c.format, webhook_deliveries.c.url))).all()
+    assert sorted(rows) == [("twilio", url)] * 4

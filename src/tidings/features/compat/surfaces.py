@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from tidings.features.compat import twilio
 from tidings.features.compat.surface import Surface
 
-SURFACES: tuple[Surface, ...] = ()
+SURFACES: tuple[Surface, ...] = (
+    twilio.surface,  # /twilio/{api,conversations,proxy}/...: docs/twilio-compat.md
+)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 from collections.abc import Iterable, Mapping, Set
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -23,6 +22,9 @@ from sqlalchemy import Connection, select
 from tidings.core.events import TWILIO_FORMAT, carries_error
 from tidings.core.statuses import MessageStatus
 from tidings.crypto import SecretBox
+from tidings.features.compat.twilio.messages.responses import MESSAGE_LETTERS
+from tidings.features.compat.twilio.messages.statuses import UNKNOWN_ERROR, twilio_error_code, twilio_status
+from tidings.features.compat.twilio.sids import to_sid
 from tidings.store.outbox import ClaimedDelivery
 from tidings.store.schema import accounts
 
@@ -30,22 +32,6 @@ API_VERSION = "2010-04-01"
 SIGNATURE_HEADER = "X-Twilio-Signature"
 IDEMPOTENCY_HEADER = "I-Twilio-Idempotency-Token"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-# Twilio has no ``expired``: a message that outlived its validity period never left, which
-# Twilio reports as ``failed`` (with 30001, below). Every other status keeps its name.
-_STATUSES = {MessageStatus.EXPIRED.value: MessageStatus.FAILED.value}
-
-# Native error codes as Twilio's numeric ErrorCode (receivers cast it to int). The Twilio
-# channel's own codes (``twilio_30003``) pass through; an unknown cause is 30008, "unknown error".
-_ERROR_CODES = {
-    "opted_out": 21610,  # the recipient sent STOP
-    "validity_period_expired": 30001,  # waited in the queue past its validity period
-    "sandbox_undelivered": 30003,  # the sandbox's "handset unreachable" receipt
-}
-_UNKNOWN_ERROR = 30008
-_TWILIO_CODE = re.compile(r"^(?:twilio_)?([0-9]{5})$")
-
-_CROCKFORD_VALUE = {char: value for value, char in enumerate("0123456789ABCDEFGHJKMNPQRSTVWXYZ")}
 
 
 def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
@@ -61,28 +47,9 @@ def twilio_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]
     return base64.b64encode(digest).decode()
 
 
-def twilio_status(native_status: str) -> str:
-    """The Twilio ``MessageStatus`` of a native status."""
-    return _STATUSES.get(native_status, native_status)
-
-
-def twilio_error_code(native_code: str | None) -> int:
-    """The numeric ``ErrorCode`` of a failed or undelivered message's native error code."""
-    if native_code is None:
-        return _UNKNOWN_ERROR
-    match = _TWILIO_CODE.match(native_code)
-    if match:
-        return int(match.group(1))
-    return _ERROR_CODES.get(native_code, _UNKNOWN_ERROR)
-
-
 def message_sid(native_id: str) -> str:
-    """``SM`` + 32 hex digits: the same 128-bit number as the native ``msg_`` + 26 Crockford
-    characters (core/ids.py), so the SID of any message is known without storing it."""
-    value = 0
-    for char in native_id.removeprefix("msg_"):
-        value = (value << 5) | _CROCKFORD_VALUE[char]
-    return f"SM{value:032x}"
+    """The ``SM…`` SID of a native message id (the surface's bijection, ``sids.py``)."""
+    return to_sid(MESSAGE_LETTERS, native_id)
 
 
 def callback_fields(event: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -105,7 +72,8 @@ def callback_fields(event: Mapping[str, Any]) -> list[tuple[str, str]]:
     else:
         fields += [("MessageStatus", status), ("SmsStatus", status)]
         if carries_error(event["event_status"]):
-            fields.append(("ErrorCode", str(twilio_error_code(event["event_code"]))))
+            code = twilio_error_code(event["event_code"]) or UNKNOWN_ERROR
+            fields.append(("ErrorCode", str(code)))
     fields.append(("ApiVersion", API_VERSION))
     return fields
 
