@@ -6,7 +6,9 @@ Plain sync functions over a Connection, run inside the caller's transaction (``D
 (batched outcome writes, receipts, cancels of whole batches), so it is one ``INSERT … SELECT`` per
 thousand messages: the rows are chosen and built by the database, joined to the accounts' webhook
 settings and filtered on a URL being set. When no account has a webhook and no message a
-``status_callback`` it inserts nothing and Python touches no row.
+``status_callback`` it inserts nothing and Python touches no row. Each row carries its format
+(``webhook_deliveries.format``, docs/webhooks.md "Formats"): the account webhook's is native, a
+callback's is its message's ``callback_format``, an SmsUrl's is Twilio's.
 """
 
 from __future__ import annotations
