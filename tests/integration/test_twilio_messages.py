@@ -302,3 +302,15 @@ async def test_wire_shapes_and_bad_input_changing_nothing(gw_sqlite: RunningGate
     )
     assert redacted.status == 400 and "Body" in redacted.body["message"]
     assert (await gw_sqlite.call("GET", "/v1/messages")).body == before.body
+
+
+async def test_an_idempotency_key_makes_a_create_safe_to_repeat(gw_sqlite: RunningGateway) -> None:
+    admin = await admin_credentials(gw_sqlite)
+    path = f"{API}/Accounts/{admin.account_sid}/Messages.json"
+    headers = {**basic(admin), "Idempotency-Key": "order-1234"}
+    form = {"To": "+14155550180", "Body": "once"}
+    first = await gw_sqlite.call("POST", path, headers=headers, data=form)
+    again = await gw_sqlite.call("POST", path, headers=headers, data=form)
+    assert first.status == again.status == 201 and first.body["sid"] == again.body["sid"]
+    native = await gw_sqlite.call("GET", "/v1/messages?to=%2B14155550180")
+    assert [m["id"] for m in native.body["data"]] == [from_sid(first.body["sid"], "SM", "msg")]
