@@ -59,6 +59,8 @@ async def test_send_fetch_and_deliver(gw: RunningGateway, twilio_clients: Twilio
     assert sent.uri == f"/2010-04-01/Accounts/{admin.account_sid}/Messages/{sent.sid}.json"
 
     delivered = await wait_for_status(client, sent.sid, {"delivered"})
+    for field in ("sid", "account_sid", "from_", "to", "body", "num_segments", "date_created", "uri"):
+        assert getattr(delivered, field) == getattr(sent, field), field  # create answered it as stored
     assert delivered.body == "Hello there" and delivered.date_sent is not None
     # The same message natively: the surface sent it through the native path.
     native = await gw.call("GET", f"/v1/messages/{from_sid(sent.sid, 'SM', 'msg')}")
@@ -147,6 +149,9 @@ async def test_schedule_and_cancel(gw: RunningGateway, twilio_clients: TwilioCli
 async def test_twilios_error_codes(gw: RunningGateway, twilio_clients: TwilioClients) -> None:
     admin = await admin_credentials(gw)
     client = twilio_clients(gw, admin.account_sid, admin.auth_token)
+    # Before the first send: whether an account has opt-outs is remembered for a few seconds.
+    opted = await gw.call("POST", "/v1/opt-outs", {"address": "+14155550131"})
+    assert opted.status == 201, opted.body
     invalid_to = await refused(client.messages.create, to="not a number", from_="+14155559996", body="x")
     assert (invalid_to.status, invalid_to.code) == (400, 21211)
     assert (await refused(client.messages.create, to="+14155550130", from_="+14155559996")).code == 21602
@@ -160,8 +165,6 @@ async def test_twilios_error_codes(gw: RunningGateway, twilio_clients: TwilioCli
         unsupported = await refused(client.messages.create, to="+14155550130", body="x", **option)
         assert unsupported.status == 400 and unsupported.code == 20001, option
 
-    opted = await gw.call("POST", "/v1/opt-outs", {"address": "+14155550131"})
-    assert opted.status == 201, opted.body
     stopped = await refused(client.messages.create, to="+14155550131", from_="+14155559996", body="x")
     assert (stopped.status, stopped.code) == (400, 21610)
 
@@ -302,3 +305,15 @@ async def test_wire_shapes_and_bad_input_changing_nothing(gw_sqlite: RunningGate
     )
     assert redacted.status == 400 and "Body" in redacted.body["message"]
     assert (await gw_sqlite.call("GET", "/v1/messages")).body == before.body
+
+
+async def test_an_idempotency_key_makes_a_create_safe_to_repeat(gw_sqlite: RunningGateway) -> None:
+    admin = await admin_credentials(gw_sqlite)
+    path = f"{API}/Accounts/{admin.account_sid}/Messages.json"
+    headers = {**basic(admin), "Idempotency-Key": "order-1234"}
+    form = {"To": "+14155550180", "Body": "once"}
+    first = await gw_sqlite.call("POST", path, headers=headers, data=form)
+    again = await gw_sqlite.call("POST", path, headers=headers, data=form)
+    assert first.status == again.status == 201 and first.body["sid"] == again.body["sid"]
+    native = await gw_sqlite.call("GET", "/v1/messages?to=%2B14155550180")
+    assert [m["id"] for m in native.body["data"]] == [from_sid(first.body["sid"], "SM", "msg")]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from tidings.features.compat.twilio.accounts import keys_router as keys
 from tidings.features.compat.twilio.accounts import router as accounts
 from tidings.features.compat.twilio.messages import router as messages
 
 ROUTERS: tuple[APIRouter, ...] = (
     accounts,
+    keys,
     messages,
 )

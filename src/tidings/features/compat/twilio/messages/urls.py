@@ -26,8 +26,13 @@ from tidings.features.compat.twilio.exceptions import (
     unsupported_parameter,
 )
 from tidings.features.compat.twilio.forms import read_form
-from tidings.features.compat.twilio.messages.opt_outs import refuse_opted_out
-from tidings.features.compat.twilio.messages.responses import MESSAGE_LETTERS, MESSAGE_PREFIX, message_json
+from tidings.features.compat.twilio.messages.opt_outs import OptOutCheck
+from tidings.features.compat.twilio.messages.responses import (
+    MESSAGE_LETTERS,
+    MESSAGE_PREFIX,
+    accepted_message,
+    message_json,
+)
 from tidings.features.compat.twilio.messages.sending import CREATE_PARAMETERS, refusal, send_request
 from tidings.features.compat.twilio.paging import PAGING_PARAMETERS, legacy_page, page_ask
 from tidings.features.compat.twilio.sids import from_sid
@@ -38,6 +43,8 @@ from tidings.web.responses import JSONResponse
 
 router = APIRouter(prefix="/api/2010-04-01/Accounts/{account_sid}")
 Messages = Annotated[MessageService, Depends(MESSAGES)]
+# One per process, as the native caches are: keyed by account, which no two gateways share.
+OPT_OUT_CHECK = OptOutCheck()
 
 DATE_FILTERS = {"DateSent": "=", "DateSent<": "<", "DateSent>": ">"}
 LIST_PARAMETERS = PAGING_PARAMETERS | {"To", "From"} | DATE_FILTERS.keys()
@@ -61,7 +68,7 @@ async def create_message(request: Request, account_sid: str) -> JSONResponse:
     form = await read_form(request, CREATE_PARAMETERS)
     body = send_request(form)
     service = MESSAGES.of(request.app)
-    await refuse_opted_out(OPT_OUTS.of(request.app), caller, str(body.to), body.from_)
+    await OPT_OUT_CHECK.refuse(OPT_OUTS.of(request.app), caller, str(body.to), body.from_)
     key = idempotency_key(request)
     try:
         batch = await service.send(
@@ -74,7 +81,10 @@ async def create_message(request: Request, account_sid: str) -> JSONResponse:
         )
     except TidingsError as exc:
         raise refusal(exc) from None
-    message = await service.get(caller, batch["message_ids"][0])
+    to, text = str(body.to), body.body or ""
+    message = accepted_message(batch, caller.account_id, to, body.from_, text)
+    if message is None:
+        message = await service.get(caller, batch["message_ids"][0])
     return JSONResponse(message_json(message), status_code=201)
 
 
