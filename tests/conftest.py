@@ -10,7 +10,13 @@ from hypothesis import settings
 # The support modules' asserts explain their failures as a test's own do.
 pytest.register_assert_rewrite("support")
 
-pytest_plugins = ["support.postgres", "support.gateway", "support.receiver", "support.alone"]
+pytest_plugins = [
+    "support.postgres",
+    "support.gateway",
+    "support.receiver",
+    "support.alone",
+    "support.twilio",
+]
 
 # Hypothesis fails an example that takes over 200 ms, a measure of how busy the machine is, not
 # of the code: with the suite on several xdist workers (scripts/test) a core is often shared.

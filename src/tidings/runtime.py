@@ -20,6 +20,7 @@ from tidings.dispatch.rate_limits import RateLimiter
 from tidings.dispatch.wakeups import DueListener
 from tidings.features.accounts import AccountService, Bootstrap
 from tidings.features.channels import ChannelService
+from tidings.features.compat import DELIVERY_FORMATS
 from tidings.features.contacts import ContactService
 from tidings.features.conversations import ConversationService, ConversationStep, conversation_timers
 from tidings.features.event_stream import EventStream
@@ -65,7 +66,11 @@ class Gateway:
             else None
         )
         # Webhooks go out wherever messages do: worker processes, or the single serve process.
-        self.deliverer = Deliverer(self.db, self.box, settings.webhooks) if run_dispatcher else None
+        self.deliverer = (
+            Deliverer(self.db, self.box, settings.webhooks, formats=DELIVERY_FORMATS)
+            if run_dispatcher
+            else None
+        )
         self.event_stream = EventStream(self.db, settings.event_stream)
         self.number_pool: Executor | None = None
         self.messages = MessageService(

@@ -22,16 +22,21 @@ from tidings.store.schema import batches, message_events, messages
 # Intake rows are tuples in these column orders (cheaper than dicts at 100,000 rows). Free-form
 # messages leave ``template`` out (NULL); rows of a template send append it. Likewise
 # ``contact_id``: appended (after any template) only by sends with contact recipients, so rows of
-# plain addresses carry nothing for it.
-_OPTIONAL_COLUMNS = ("template", "contact_id")
+# plain addresses carry nothing for it. And ``callback_format``, last, only by sends that ask for
+# a non-native status callback format (the Twilio surface's), so native rows pay nothing for it.
+_OPTIONAL_COLUMNS = ("template", "contact_id", "callback_format")
 MESSAGE_COLUMNS = tuple(column.name for column in messages.columns if column.name not in _OPTIONAL_COLUMNS)
 TEMPLATE_MESSAGE_COLUMNS = (*MESSAGE_COLUMNS, "template")
 
 
-def message_columns(*, templated: bool, with_contacts: bool) -> tuple[str, ...]:
+def message_columns(
+    *, templated: bool, with_contacts: bool, with_callback_format: bool = False
+) -> tuple[str, ...]:
     """The column order of intake rows with these optional values appended."""
     base = TEMPLATE_MESSAGE_COLUMNS if templated else MESSAGE_COLUMNS
-    return (*base, "contact_id") if with_contacts else base
+    if with_contacts:
+        base = (*base, "contact_id")
+    return (*base, "callback_format") if with_callback_format else base
 
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,7 @@ class IntakeUnit:
     idempotency: dict[str, Any] | None = None
     templated: bool = False  # rows in TEMPLATE_MESSAGE_COLUMNS order
     with_contacts: bool = False  # rows end with contact_id (see message_columns)
+    with_callback_format: bool = False  # then with callback_format
 
 
 class IntakeWriter:
@@ -106,7 +112,9 @@ def _insert_units(conn: Connection, units: list[IntakeUnit]) -> None:
     conn.execute(insert(batches), [u.batch for u in units])
     layouts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for u in units:
-        columns = message_columns(templated=u.templated, with_contacts=u.with_contacts)
+        columns = message_columns(
+            templated=u.templated, with_contacts=u.with_contacts, with_callback_format=u.with_callback_format
+        )
         layouts.setdefault(columns, []).extend(u.messages)
     event_rows = [row for u in units for row in u.events]
     for columns, rows in layouts.items():

@@ -6,7 +6,9 @@ Plain sync functions over a Connection, run inside the caller's transaction (``D
 (batched outcome writes, receipts, cancels of whole batches), so it is one ``INSERT … SELECT`` per
 thousand messages: the rows are chosen and built by the database, joined to the accounts' webhook
 settings and filtered on a URL being set. When no account has a webhook and no message a
-``status_callback`` it inserts nothing and Python touches no row.
+``status_callback`` it inserts nothing and Python touches no row. Each row carries its format
+(``webhook_deliveries.format``, docs/webhooks.md "Formats"): the account webhook's is native, a
+callback's is its message's ``callback_format``, an SmsUrl's is Twilio's.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tidings.core.events import MESSAGE_RECEIVED, MESSAGE_STATUS
+from tidings.core.events import MESSAGE_RECEIVED, MESSAGE_STATUS, SENDING_ANNOUNCED_FORMATS, TWILIO_FORMAT
 from tidings.core.statuses import MessageStatus
 from tidings.store.event_rows import events_with_their_messages
 from tidings.store.picks import picked
@@ -52,6 +54,7 @@ _INSERTED_COLUMNS = (
     "event_id",
     "event_type",
     "url",
+    "format",
     "status",
     "attempts",
     "next_attempt_at",
@@ -59,8 +62,14 @@ _INSERTED_COLUMNS = (
     "updated_at",
 )
 
+# Which targets a call queues for (``enqueue_message_events(..., targets=)``):
+STATUS_TARGETS = "status"  # an announced status: the account's URL and the message's callback
+INBOUND_TARGETS = "inbound"  # a received message: the account's URL and its Twilio SmsUrl
+SENDING_TARGETS = "sending"  # a claim: only callbacks whose format announces it (core.events)
+_NATIVE = literal(None, String)
 
-def _enqueue_statement(*, postgresql: bool) -> Any:
+
+def _enqueue_statement(*, postgresql: bool, targets: str) -> Any:
     # On PostgreSQL the ids travel as one array parameter: an expanded list of a thousand
     # parameters made the server parse and plan the statement afresh each time (9 ms per 500
     # messages, most of it planning, measured); `= ANY(array)` is planned once.
@@ -82,13 +91,14 @@ def _enqueue_statement(*, postgresql: bool) -> Any:
         else_=literal(MESSAGE_STATUS, String),
     )
 
-    def common(url: Any) -> list[Any]:
+    def common(url: Any, delivery_format: Any) -> list[Any]:
         return [
             messages.c.account_id,
             messages.c.id,
             latest_event,
             kind,
             url,
+            delivery_format,
             literal(PENDING, String),
             literal(0, BigInteger),
             now,
@@ -96,33 +106,65 @@ def _enqueue_statement(*, postgresql: bool) -> Any:
             now,
         ]
 
+    with_settings = messages.join(account_webhooks, account_webhooks.c.account_id == messages.c.account_id)
     to_account = (
-        select(*common(account_webhooks.c.url))
-        .select_from(messages.join(account_webhooks, account_webhooks.c.account_id == messages.c.account_id))
+        select(*common(account_webhooks.c.url, _NATIVE))
+        .select_from(with_settings)
         .where(among(messages.c.id), account_webhooks.c.url.is_not(None))
     )
-    # A status_callback equal to the account's URL would get every event twice: once is enough.
+    if targets == SENDING_TARGETS:
+        return insert(webhook_deliveries).from_select(
+            list(_INSERTED_COLUMNS),
+            select(*common(messages.c.status_callback, messages.c.callback_format)).where(
+                among(messages.c.id),
+                messages.c.status_callback.is_not(None),
+                messages.c.callback_format.in_(sorted(SENDING_ANNOUNCED_FORMATS)),
+            ),
+        )
+    if targets == INBOUND_TARGETS:
+        # Inbound carries no status_callback; an account's Twilio SmsUrl hears it in that form.
+        to_sms_url = (
+            select(*common(account_webhooks.c.twilio_sms_url, literal(TWILIO_FORMAT, String)))
+            .select_from(with_settings)
+            .where(among(messages.c.id), account_webhooks.c.twilio_sms_url.is_not(None))
+        )
+        return insert(webhook_deliveries).from_select(
+            list(_INSERTED_COLUMNS), union_all(to_account, to_sms_url)
+        )
+    # A native status_callback equal to the account's URL would get every event twice: once is
+    # enough. A callback in another format is another receiver's contract: it gets its own.
     to_callback = (
-        select(*common(messages.c.status_callback))
+        select(*common(messages.c.status_callback, messages.c.callback_format))
         .select_from(
             messages.outerjoin(account_webhooks, account_webhooks.c.account_id == messages.c.account_id)
         )
         .where(
             among(messages.c.id),
             messages.c.status_callback.is_not(None),
-            or_(account_webhooks.c.url.is_(None), account_webhooks.c.url != messages.c.status_callback),
+            or_(
+                account_webhooks.c.url.is_(None),
+                account_webhooks.c.url != messages.c.status_callback,
+                messages.c.callback_format.is_not(None),
+            ),
         )
     )
     return insert(webhook_deliveries).from_select(list(_INSERTED_COLUMNS), union_all(to_account, to_callback))
 
 
-_ENQUEUE = {False: _enqueue_statement(postgresql=False), True: _enqueue_statement(postgresql=True)}
+_ENQUEUE = {
+    (postgresql, targets): _enqueue_statement(postgresql=postgresql, targets=targets)
+    for postgresql in (False, True)
+    for targets in (STATUS_TARGETS, INBOUND_TARGETS, SENDING_TARGETS)
+}
 
 
-def enqueue_message_events(conn: Connection, message_ids: Sequence[str], *, now: int) -> None:
-    """Queue deliveries of the event each message just recorded, to every URL that wants it."""
+def enqueue_message_events(
+    conn: Connection, message_ids: Sequence[str], *, now: int, targets: str = STATUS_TARGETS
+) -> None:
+    """Queue deliveries of the event each message just recorded, to every URL of ``targets``
+    that wants it."""
+    statement = _ENQUEUE[(conn.dialect.name == "postgresql", targets)]
     for start in range(0, len(message_ids), _CHUNK):
-        statement = _ENQUEUE[conn.dialect.name == "postgresql"]
         conn.execute(statement, {"ids": list(message_ids[start : start + _CHUNK]), "now": now})
 
 
@@ -178,6 +220,7 @@ class ClaimedDelivery:
     url: str
     attempts: int
     created_at: int
+    format: str | None = None  # None: the native JSON (tidings.webhooks.formats)
 
 
 def claim_due(
@@ -232,6 +275,7 @@ def claim_due(
             webhook_deliveries.c.url,
             webhook_deliveries.c.attempts,
             webhook_deliveries.c.created_at,
+            webhook_deliveries.c.format,
         )
     )
     claimed = [ClaimedDelivery(*row) for row in conn.execute(claim)]

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 
 from tidings.core.statuses import MessageStatus
 from tidings.store.message_events import insert_events
+from tidings.store.outbox import SENDING_TARGETS, enqueue_message_events
 from tidings.store.picks import picked
 from tidings.store.receipts import ReceiptUpdate, apply_kept_receipts
 from tidings.store.schema import messages
@@ -53,6 +54,7 @@ class ClaimedMessage:
     fallback_channel_id: str | None = None
     via_fallback: bool = False
     template: str | None = None  # the WhatsApp template as JSON text, sent instead of the body
+    callback_format: str | None = None  # its status_callback's format (core.events); None: native
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +140,17 @@ def claim_due(
             messages.c.fallback_channel_id,
             messages.c.via_fallback,
             messages.c.template,
+            messages.c.callback_format,
         )
     )
     claimed = [ClaimedMessage(*row) for row in conn.execute(claim)]
     if claimed:
         insert_events(conn, [(m.id, MessageStatus.SENDING.value, now, None, None) for m in claimed])
+        # `sending` is not announced natively; a callback in Twilio's format hears it (once per
+        # claim: a message given back and claimed again says it again).
+        formatted = [m.id for m in claimed if m.callback_format is not None]
+        if formatted:
+            enqueue_message_events(conn, formatted, now=now, targets=SENDING_TARGETS)
     return claimed
 
 

@@ -193,6 +193,10 @@ messages = Table(
     # Revision 0008: the contact a message was addressed to or, inbound, whose address sent it;
     # NULL otherwise. Like ``template``, intake names it only for rows that carry one.
     Column("contact_id", String(40), nullable=True),
+    # Revision 0012: the form this message's ``status_callback`` deliveries take (docs/webhooks.md,
+    # "Formats"): NULL for the native signed JSON, ``twilio`` for Twilio's signed form post. Like
+    # ``template``, intake names it only for rows that carry one.
+    Column("callback_format", String(16), nullable=True),
     # The claim query's index: only claimable rows are in it, so it stays small at any table size.
     Index(
         "ix_messages_claim",
@@ -435,6 +439,9 @@ account_webhooks = Table(
     Column("url", Text, nullable=True),
     Column("secret_ciphertext", Text, nullable=False),  # Fernet, instance secret
     Column("updated_at", BigInteger, nullable=False),
+    # Revision 0012: where the account's inbound messages are also POSTed in Twilio's webhook form
+    # (an ``SmsUrl``, docs/twilio-compat-callbacks.md), signed with its auth token; NULL for none.
+    Column("twilio_sms_url", Text, nullable=True),
 )
 
 # The transactional outbox of signed event webhooks (docs/webhooks.md): one row per (event, target URL),
@@ -459,6 +466,9 @@ webhook_deliveries = Table(
     Column("lease_until", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Revision 0012: how the body is rendered and signed (``tidings.webhooks.formats``): NULL for
+    # the native JSON, else a format's name (``twilio``).
+    Column("format", String(16), nullable=True),
     # The claim's index: only pending rows are in it.
     Index(
         "ix_webhook_deliveries_due",

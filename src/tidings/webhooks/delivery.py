@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -24,42 +25,47 @@ from tidings.config import WebhookSettings
 from tidings.core.clock import now_ms
 from tidings.core.events import event_id
 from tidings.core.ids import new_id
-from tidings.core.presenters import encode, event_payload
 from tidings.core.retry import backoff_seconds
 from tidings.crypto import SecretBox
 from tidings.metrics import WEBHOOK_DELIVERIES, WEBHOOK_IN_FLIGHT
 from tidings.store import outbox
 from tidings.store.engine import Database
 from tidings.store.outbox import ClaimedDelivery, DeliveryResult
-from tidings.webhooks.secrets import new_webhook_secret
-from tidings.webhooks.signing import SIGNATURE_HEADER, signature_header
+from tidings.webhooks.formats import DeliveryFormat, NativeJson
 
 log = logging.getLogger(__name__)
 
-EVENT_ID_HEADER = "Tidings-Event-Id"
-EVENT_TYPE_HEADER = "Tidings-Event-Type"
-DELIVERY_ID_HEADER = "Tidings-Delivery-Id"
 # What a delivery records of a receiver's answer: enough to debug, never a whole page.
 _ERROR_TEXT_LIMIT = 300
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One claimed delivery, ready to POST: its body and its account's webhook secret."""
+    """One claimed delivery, ready to POST: its body, its format and the key that signs it."""
 
     delivery: ClaimedDelivery
     body: bytes
     event_id: str
-    secret: str
+    key: str
+    format: DeliveryFormat
 
 
 class Deliverer:
     def __init__(
-        self, db: Database, box: SecretBox, settings: WebhookSettings, *, worker_id: str | None = None
+        self,
+        db: Database,
+        box: SecretBox,
+        settings: WebhookSettings,
+        *,
+        formats: Sequence[DeliveryFormat] = (),
+        worker_id: str | None = None,
     ) -> None:
         self._db = db
         self._box = box
         self._settings = settings
+        # The native JSON, and the formats the runtime hands in (Twilio's form) by their names.
+        self._formats: dict[str | None, DeliveryFormat] = {None: NativeJson()}
+        self._formats.update({f.name: f for f in formats})
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id('whk')[-8:]}"
         self._session: aiohttp.ClientSession | None = None
         self._wake = asyncio.Event()
@@ -165,6 +171,7 @@ class Deliverer:
             lambda conn: _claim(
                 conn,
                 self._box,
+                self._formats,
                 worker=self.worker_id,
                 now=now,
                 lease_until=lease_until,
@@ -176,13 +183,9 @@ class Deliverer:
     async def _post(self, attempt: Attempt) -> None:
         assert self._session is not None
         delivery = attempt.delivery
-        headers = {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature_header(attempt.secret, attempt.body),
-            EVENT_ID_HEADER: attempt.event_id,
-            EVENT_TYPE_HEADER: delivery.event_type,
-            DELIVERY_ID_HEADER: str(delivery.id),
-        }
+        headers = attempt.format.headers(
+            key=attempt.key, url=delivery.url, body=attempt.body, event_id=attempt.event_id, delivery=delivery
+        )
         error: str | None
         try:
             # Redirects are not followed: the receiver was named by its owner, and following
@@ -262,6 +265,7 @@ class Deliverer:
 def _claim(
     conn: Connection,
     box: SecretBox,
+    formats: Mapping[str | None, DeliveryFormat],
     *,
     worker: str,
     now: int,
@@ -269,37 +273,49 @@ def _claim(
     limit: int,
     skip_locked: bool,
 ) -> list[Attempt]:
-    """One transaction: lease due deliveries, render the bodies not rendered yet, find secrets."""
+    """One transaction: lease due deliveries, render the bodies not rendered yet (each in its
+    format), find the keys that sign them."""
     claimed = outbox.claim_due(
         conn, worker=worker, now=now, lease_until=lease_until, limit=limit, skip_locked=skip_locked
     )
     if not claimed:
         return []
+    orphans = []
+    known = []
+    for delivery in claimed:
+        if delivery.format in formats:
+            known.append(delivery)
+        else:
+            # Written by a gateway that had this format (a newer or differently built one).
+            orphans.append(DeliveryResult(delivery.id, outbox.FAILED, f"no {delivery.format} format here"))
     events = outbox.events_with_messages(
-        conn, [d.event_id for d in claimed if d.payload is None and d.event_id is not None]
+        conn, [d.event_id for d in known if d.payload is None and d.event_id is not None]
     )
     rendered = {
-        d.id: encode(event_payload(events[d.event_id]))
-        for d in claimed
+        d.id: formats[d.format].render(events[d.event_id])
+        for d in known
         if d.payload is None and d.event_id is not None and d.event_id in events
     }
     outbox.store_payloads(conn, rendered)
-    sealed = outbox.webhook_secrets(conn, (d.account_id for d in claimed))
-    missing = {d.account_id for d in claimed} - sealed.keys()
-    if missing:
-        # Deliveries to a status_callback of an account that never set a webhook: it gets a
-        # secret now, so nothing leaves unsigned (its owner reads it by rotating).
-        outbox.add_missing_secrets(conn, {a: box.seal(new_webhook_secret()) for a in missing}, now=now)
-        sealed = outbox.webhook_secrets(conn, (d.account_id for d in claimed))
+    accounts_by_format: dict[str | None, set[str]] = {}
+    for d in known:
+        accounts_by_format.setdefault(d.format, set()).add(d.account_id)
+    keys = {
+        name: formats[name].signing_keys(conn, box, account_ids, now=now)
+        for name, account_ids in accounts_by_format.items()
+    }
     attempts = []
-    orphans = []
-    for delivery in claimed:
+    for delivery in known:
         body = delivery.payload if delivery.payload is not None else rendered.get(delivery.id)
+        key = keys[delivery.format].get(delivery.account_id)
         if body is None:
             # Neither a payload nor an event to render one from: retrying cannot help.
             orphans.append(DeliveryResult(delivery.id, outbox.FAILED, "the event no longer exists"))
             continue
+        if key is None:
+            orphans.append(DeliveryResult(delivery.id, outbox.FAILED, "no key to sign it with"))
+            continue
         public_id = event_id(delivery.event_id) if delivery.event_id is not None else f"dlv_{delivery.id}"
-        attempts.append(Attempt(delivery, body.encode(), public_id, box.open(sealed[delivery.account_id])))
+        attempts.append(Attempt(delivery, body.encode(), public_id, key, formats[delivery.format]))
     outbox.record_results(conn, worker=worker, results=orphans, now=now)
     return attempts

@@ -47,8 +47,13 @@ class AccountPatch(BaseModel):
         default=None, description="Where this account's events are POSTed (http or https); null stops them"
     )
     texts: AccountTexts | None = None
+    twilio_sms_url: str | None = Field(
+        default=None,
+        description="Where this account's inbound messages are also POSTed in Twilio's webhook form, "
+        "signed with X-Twilio-Signature (docs/twilio-compat-callbacks.md); null stops them",
+    )
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "twilio_sms_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return None if value is None else check_webhook_url(value)
@@ -60,6 +65,7 @@ class AccountOut(BaseModel):
     parent_id: str | None
     created_at: str
     webhook_url: str | None = None
+    twilio_sms_url: str | None = None
     auth_token: str | None = Field(default=None, description="Only for admins of that account")
     webhook_secret: str | None = Field(
         default=None, description="Shown once: when the first webhook URL is set and on rotation"
@@ -106,6 +112,7 @@ def account_json(
         "parent_id": account["parent_id"],
         "created_at": to_rfc3339(account["created_at"]),
         "webhook_url": account.get("webhook_url"),
+        "twilio_sms_url": account.get("twilio_sms_url"),
     }
     if auth_token is not None:
         body["auth_token"] = auth_token
@@ -174,8 +181,8 @@ def _target(caller: Principal, account_id: str) -> str:
 async def update_account(
     account_id: str, body: AccountPatch, caller: Caller, service: Accounts
 ) -> JSONResponse:
-    """Rename the account, set its ``webhook_url`` or its ``texts`` (``me`` for the caller's own
-    account).
+    """Rename the account, set its ``webhook_url``, its ``twilio_sms_url`` or its ``texts`` (``me``
+    for the caller's own account).
 
     The first time a URL is set the account's webhook signing secret is made and shown in this
     answer only; rotate it with ``POST /v1/accounts/{id}/webhook-secret``."""
@@ -185,6 +192,8 @@ async def update_account(
         name=body.name,
         webhook_url=body.webhook_url,
         set_url="webhook_url" in body.model_fields_set,
+        twilio_sms_url=body.twilio_sms_url,
+        set_twilio_sms_url="twilio_sms_url" in body.model_fields_set,
         texts=body.texts.model_dump(exclude_unset=True) if body.texts is not None else None,
     )
     return JSONResponse(account_json(changed.account, webhook_secret=changed.webhook_secret))

@@ -13,10 +13,11 @@ from tidings.core.cursors import Paging
 from tidings.store.pages import keyset
 from tidings.store.schema import account_webhooks, accounts, api_keys
 
-# Account rows carry their webhook URL (never the secret) as ``webhook_url``.
-_WITH_WEBHOOK = select(accounts, account_webhooks.c.url.label("webhook_url")).select_from(
-    accounts.outerjoin(account_webhooks, account_webhooks.c.account_id == accounts.c.id)
-)
+# Account rows carry their webhook URL (never the secret) as ``webhook_url``, and their Twilio
+# SmsUrl as ``twilio_sms_url``.
+_WITH_WEBHOOK = select(
+    accounts, account_webhooks.c.url.label("webhook_url"), account_webhooks.c.twilio_sms_url
+).select_from(accounts.outerjoin(account_webhooks, account_webhooks.c.account_id == accounts.c.id))
 
 # Any constant both API processes agree on: it names the bootstrap's advisory lock.
 _BOOTSTRAP_LOCK = 0x7469_6469_6E67
@@ -86,9 +87,16 @@ async def webhook_settings(conn: AsyncConnection, account_id: str) -> dict[str, 
 
 
 async def save_webhook_settings(
-    conn: AsyncConnection, account_id: str, *, url: str | None, secret_ciphertext: str, now: int, exists: bool
+    conn: AsyncConnection,
+    account_id: str,
+    *,
+    secret_ciphertext: str,
+    now: int,
+    exists: bool,
+    **urls: str | None,
 ) -> None:
-    values = {"url": url, "secret_ciphertext": secret_ciphertext, "updated_at": now}
+    """Write the secret and the given ``urls`` (``url``, ``twilio_sms_url``); others keep theirs."""
+    values = {**urls, "secret_ciphertext": secret_ciphertext, "updated_at": now}
     if exists:
         await conn.execute(
             update(account_webhooks).where(account_webhooks.c.account_id == account_id).values(**values)

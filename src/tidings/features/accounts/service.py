@@ -121,11 +121,15 @@ class AccountService:
         webhook_url: str | None,
         set_url: bool,
         texts: Mapping[str, str | None] | None = None,
+        twilio_sms_url: str | None = None,
+        set_twilio_sms_url: bool = False,
     ) -> AccountUpdate:
         """Rename an account and/or set (``set_url``) its webhook URL, None clearing it, and/or
-        the given ``texts`` (None returning one to its default).
+        (``set_twilio_sms_url``) its Twilio SmsUrl, and/or the given ``texts`` (None returning
+        one to its default).
 
-        Setting a URL on an account without a webhook secret makes one, answered this once.
+        Setting a webhook URL on an account without a webhook secret makes one, answered this
+        once. The SmsUrl is signed with the auth token; its secret, if made, is not shown.
         """
         principal.require(Role.ADMIN)
         await self.get_account(principal, account_id)  # 404 outside the caller's tree
@@ -133,20 +137,26 @@ class AccountService:
         async with self._db.write() as conn:
             if name is not None:
                 await repo.rename_account(conn, account_id, name)
+            urls: dict[str, str | None] = {}
             if set_url:
+                urls["url"] = webhook_url
+            if set_twilio_sms_url:
+                urls["twilio_sms_url"] = twilio_sms_url
+            if urls:
                 current = await repo.webhook_settings(conn, account_id)
                 if current is not None:
                     sealed = current["secret_ciphertext"]
                 else:
-                    secret = new_webhook_secret()
-                    sealed = self._box.seal(secret)
+                    made = new_webhook_secret()
+                    sealed = self._box.seal(made)
+                    secret = made if set_url else None
                 await repo.save_webhook_settings(
                     conn,
                     account_id,
-                    url=webhook_url,
                     secret_ciphertext=sealed,
                     now=now_ms(),
                     exists=current is not None,
+                    **urls,
                 )
             if texts:
                 await save_texts(conn, account_id, texts, now=now_ms())
@@ -166,7 +176,6 @@ class AccountService:
             await repo.save_webhook_settings(
                 conn,
                 account_id,
-                url=current["url"] if current else None,
                 secret_ciphertext=self._box.seal(secret),
                 now=now_ms(),
                 exists=current is not None,
@@ -198,6 +207,16 @@ class AccountService:
         principal.require(Role.ADMIN)
         async with self._db.read() as conn:
             return paging.page(await repo.list_keys(conn, sorted(principal.account_ids), paging))
+
+    async def get_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
+        """One key of the caller's tree, revoked or not (admin): what the Twilio surface's
+        ``Keys/{SK}.json`` reads."""
+        principal.require(Role.ADMIN)
+        async with self._db.read() as conn:
+            key = await repo.get_key(conn, key_id, sorted(principal.account_ids))
+        if key is None:
+            raise NotFound("no such key", code="key_not_found")
+        return key
 
     async def revoke_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
         principal.require(Role.ADMIN)

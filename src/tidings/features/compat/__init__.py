@@ -6,8 +6,12 @@ none of them sends, schedules or relays anything itself.
 Removing a surface is removing its folder and its line in :mod:`tidings.features.compat.surfaces`.
 """
 
-# The public face: the app factory imports only these names (an import-linter contract in
-# pyproject.toml holds it).
+# The public face: the app factory and the runtime import only these names (an import-linter
+# contract in pyproject.toml holds it). The delivery formats are the surfaces' webhooks, which the
+# runtime hands to the deliverer (the webhooks floor cannot import a surface).
 from tidings.features.compat.mounting import mount_compat
+from tidings.features.compat.twilio.callbacks import TWILIO_CALLBACKS
 
-__all__ = ["mount_compat"]
+DELIVERY_FORMATS = (TWILIO_CALLBACKS,)
+
+__all__ = ["DELIVERY_FORMATS", "mount_compat"]

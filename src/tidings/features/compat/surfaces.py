@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tidings.features.compat import imqs, messagesender
+from tidings.features.compat import imqs, messagesender, twilio
 from tidings.features.compat.surface import Surface
 
 SURFACES: tuple[Surface, ...] = (
-    imqs.surface,
-    messagesender.surface,
+    twilio.surface,  # /twilio/{api,conversations,proxy}/...: docs/twilio-compat.md
+    imqs.surface,  # /compat/imqs: docs/compat-seeds.md
+    messagesender.surface,  # /compat/messagesender: docs/compat-seeds.md
 )

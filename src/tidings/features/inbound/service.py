@@ -54,7 +54,10 @@ class InboundService:
             conn.execute(insert(messages), rows)
             taken = {row["id"] for row in rows if self._route(conn, channel, row)}
             insert_events(
-                conn, [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids], quiet=taken
+                conn,
+                [(i, MessageStatus.RECEIVED.value, now, None, None) for i in ids],
+                quiet=taken,
+                inbound=True,
             )
             open_service_windows(conn, channel["id"], writers, at=now)
 

@@ -4,16 +4,17 @@
 # (an import-linter contract in pyproject.toml holds it).
 from tidings.features.messages.origin import Limits
 from tidings.features.messages.pipeline import SendPipeline
-
-# ContactRecipient, SendMessagesRequest: compat surfaces build the native send request they
-# translate onto.
+from tidings.features.messages.repository import MessageFilter
 from tidings.features.messages.schemas import ContactRecipient, MessageOut, SendMessagesRequest
 from tidings.features.messages.service import MESSAGES, MessageService
 
+# ContactRecipient, MessageFilter and SendMessagesRequest: what a compat surface hands
+# MessageService.send and .list, the same objects the native endpoints build.
 __all__ = [
     "MESSAGES",
     "ContactRecipient",
     "Limits",
+    "MessageFilter",
     "MessageOut",
     "MessageService",
     "SendMessagesRequest",

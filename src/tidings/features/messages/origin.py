@@ -35,6 +35,9 @@ class Send:
     request: SendMessagesRequest
     idempotency_key: str | None
     request_hash: str
+    # The form of this send's status_callback deliveries (core.events.TWILIO_FORMAT), or None
+    # for the native JSON. Not part of the request body: only code (the Twilio surface) sets it.
+    callback_format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

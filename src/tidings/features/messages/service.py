@@ -7,6 +7,7 @@ from typing import Any
 
 from tidings.core.clock import now_ms, to_rfc3339
 from tidings.core.cursors import IDS, NUMBERS, Page
+from tidings.core.events import CALLBACK_FORMATS
 from tidings.core.presenters import message_json
 from tidings.core.tenancy import Principal, Role
 from tidings.errors import Conflict, NotFound
@@ -36,14 +37,23 @@ class MessageService:
         *,
         idempotency_key: str | None = None,
         request_hash: str = "",
+        callback_format: str | None = None,
     ) -> dict[str, Any]:
-        """Accept a send request: validate, persist in one transaction, answer the batch."""
+        """Accept a send request: validate, persist in one transaction, answer the batch.
+
+        ``callback_format``: the form of the ``status_callback`` deliveries, None for the native
+        JSON; the Twilio surface passes ``core.events.TWILIO_FORMAT`` (docs/webhooks.md, "Formats").
+        """
         principal.require(Role.SENDER)
+        if callback_format is not None and callback_format not in CALLBACK_FORMATS:
+            raise ValueError(f"no callback format {callback_format!r}")  # a caller's bug, not a 4xx
         if idempotency_key is not None:
             replay = await self.idempotent_replay(principal, idempotency_key, request_hash)
             if replay is not None:
                 return replay
-        return await self._pipeline.send(Send(principal, request, idempotency_key, request_hash))
+        return await self._pipeline.send(
+            Send(principal, request, idempotency_key, request_hash, callback_format)
+        )
 
     async def idempotent_replay(
         self, principal: Principal, key: str, request_hash: str

@@ -47,6 +47,7 @@ class Write:
             events=[(i, status, now, None, None) for i in ids],
             templated=plan.template is not None,
             with_contacts=addressed.contact_ids is not None,
+            with_callback_format=send.callback_format is not None,
             idempotency=_idempotency_row(send, response, now),
         )
         try:
@@ -81,7 +82,7 @@ def message_rows(addressed: Addressed, *, ids: list[str], batch_id: str, now: in
     Each recipient goes to the channel of its route, else to the request's channel. Rows of a
     template send carry the template as one more, last, value (``TEMPLATE_MESSAGE_COLUMNS``);
     free-form rows leave the column out. Rows of a send that addressed contacts end with the
-    contact id (``store.intake.message_columns``).
+    contact id, then those of a send with a ``callback_format`` with it (``store.intake.message_columns``).
     """
     plan = addressed.plan
     origin = plan.origin
@@ -142,6 +143,9 @@ def message_rows(addressed: Addressed, *, ids: list[str], batch_id: str, now: in
         rows = [(*row, template) for row in rows]
     if addressed.contact_ids is not None:
         rows = [(*row, contact_id) for row, contact_id in zip(rows, addressed.contact_ids, strict=True)]
+    callback_format = origin.send.callback_format
+    if callback_format is not None:
+        rows = [(*row, callback_format) for row in rows]
     return rows
 
 
