@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
 from fastapi import FastAPI
@@ -61,6 +61,11 @@ def test_generated_ids_round_trip_and_keep_their_order() -> None:
 def test_a_malformed_or_foreign_sid_is_not_found(sid: str) -> None:
     with pytest.raises(ResourceNotFound):
         from_sid(sid, "SM", "msg")
+
+
+@given(st.integers(min_value=0, max_value=253_402_300_799_000))
+def test_rfc2822_is_what_email_utils_writes(ms: int) -> None:
+    assert rfc2822(ms) == format_datetime(datetime.fromtimestamp(ms // 1000, tz=UTC))
 
 
 def test_dates_in_both_formats() -> None:
