@@ -1,5 +1,5 @@
 """Twilio's webhooks from the native outbox, on each backend: status callbacks and SmsUrl posts in
-Twilio's form, verified with the official SDK's ``RequestValidator`` (docs/twilio-compat-callbacks.md).
+Twilio's form, verified with the official SDK's ``RequestValidator`` (docs/twilio-compat.md).
 
 The Twilio format is asked for by code only (``MessageService.send(callback_format=)``): the
 Twilio surface's Messages create does it for a ``StatusCallback`` (the last test, through the

@@ -24,7 +24,7 @@ PROXY_SESSION_CREATED = "proxy.session.created"
 PROXY_SESSION_ENDED = "proxy.session.ended"
 
 # Deliveries come in formats (tidings.webhooks.formats): NULL is the native signed JSON; this one
-# is Twilio's signed form post, asked for by the Twilio surface (docs/twilio-compat-callbacks.md).
+# is Twilio's signed form post, asked for by the Twilio surface (docs/twilio-compat.md).
 TWILIO_FORMAT = "twilio"
 # Twilio announces ``sending`` to a StatusCallback, so messages whose callbacks take its format
 # also announce their claims (to that callback only); the native format does not (see above).

@@ -440,7 +440,7 @@ account_webhooks = Table(
     Column("secret_ciphertext", Text, nullable=False),  # Fernet, instance secret
     Column("updated_at", BigInteger, nullable=False),
     # Revision 0012: where the account's inbound messages are also POSTed in Twilio's webhook form
-    # (an ``SmsUrl``, docs/twilio-compat-callbacks.md), signed with its auth token; NULL for none.
+    # (an ``SmsUrl``, docs/twilio-compat.md), signed with its auth token; NULL for none.
     Column("twilio_sms_url", Text, nullable=True),
 )
 

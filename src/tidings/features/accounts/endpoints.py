@@ -50,7 +50,7 @@ class AccountPatch(BaseModel):
     twilio_sms_url: str | None = Field(
         default=None,
         description="Where this account's inbound messages are also POSTed in Twilio's webhook form, "
-        "signed with X-Twilio-Signature (docs/twilio-compat-callbacks.md); null stops them",
+        "signed with X-Twilio-Signature (docs/twilio-compat.md); null stops them",
     )
 
     @field_validator("webhook_url", "twilio_sms_url")

@@ -1,5 +1,5 @@
 """Twilio's webhooks, posted by the native deliverer: ``StatusCallback`` and ``SmsUrl`` form posts
-signed with ``X-Twilio-Signature`` (docs/twilio-compat-callbacks.md).
+signed with ``X-Twilio-Signature`` (docs/twilio-compat.md).
 
 :data:`TWILIO_CALLBACKS` is a delivery format (``tidings.webhooks.formats``) the runtime hands to
 the deliverer, which stays below the features and never imports this surface. Outbox rows of
