@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tidings.features.compat import smsproxy
 from tidings.features.compat.surface import Surface
 
-SURFACES: tuple[Surface, ...] = ()
+SURFACES: tuple[Surface, ...] = (smsproxy.surface,)
