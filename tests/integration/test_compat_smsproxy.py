@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 
 from support.gateway import GatewayFactory, RunningGateway, UrlFactory
+from tidings.features.compat.smsproxy.ids import native_session_id
 from tidings.store.schema import proxy_numbers, proxy_sessions
 
 PREFIX = "/compat/smsproxy"
@@ -505,3 +506,32 @@ async def test_the_surface_switched_off_answers_404(
         status, _ = await _seed(gw, method, path, data)
         assert status == 404, (method, path)
     assert await _counts(gw) == (0, 0)
+
+
+async def test_native_sessions_on_a_tn_show_in_the_seed_lists(gw_sqlite: RunningGateway) -> None:
+    gw = gw_sqlite
+    await _senders(gw, TN)
+    status, _ = await _seed(gw, "POST", "/tn", f'{{"value":"{TN}"}}')
+    assert status == 200
+    # Two native sessions share the TN (the native reuse rule); the seed's lists show both
+    # sessions, and the TN with its newest one, each under the native id's hex form.
+    made = []
+    for a, b in ((A, B), (STRANGER, "12065550101")):
+        native = await gw.call(
+            "POST", "/v1/proxy/sessions", {"participant_a": f"+{a}", "participant_b": f"+{b}"}
+        )
+        assert native.status == 201, native.body
+        made.append(native.body["id"])
+    status, listed = await _seed(gw, "GET", "/session")
+    assert listed["total_sessions"] == 2
+    ids = [s["id"] for s in listed["sessions"]]
+    assert [native_session_id(i) for i in ids] == made  # oldest first
+    status, pool = await _seed(gw, "GET", "/tn")
+    assert pool["virtual_tns"] == [{"session_id": ids[1], "value": TN}] and pool["in_use"] == 1
+    # The seed's id ends the native session.
+    status, body = await _seed(gw, "DELETE", "/session", f'{{"session_id":"{ids[1]}"}}')
+    assert status == 200, body
+    ended = await gw.call("GET", f"/v1/proxy/sessions/{made[1]}")
+    assert ended.body["status"] == "ended" and ended.body["ended_reason"] == "deleted"
+    status, pool = await _seed(gw, "GET", "/tn")
+    assert pool["virtual_tns"] == [{"session_id": ids[0], "value": TN}]

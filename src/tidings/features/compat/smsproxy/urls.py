@@ -65,10 +65,9 @@ async def add_tn(request: Request, caller: Caller, proxy: Proxy, options: Option
 @router.get("/tn")
 async def list_tns(caller: Caller, proxy: Proxy) -> JSONResponse:
     numbers = await _whole_pool(proxy, caller)
-    # The seed shows one session per TN; a number shared by native sessions shows its newest.
-    session_of: dict[str, str] = {}
-    for session in reversed(await _active_sessions(proxy, caller)):
-        session_of[session["proxy_number_id"]] = session["id"]
+    # The seed shows one session per TN; a number shared by native sessions shows its newest
+    # (sessions come oldest first, so a later one overwrites).
+    session_of = {s["proxy_number_id"]: s["id"] for s in await _active_sessions(proxy, caller)}
     return JSONResponse(responses.pool(numbers, session_of))
 
 
