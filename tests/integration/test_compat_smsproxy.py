@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from support.gateway import GatewayFactory, RunningGateway, UrlFactory
+from tidings.core.clock import now_ms
 from tidings.features.compat.smsproxy.ids import native_session_id
 from tidings.store.schema import proxy_numbers, proxy_sessions
 
@@ -535,3 +536,39 @@ async def test_native_sessions_on_a_tn_show_in_the_seed_lists(gw_sqlite: Running
     assert ended.body["status"] == "ended" and ended.body["ended_reason"] == "deleted"
     status, pool = await _seed(gw, "GET", "/tn")
     assert pool["virtual_tns"] == [{"session_id": ids[0], "value": TN}]
+
+
+async def test_after_the_expiry_window_both_hear_the_end_then_writers_get_no_session(
+    gw: RunningGateway,
+) -> None:
+    await _senders(gw, TN)
+    status, _ = await _seed(gw, "POST", "/tn", f'{{"value":"{TN}"}}')
+    assert status == 200
+    status, created = await _seed(
+        gw, "POST", "/session", f'{{"participant_a":"{A}", "participant_b":"{B}", "expiry_window": 1}}'
+    )
+    assert status == 200
+    # Time travel: the window ran out a moment ago.
+    native_id = native_session_id(created["session_id"])
+    async with gw.gateway.db.write() as conn:
+        await conn.execute(
+            update(proxy_sessions).where(proxy_sessions.c.id == native_id).values(expires_at=now_ms() - 1)
+        )
+    assert (await _seed(gw, "GET", "/session"))[1] == {"total_sessions": 0, "sessions": []}
+    # The native sweep ends it (a message to it would too, with the same end message): the
+    # end message reaches both, from the TN.
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await gw.call("GET", f"/v1/proxy/sessions/{native_id}")).body["status"] != "ended":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    assert await _inbox(gw, A, 2) == [(f"+{TN}", START), (f"+{TN}", END)]
+    assert await _inbox(gw, B, 2) == [(f"+{TN}", START), (f"+{TN}", END)]
+    # A later message is not relayed: its writer gets the no-session message.
+    callback = await _callback_path(gw)
+    posted = await gw.call("POST", callback, _flowroute_sms(A, TN, "too late"), auth=False)
+    assert posted.status == 200, posted.body
+    assert await _inbox(gw, A, 3) == [(f"+{TN}", START), (f"+{TN}", END), (f"+{TN}", NO_SESSION)]
+    await _quiet(gw)
+    assert await _inbox(gw, B, 2) == [(f"+{TN}", START), (f"+{TN}", END)]
+    status, pool = await _seed(gw, "GET", "/tn")
+    assert pool["available"] == 1 and pool["virtual_tns"] == [{"session_id": None, "value": TN}]
