@@ -381,7 +381,10 @@ async def test_bad_input_gets_the_seed_shape_and_changes_nothing(gw_sqlite: Runn
     posted = await gw.call("POST", callback, {"text": "hi"}, auth=False)
     assert posted.status == 400 and set(posted.body) == {"message"}
     posted = await gw.call("POST", callback, _flowroute_sms(A, "12062992199", "hi"), auth=False)
-    assert posted.status == 404 and set(posted.body) == {"message"}
+    assert (posted.status, posted.body) == (
+        404,
+        {"message": "12062992199 is not a virtual TN of this account"},
+    )
     received = await gw.call("GET", "/v1/messages?direction=inbound")
     assert received.body["data"] == []
 
@@ -430,6 +433,9 @@ async def test_auth_roles_and_callback_tokens(gw_sqlite: RunningGateway) -> None
         gw, "POST", "/session", f'{{"participant_a":"{A}", "participant_b":"{B}"}}', key=sender
     )
     assert status == 200
+    # Posting an inbound message with credentials takes the sender role.
+    viewed = await gw.call("POST", f"{PREFIX}/", _flowroute_sms(B, TN, "from a viewer"), key=viewer)
+    assert viewed.status == 403 and set(viewed.body) == {"message"}
 
     # The callback URL's token is the account's: changed, or moved to another account, it fails.
     callback = await _callback_path(gw)

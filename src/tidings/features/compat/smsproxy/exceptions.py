@@ -63,7 +63,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # Bodies are read by hand (requests.py); only query parameters are validated by FastAPI.
+        # Bodies are read by hand (requests.py) and no route takes parameters, so this is a
+        # safety net: nothing leaves in another shape.
         return message_json("The request is not valid", 400)
 
     @app.exception_handler(StarletteHTTPException)

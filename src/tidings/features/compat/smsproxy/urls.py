@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from tidings.config import Settings
 from tidings.core.clock import now_ms
 from tidings.core.tenancy import Principal, Role
+from tidings.errors import NotFound
 from tidings.features.compat.smsproxy import exceptions, requests, responses
 from tidings.features.compat.smsproxy.ids import native_session_id
 from tidings.features.compat.smsproxy.inbound import (
@@ -19,6 +20,7 @@ from tidings.features.compat.smsproxy.inbound import (
     InboundTokens,
     flowroute_message,
 )
+from tidings.features.compat.smsproxy.numbers import to_seed
 from tidings.features.compat.smsproxy.settings import SmsProxySettings
 from tidings.features.compat.surface import surface_app
 from tidings.features.provider_callbacks import CALLBACKS, CallbackService
@@ -125,7 +127,11 @@ async def inbound_message(
     native inbound routing relays it (or answers with the no-session text)."""
     receiver = await _receiver(request)
     message = flowroute_message(await request.body())
-    number = await proxy.get_number(receiver, message.recipient, account_id=None)
+    try:
+        number = await proxy.get_number(receiver, message.recipient, account_id=None)
+    except NotFound:
+        unknown = f"{to_seed(message.recipient)} is not a virtual TN of this account"
+        return exceptions.message_json(unknown, 404)
     await callbacks.store_inbound(number["channel_id"], [message])
     return JSONResponse({"message": "received inbound message"})
 
@@ -142,10 +148,12 @@ async def callback_url(request: Request, caller: Caller) -> JSONResponse:
 
 
 async def _receiver(request: Request) -> Principal:
-    """The account a callback writes to: the caller's, or the one its URL's token names (read
-    as a viewer: it may only post inbound messages to that account's TNs)."""
+    """The account a callback writes to: the caller's (a sender, as for a sandbox handset's
+    reply), or the one its URL's token names (a viewer: it only finds that account's TNs)."""
     if request.headers.get("authorization"):
-        return await _caller(request)
+        caller = await _caller(request)
+        caller.require(Role.SENDER)
+        return caller
     query = request.query_params
     account = _tokens(request).account(query.get(ACCOUNT_PARAMETER), query.get(TOKEN_PARAMETER))
     return Principal(account_id=account, role=Role.VIEWER, account_ids=frozenset({account}))
