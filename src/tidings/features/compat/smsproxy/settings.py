@@ -10,7 +10,9 @@ from pydantic import AliasChoices, ConfigDict, Field, SecretStr, StringConstrain
 
 from tidings.features.compat.surface import SurfaceSettings
 
-# The native system texts' bound (one send's longest body), less room for the "[ORG]: " prefix.
+# Within the native system texts' bound (1,600 characters, one send's longest body) once the
+# "[ORG NAME]: " prefix is added.
+OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1400)]
 
 
@@ -23,7 +25,7 @@ class SmsProxySettings(SurfaceSettings):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     # The seed's defaults, word for word. A text set to null is not installed (not sent).
-    org_name: Text = _seed_key("org_name", "Your Org Name")
+    org_name: OrgName = _seed_key("org_name", "Your Org Name")
     session_start_msg: Text | None = _seed_key(
         "session_start_msg", "Your new session has started, send a message!"
     )
