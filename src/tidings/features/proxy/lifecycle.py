@@ -24,19 +24,23 @@ EXPIRE_BATCH = 200
 
 
 def start_session(
-    conn: Connection, *, account_id: str, participants: tuple[str, str], expires_at: int | None, now: int
+    conn: Connection,
+    *,
+    account_id: str,
+    participants: tuple[str, str],
+    expires_at: int | None,
+    now: int,
+    own_number: bool = False,
 ) -> dict[str, Any]:
-    """Create a session on a pool number free of both participants; 409 ``pool_exhausted`` when
-    every number of the account already has one of them in an active session."""
+    """Create a session on a pool number free of both participants (with ``own_number``, on one
+    serving no other session); 409 ``pool_exhausted`` when there is no such number."""
     repo.lock_account(conn, account_id)
     # Expired sessions still marked active would block numbers they no longer use.
     expire_due(conn, now=now, skip_locked=False, account_id=account_id)
-    number = repo.free_pool_number(conn, account_id, participants)
+    number = repo.free_pool_number(conn, account_id, participants, idle_only=own_number)
     if number is None:
-        raise Conflict(
-            "no pool number is free of both participants; add numbers or end sessions",
-            code="pool_exhausted",
-        )
+        wanted = "serves no session" if own_number else "is free of both participants"
+        raise Conflict(f"no pool number {wanted}; add numbers or end sessions", code="pool_exhausted")
     session = {
         "id": new_id("pxs"),
         "account_id": account_id,

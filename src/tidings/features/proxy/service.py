@@ -155,10 +155,17 @@ class ProxyService:
     # -- sessions ----------------------------------------------------------------------------
 
     async def create_session(
-        self, principal: Principal, fields: Mapping[str, Any], *, account_id: str | None
+        self,
+        principal: Principal,
+        fields: Mapping[str, Any],
+        *,
+        account_id: str | None,
+        own_number: bool = False,
     ) -> dict[str, Any]:
         """A session on a pool number free of both participants (409 ``pool_exhausted`` when
-        none is); the start message goes to both, if configured."""
+        none is); the start message goes to both, if configured. ``own_number`` asks for a
+        number serving no other session (Flowroute's one session per number, for
+        ``/compat/smsproxy``) instead of the pool reuse rule."""
         principal.require(Role.SENDER)
         account = principal.account_in_tree(account_id)
         country = await self._accounts.default_country(account, instance=self._default_country)
@@ -172,7 +179,12 @@ class ProxyService:
         expires_at = expiry(now, fields.get("ttl_minutes"))
         session = await self._db.transact(
             lambda conn: lifecycle.start_session(
-                conn, account_id=account, participants=(a, b), expires_at=expires_at, now=now
+                conn,
+                account_id=account,
+                participants=(a, b),
+                expires_at=expires_at,
+                now=now,
+                own_number=own_number,
             )
         )
         self._queued()

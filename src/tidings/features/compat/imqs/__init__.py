@@ -1,5 +1,5 @@
 """``/compat/imqs``: the HTTP API of the imqs messaging service (seed 001), translated onto the
-native send, number parsing and number status (docs/compat-seeds-imqs.md)."""
+native send, number parsing and number status (docs/compat-seeds.md)."""
 
 from tidings.features.compat.imqs.settings import ImqsSettings
 from tidings.features.compat.imqs.urls import build

@@ -17,7 +17,7 @@ class ImqsSettings(SurfaceSettings):
     The seed's ``smsProvider.countries``, ``maxMessageSegments`` and ``maxBatchSize`` are
     ``allowed_countries``, ``max_message_segments`` and ``max_batch_size``; its
     ``deliveryStatus.updateInverval`` has no counterpart: receipts and status polling are the
-    native channels' (docs/compat-seeds-imqs.md)."""
+    native channels' (docs/compat-seeds.md)."""
 
     # How local numbers ("0830000000") are read. The seed is South African, but no country is
     # assumed: a deployment names its own.
