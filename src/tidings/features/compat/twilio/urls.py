@@ -6,5 +6,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tidings.features.compat.twilio.accounts import router as accounts
+from tidings.features.compat.twilio.conversations import router as conversations
 
-ROUTERS: tuple[APIRouter, ...] = (accounts,)
+ROUTERS: tuple[APIRouter, ...] = (accounts, conversations)
