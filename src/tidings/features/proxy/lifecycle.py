@@ -24,14 +24,21 @@ EXPIRE_BATCH = 200
 
 
 def start_session(
-    conn: Connection, *, account_id: str, participants: tuple[str, str], expires_at: int | None, now: int
+    conn: Connection,
+    *,
+    account_id: str,
+    participants: tuple[str, str],
+    expires_at: int | None,
+    now: int,
+    number_ids: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Create a session on a pool number free of both participants; 409 ``pool_exhausted`` when
-    every number of the account already has one of them in an active session."""
+    """Create a session on a pool number (one of ``number_ids`` when given) free of both
+    participants; 409 ``pool_exhausted`` when every such number already has one of them in an
+    active session."""
     repo.lock_account(conn, account_id)
     # Expired sessions still marked active would block numbers they no longer use.
     expire_due(conn, now=now, skip_locked=False, account_id=account_id)
-    number = repo.free_pool_number(conn, account_id, participants)
+    number = repo.free_pool_number(conn, account_id, participants, number_ids)
     if number is None:
         raise Conflict(
             "no pool number is free of both participants; add numbers or end sessions",

@@ -97,11 +97,15 @@ def remove_number(conn: Connection, number_id: str, *, now: int) -> None:
 
 
 def free_pool_number(
-    conn: Connection, account_id: str, participants: Collection[str]
+    conn: Connection,
+    account_id: str,
+    participants: Collection[str],
+    number_ids: Collection[str] | None = None,
 ) -> dict[str, Any] | None:
-    """A live pool number of the account on which no participant given is in an active session,
-    the least busy first (then the oldest), so sessions spread over the pool. Run under
-    :func:`lock_account`: two creates then never pick the same conflicting number."""
+    """A live pool number of the account (one of ``number_ids`` when given) on which no
+    participant given is in an active session, the least busy first (then the oldest), so
+    sessions spread over the pool. Run under :func:`lock_account`: two creates then never pick
+    the same conflicting number."""
     wanted = sorted(participants)
     clash = (
         select(proxy_sessions.c.id)
@@ -123,6 +127,8 @@ def free_pool_number(
         .order_by(load, proxy_numbers.c.id)
         .limit(1)
     )
+    if number_ids is not None:
+        query = query.where(proxy_numbers.c.id.in_(list(number_ids)))
     row = conn.execute(query).first()
     return dict(row._mapping) if row else None
 

@@ -158,7 +158,11 @@ class ProxyService:
         self, principal: Principal, fields: Mapping[str, Any], *, account_id: str | None
     ) -> dict[str, Any]:
         """A session on a pool number free of both participants (409 ``pool_exhausted`` when
-        none is); the start message goes to both, if configured."""
+        none is); the start message goes to both, if configured.
+
+        Besides the API's fields: ``expires_at`` (epoch ms) in place of ``ttl_minutes``, and
+        ``proxy_number_ids``, the pool numbers it may use (the Twilio surface's service owns
+        some of the pool); None: any."""
         principal.require(Role.SENDER)
         account = principal.account_in_tree(account_id)
         country = await self._accounts.default_country(account, instance=self._default_country)
@@ -169,10 +173,15 @@ class ProxyService:
                 "the two participants are the same address", code="same_participant", field="participant_b"
             )
         now = now_ms()
-        expires_at = expiry(now, fields.get("ttl_minutes"))
+        expires_at = fields.get("expires_at") or expiry(now, fields.get("ttl_minutes"))
         session = await self._db.transact(
             lambda conn: lifecycle.start_session(
-                conn, account_id=account, participants=(a, b), expires_at=expires_at, now=now
+                conn,
+                account_id=account,
+                participants=(a, b),
+                expires_at=expires_at,
+                now=now,
+                number_ids=fields.get("proxy_number_ids"),
             )
         )
         self._queued()

@@ -7,5 +7,6 @@ from fastapi import APIRouter
 
 from tidings.features.compat.twilio.accounts import router as accounts
 from tidings.features.compat.twilio.conversations import router as conversations
+from tidings.features.compat.twilio.proxy import router as proxy
 
-ROUTERS: tuple[APIRouter, ...] = (accounts, conversations)
+ROUTERS: tuple[APIRouter, ...] = (accounts, conversations, proxy)
