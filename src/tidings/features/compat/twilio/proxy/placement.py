@@ -18,7 +18,7 @@ from tidings.features.compat.twilio.exceptions import invalid_parameter
 from tidings.features.compat.twilio.proxy import repository as repo
 from tidings.features.compat.twilio.proxy.parameters import ParticipantAsk
 from tidings.features.compat.twilio.proxy.responses import NUMBER
-from tidings.features.compat.twilio.sids import from_sid
+from tidings.features.compat.twilio.sids import from_sid, is_sid
 from tidings.features.proxy import ProxyService
 from tidings.store.engine import Database
 
@@ -31,6 +31,8 @@ async def requested_number(
     if ask.proxy_identifier is None and ask.proxy_identifier_sid is None:
         return None
     number_ids = []
+    if ask.proxy_identifier_sid is not None and not is_sid(ask.proxy_identifier_sid, NUMBER[0]):
+        raise invalid_parameter("ProxyIdentifierSid", "a PN… SID of this service's phone numbers")
     try:
         if ask.proxy_identifier_sid is not None:
             number_id = from_sid(ask.proxy_identifier_sid, *NUMBER)

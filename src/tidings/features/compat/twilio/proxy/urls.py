@@ -20,7 +20,7 @@ from tidings.core.clock import now_ms
 from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict
+from tidings.errors import Conflict, NotFound
 from tidings.features.compat.twilio.auth import acting_as, twilio_principal
 from tidings.features.compat.twilio.exceptions import invalid_parameter, not_found
 from tidings.features.compat.twilio.forms import read_form
@@ -220,11 +220,19 @@ async def list_numbers(
     page: Page[dict[str, Any]] = paging.page(
         await _read(db, lambda c: repo.numbers_of(c, service["id"], paging))
     )
-    records = [
-        number_json(request, row, await proxy.get_number(caller, row["number_id"], account_id=None))
-        for row in page.rows
-    ]
+    records = []
+    for row in page.rows:
+        native = await _pool_number(proxy, caller, row["number_id"])
+        if native is not None:  # taken out of the native pool by /v1/proxy/numbers: gone here too
+            records.append(number_json(request, row, native))
     return JSONResponse(v1_page(request, "phone_numbers", records, page, ask))
+
+
+async def _pool_number(proxy: ProxyService, caller: Principal, number_id: str) -> dict[str, Any] | None:
+    try:
+        return await proxy.get_number(caller, number_id, account_id=None)
+    except NotFound:
+        return None
 
 
 async def _number(db: Database, caller: Principal, service_sid: str, number_sid: str) -> dict[str, Any]:
