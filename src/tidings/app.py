@@ -88,7 +88,8 @@ def create_app(settings: Settings, *, run_dispatcher: bool = True, gateway: Gate
     )
     for router in routers:
         app.include_router(router)
-    # After the native routers: a surface's prefix (/twilio, /compat/...) never shadows them.
+    # After the native routers: mount_compat checks that none lies under a surface's prefix
+    # (/twilio, /compat/...), then puts the surfaces' mounts first, shadowing nothing.
     mount_compat(app, settings)
 
     @app.get("/healthz", tags=["operations"])

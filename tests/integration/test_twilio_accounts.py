@@ -4,9 +4,10 @@ HTTP: authentication (account tokens, subaccounts, API keys), Twilio's error bod
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from support.gateway import RunningGateway
 from support.twilio import TwilioClients, admin_credentials, sdk
@@ -147,3 +148,44 @@ async def test_the_list_envelope_has_exactly_twilios_keys(gw_sqlite: RunningGate
     assert after.body["start"] == 2
     forged = await gw_sqlite.call("GET", f"{API}/Accounts.json?PageToken=PAnot-ours", headers=auth)
     assert forged.status == 400 and forged.body["code"] == 21200
+
+
+async def test_api_keys_made_listed_used_and_deleted_through_the_sdk(
+    gw: RunningGateway, twilio_clients: TwilioClients
+) -> None:
+    admin = await admin_credentials(gw)
+    owner = twilio_clients(gw, admin.account_sid, admin.auth_token)
+    account = owner.api.v2010.accounts(admin.account_sid)
+    keys = account.keys
+    made = await sdk(account.new_keys.create, friendly_name="deploy")
+    assert made.sid.startswith("SK") and len(made.sid) == 34 and made.secret
+    assert made.friendly_name == "deploy" and made.date_created is not None
+    assert made.sid in {k.sid for k in await sdk(keys.list)}
+    fetched = await sdk(keys(made.sid).fetch)
+    assert fetched.friendly_name == "deploy"
+    raw = await gw.call("GET", f"{API}/Accounts/{admin.account_sid}/Keys/{made.sid}.json")
+    assert raw.status == 200 and "secret" not in raw.body  # the secret is shown once
+
+    by_key = twilio_clients(gw, made.sid, made.secret, account_sid=admin.account_sid)
+    sent = await sdk(by_key.messages.create, to="+14155550170", body="sent with an API key")
+    assert sent.account_sid == admin.account_sid
+    # A standard key reaches messages, not keys or subaccounts (native role: sender).
+    assert (await _refused(by_key.api.v2010.accounts(admin.account_sid).new_keys.create)).status == 403
+    assert (await _refused(by_key.api.accounts.create, friendly_name="nope")).code == 20003
+
+    assert await sdk(keys(made.sid).delete) is True
+    assert (await _refused(by_key.messages(sent.sid).fetch)).code == 20003
+    assert (await _refused(keys(made.sid).fetch)).code == 20404
+    assert made.sid not in {k.sid for k in await sdk(keys.list)}
+
+    tenant = await sdk(owner.api.accounts.create, friendly_name="keyless")
+    tenant_client = twilio_clients(gw, tenant.sid, tenant.auth_token)
+    with pytest.raises(TwilioException) as hidden:  # the SDK's plain error for a list page
+        await sdk(tenant_client.api.v2010.accounts(admin.account_sid).keys.list)
+    assert '"code":20404' in hidden.value.args[1].text
+
+
+async def _refused(call: Any, *args: Any, **kwargs: Any) -> TwilioRestException:
+    with pytest.raises(TwilioRestException) as caught:
+        await sdk(call, *args, **kwargs)
+    return caught.value

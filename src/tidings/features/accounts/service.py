@@ -199,6 +199,16 @@ class AccountService:
         async with self._db.read() as conn:
             return paging.page(await repo.list_keys(conn, sorted(principal.account_ids), paging))
 
+    async def get_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
+        """One key of the caller's tree, revoked or not (admin): what the Twilio surface's
+        ``Keys/{SK}.json`` reads."""
+        principal.require(Role.ADMIN)
+        async with self._db.read() as conn:
+            key = await repo.get_key(conn, key_id, sorted(principal.account_ids))
+        if key is None:
+            raise NotFound("no such key", code="key_not_found")
+        return key
+
     async def revoke_key(self, principal: Principal, key_id: str) -> dict[str, Any]:
         principal.require(Role.ADMIN)
         async with self._db.write() as conn:

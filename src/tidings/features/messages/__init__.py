@@ -4,7 +4,18 @@
 # (an import-linter contract in pyproject.toml holds it).
 from tidings.features.messages.origin import Limits
 from tidings.features.messages.pipeline import SendPipeline
-from tidings.features.messages.schemas import MessageOut
+from tidings.features.messages.repository import MessageFilter
+from tidings.features.messages.schemas import MessageOut, SendMessagesRequest
 from tidings.features.messages.service import MESSAGES, MessageService
 
-__all__ = ["MESSAGES", "Limits", "MessageOut", "MessageService", "SendPipeline"]
+# MessageFilter and SendMessagesRequest: what a compat surface hands MessageService.list and
+# .send, the same objects the native endpoints build.
+__all__ = [
+    "MESSAGES",
+    "Limits",
+    "MessageFilter",
+    "MessageOut",
+    "MessageService",
+    "SendMessagesRequest",
+    "SendPipeline",
+]

@@ -22,6 +22,7 @@ _CANCELABLE = sorted(s.value for s in CANCELABLE_STATUSES)
 class MessageFilter:
     status: str | None = None
     to: str | None = None
+    sender: str | None = None  # the from address (the Twilio surface's From filter)
     batch_id: str | None = None
     direction: str | None = None
     since: int | None = None
@@ -41,6 +42,8 @@ async def list_messages(
         query = query.where(messages.c.status == where.status)
     if where.to is not None:
         query = query.where(messages.c.recipient == where.to)
+    if where.sender is not None:
+        query = query.where(messages.c.sender == where.sender)
     if where.batch_id is not None:
         query = query.where(messages.c.batch_id == where.batch_id)
     if where.direction is not None:

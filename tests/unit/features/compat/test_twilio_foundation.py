@@ -6,14 +6,18 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import pytest
+from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.requests import Request
 
+from tidings.core.cursors import Page, encode_cursor
 from tidings.core.ids import new_id
 from tidings.features.compat.twilio.dates import date_filter, iso, parse_time, rfc2822
 from tidings.features.compat.twilio.exceptions import ResourceNotFound, TwilioError
 from tidings.features.compat.twilio.forms import parse
-from tidings.features.compat.twilio.paging import page_ask
+from tidings.features.compat.twilio.paging import page_ask, v1_page
+from tidings.features.compat.twilio.settings import TwilioSettings, install
 from tidings.features.compat.twilio.sids import from_sid, to_sid
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -77,6 +81,8 @@ def test_date_filters_are_whole_days_or_seconds() -> None:
     assert date_filter("DateSent", "2025-12-04", "=").until == day + 86_400_000
     assert date_filter("DateSent<", "2025-12-04", "<").since is None
     assert date_filter("DateSent>", "2025-12-04T00:00:10Z", ">").since == day + 10_000
+    assert date_filter("DateSent<", "2025-12-04T00:00:10Z", "<").until == day + 11_000
+    assert date_filter("DateSent", "2025-12-04T13:00:00Z", "=") == date_filter("DateSent", "2025-12-04", "=")
     with pytest.raises(TwilioError):
         date_filter("DateSent", "2025-13-04", "=")
 
@@ -101,3 +107,51 @@ def test_page_asks() -> None:
     for bad in ("PageSize=0", "PageSize=x", "Page=-1", "Page=2", "PageToken=zzz"):
         with pytest.raises(TwilioError):
             page_ask(parse(bad))
+
+
+def v1_request(query: str, public_url: str | None = None) -> Request:
+    app = FastAPI()
+    install(app, TwilioSettings(public_url=public_url))
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "root_path": "/twilio",
+        "path": "/twilio/conversations/v1/Conversations",
+        "query_string": query.encode(),
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "app": app,
+    }
+    return Request(scope)
+
+
+def test_v1_pages_link_absolutely_to_this_gateway() -> None:
+    request = v1_request("State=active&PageSize=2")
+    ask = page_ask(parse("State=active&PageSize=2"))
+    body = v1_page(request, "conversations", [{"sid": "CH1"}], Page([{}], 2, "cnv_01"), ask)
+    base = "http://127.0.0.1:8000/twilio/conversations/v1/Conversations"
+    assert body == {
+        "conversations": [{"sid": "CH1"}],
+        "meta": {
+            "page": 0,
+            "page_size": 2,
+            "key": "conversations",
+            "url": f"{base}?State=active&PageSize=2&Page=0",
+            "first_page_url": f"{base}?State=active&PageSize=2&Page=0",
+            "previous_page_url": None,
+            "next_page_url": f"{base}?State=active&PageSize=2&Page=1&PageToken=PA{encode_cursor('cnv_01')}",
+        },
+    }
+    public = v1_page(
+        v1_request("", "https://sms.example.com/"),
+        "conversations",
+        [],
+        Page([], 50, None),
+        page_ask(parse("")),
+    )
+    assert (
+        public["meta"]["url"]
+        == "https://sms.example.com/twilio/conversations/v1/Conversations?PageSize=50&Page=0"
+    )
+    assert public["meta"]["next_page_url"] is None

@@ -52,7 +52,10 @@ async def _authenticate(accounts: Authenticator, authorization: str | None) -> P
         caller = await accounts.authenticate_key(password)
         # The secret is some valid key; it must be the very key the SID names, so an SK SID
         # never works with another key's secret.
-        if caller.key_id is None or to_sid(API_KEY_LETTERS, caller.key_id) != user.lower():
+        if (
+            caller.key_id is None
+            or to_sid(API_KEY_LETTERS, caller.key_id) != API_KEY_LETTERS + user[2:].lower()
+        ):
             raise authentication_failed()
         return caller
     if not ACCOUNT_SID.fullmatch(user):

@@ -59,24 +59,26 @@ class Span:
 def date_filter(name: str, value: str, relation: str) -> Span:
     """``DateSent``, ``DateSent<`` or ``DateSent>`` (``relation`` ``=``, ``<``, ``>``) as a span.
 
-    A date (``YYYY-MM-DD``) is a whole UTC day: ``=`` that day, ``<`` on or before it, ``>`` on
-    or after it (Twilio's reading of ``<=``/``>=``). A time (``…THH:MM:SSZ``, what the SDK sends
-    for a datetime) is that second: ``=`` the second itself, ``<`` up to and including it,
-    ``>`` from it on."""
+    Twilio's filters are dates (``YYYY-MM-DD``): ``=`` that UTC day, ``<`` on or before it, ``>``
+    on or after it (Twilio's reading of ``<=``/``>=``). The Python SDK sends every value as a time
+    (``2026-12-04T00:00:00Z``, a date too), so ``=`` with a time is the day it falls on, while
+    ``<`` and ``>`` with a time bound at that second (``<`` up to and including it)."""
     text = value.strip()
     if len(text) == 10:
         try:
             day = date.fromisoformat(text)
         except ValueError:
             raise invalid_parameter(name, "expected a date YYYY-MM-DD") from None
-        start = to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
+        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         length = DAY_MS
     else:
-        start = to_ms(parse_time(name, text))
+        moment = parse_time(name, text)
         length = 1000
-    end = start + length
+    start = to_ms(moment)
     if relation == "<":
-        return Span(None, end)
+        return Span(None, start + length)
     if relation == ">":
         return Span(start, None)
-    return Span(start, end)
+    utc = moment.astimezone(UTC)
+    day_start = to_ms(datetime(utc.year, utc.month, utc.day, tzinfo=UTC))
+    return Span(day_start, day_start + DAY_MS)
