@@ -4,6 +4,7 @@ and reads run through ``AsyncConnection.run_sync``, so one set of queries serves
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tidings.core.cursors import Paging
 from tidings.features.proxy.rules import ACTIVE, ENDED, Text
 from tidings.store.pages import keyset
-from tidings.store.schema import account_texts, accounts, proxy_numbers, proxy_sessions
+from tidings.store.schema import account_texts, accounts, messages, proxy_numbers, proxy_sessions
 
 _LIVE = proxy_numbers.c.removed_at.is_(None)
 _ACTIVE = proxy_sessions.c.status == ACTIVE
@@ -226,3 +227,35 @@ def texts_of(conn: Connection, account_id: str) -> dict[Text, str]:
         and_(account_texts.c.account_id == account_id, account_texts.c.name.in_([t.value for t in Text]))
     )
     return {Text(name): body for name, body in conn.execute(query)}
+
+
+def carried_messages(conn: Connection, session: dict[str, Any]) -> list[dict[str, Any]]:
+    """Outbound messages from the session's pool number to its participants while it was
+    active, oldest first, with ``metadata`` parsed: by the pool reuse rule no other session had
+    those participants on that number then, but the caller still checks each one's
+    ``metadata.proxy_session_id`` (system texts are among them)."""
+    query = (
+        select(
+            messages.c.id,
+            messages.c.recipient,
+            messages.c.body,
+            messages.c.status,
+            messages.c.metadata,
+            messages.c.created_at,
+            messages.c.updated_at,
+        )
+        .where(
+            messages.c.account_id == session["account_id"],
+            messages.c.channel_id == session["channel_id"],
+            messages.c.direction == "outbound",
+            messages.c.recipient.in_([session["participant_a"], session["participant_b"]]),
+            messages.c.created_at >= session["created_at"],
+        )
+        .order_by(messages.c.id)
+    )
+    if session["status"] == ENDED:
+        query = query.where(messages.c.created_at <= session["updated_at"])
+    rows = _rows(conn, query)
+    for row in rows:
+        row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
+    return rows

@@ -25,9 +25,12 @@ from tidings.features.proxy import lifecycle
 from tidings.features.proxy import repository as repo
 from tidings.features.proxy.rules import (
     ACTIVE,
+    INTERACTION,
+    RELAY,
     SETTING_TEXTS,
     EndReason,
     expiry,
+    has_expired,
     participant_address,
     phone_value,
     pool_counts,
@@ -229,6 +232,46 @@ class ProxyService:
         ended = await self._db.transact(end)
         self._queued()
         return ended
+
+    async def send(self, principal: Principal, session_id: str, recipient: str, body: str) -> str:
+        """Send ``body`` into an active session: to ``recipient`` (one of its participants, in
+        its canonical form) from the pool number, on its channel, as a relay goes
+        (``metadata.proxy: "interaction"``); the queued message's id. 409 ``session_ended``
+        when the session has ended or its time ran out; 422 ``not_a_participant``."""
+        principal.require(Role.SENDER)
+        now = now_ms()
+
+        def send(conn: Connection) -> str:
+            session = _session(conn, principal.account_ids, session_id)
+            if session["status"] != ACTIVE or has_expired(session["expires_at"], now):
+                raise Conflict(f"session {session_id} has ended", code="session_ended")
+            if recipient not in (session["participant_a"], session["participant_b"]):
+                raise Unprocessable(
+                    f"{recipient} is not a participant of this session", code="not_a_participant", field="to"
+                )
+            metadata = {"proxy_session_id": session["id"], "proxy": INTERACTION}
+            return lifecycle.relay(conn, session, recipient, body, now=now, metadata=metadata)
+
+        message_id = await self._db.transact(send)
+        self._queued()
+        return message_id
+
+    async def session_messages(self, principal: Principal, session_id: str) -> list[dict[str, Any]]:
+        """What the session carried between its participants, oldest first: its relays (each
+        with the ``inbound_id`` it relayed) and the messages sent into it, with their current
+        status; not its system texts."""
+        async with self._db.read() as conn:
+
+            def read(sync: Connection) -> list[dict[str, Any]]:
+                session = _session(sync, principal.account_ids, session_id)
+                return [
+                    row
+                    for row in repo.carried_messages(sync, session)
+                    if row["metadata"].get("proxy_session_id") == session_id
+                    and row["metadata"].get("proxy") in (RELAY, INTERACTION)
+                ]
+
+            return await conn.run_sync(read)
 
     # -- system texts ------------------------------------------------------------------------
 

@@ -9,10 +9,9 @@ own, and sessions still waiting for their second participant are this surface's 
 
 from __future__ import annotations
 
-import contextlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -20,12 +19,22 @@ from tidings.core.clock import now_ms
 from tidings.core.cursors import IDS, Page
 from tidings.core.ids import new_id
 from tidings.core.tenancy import Principal, Role
-from tidings.errors import Conflict, NotFound
-from tidings.features.compat.twilio.auth import acting_as, twilio_principal
+from tidings.errors import NotFound
 from tidings.features.compat.twilio.exceptions import invalid_parameter, not_found
 from tidings.features.compat.twilio.forms import read_form
 from tidings.features.compat.twilio.paging import PAGING_PARAMETERS, page_ask, v1_page
 from tidings.features.compat.twilio.proxy import repository as repo
+from tidings.features.compat.twilio.proxy.lookups import (
+    Caller,
+    Db,
+    Proxy,
+    end_native,
+    native_session,
+    participant_rows,
+    read,
+    service_row,
+    session_rows,
+)
 from tidings.features.compat.twilio.proxy.parameters import (
     NUMBER_PARAMETERS,
     PARTICIPANT_PARAMETERS,
@@ -52,62 +61,11 @@ from tidings.features.compat.twilio.proxy.responses import (
     session_json,
 )
 from tidings.features.compat.twilio.sids import from_sid
-from tidings.features.proxy import PROXY, ProxyService
+from tidings.features.proxy import ProxyService
 from tidings.store.engine import Database
 from tidings.web.responses import JSONResponse
-from tidings.web.services import DATABASE
 
 router = APIRouter(prefix="/proxy/v1/Services")
-Proxy = Annotated[ProxyService, Depends(PROXY)]
-Db = Annotated[Database, Depends(DATABASE)]
-
-
-async def _caller(request: Request) -> Principal:
-    caller = await twilio_principal(request)
-    return acting_as(caller, caller.account_id)
-
-
-Caller = Annotated[Principal, Depends(_caller)]
-
-
-async def _read(db: Database, work: Any) -> Any:
-    async with db.read() as conn:
-        return await conn.run_sync(work)
-
-
-async def _service(db: Database, caller: Principal, service_sid: str) -> dict[str, Any]:
-    service_id = from_sid(service_sid, *SERVICE)
-    row = await _read(db, lambda c: repo.service(c, caller.account_id, service_id))
-    if row is None:
-        raise not_found()
-    return dict(row)
-
-
-async def _session(
-    db: Database, caller: Principal, service_sid: str, session_sid: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    service = await _service(db, caller, service_sid)
-    session_id = from_sid(session_sid, *SESSION)
-    row = await _read(db, lambda c: repo.session(c, service["id"], session_id))
-    if row is None:
-        raise not_found()
-    return service, dict(row)
-
-
-async def _native(proxy: ProxyService, caller: Principal, row: dict[str, Any]) -> dict[str, Any] | None:
-    if row["native_session_id"] is None:
-        return None
-    return await proxy.get_session(caller, row["native_session_id"])
-
-
-async def _end_native(proxy: ProxyService, caller: Principal, native_session_id: str | None) -> None:
-    """End a native session if it is still active (the native end: its end message and event)."""
-    if native_session_id is None:
-        return
-    with contextlib.suppress(Conflict):  # it had ended (expired, or its number was removed)
-        await proxy.end_session(caller, native_session_id)
-
-
 # -- services --------------------------------------------------------------------------------
 
 
@@ -136,7 +94,7 @@ async def create_service(request: Request, caller: Caller, db: Db) -> JSONRespon
 async def list_services(request: Request, caller: Caller, db: Db) -> JSONResponse:
     ask = page_ask(await read_form(request, PAGING_PARAMETERS))
     paging = IDS.paging(ask.cursor, ask.size)
-    page = paging.page(await _read(db, lambda c: repo.services_page(c, caller.account_id, paging)))
+    page = paging.page(await read(db, lambda c: repo.services_page(c, caller.account_id, paging)))
     records = [service_json(request, row) for row in page.rows]
     return JSONResponse(v1_page(request, "services", records, page, ask))
 
@@ -144,13 +102,13 @@ async def list_services(request: Request, caller: Caller, db: Db) -> JSONRespons
 @router.get("/{service_sid}")
 async def fetch_service(request: Request, service_sid: str, caller: Caller, db: Db) -> JSONResponse:
     await read_form(request)
-    return JSONResponse(service_json(request, await _service(db, caller, service_sid)))
+    return JSONResponse(service_json(request, await service_row(db, caller, service_sid)))
 
 
 @router.post("/{service_sid}")
 async def update_service(request: Request, service_sid: str, caller: Caller, db: Db) -> JSONResponse:
     form = await read_form(request, SERVICE_PARAMETERS)
-    service = await _service(db, caller, service_sid)
+    service = await service_row(db, caller, service_sid)
     caller.require(Role.ADMIN)
     changes = {**service_fields(form, creating=False), "updated_at": max(now_ms(), service["updated_at"])}
     try:
@@ -167,9 +125,9 @@ async def delete_service(
     """Its numbers leave the native pool (their active sessions ended first, each with its end
     message), then the service and its sessions' rows go; the native sessions stay in history."""
     await read_form(request)
-    service = await _service(db, caller, service_sid)
+    service = await service_row(db, caller, service_sid)
     caller.require(Role.ADMIN)
-    for membership in await _read(db, lambda c: repo.numbers_of(c, service["id"])):
+    for membership in await read(db, lambda c: repo.numbers_of(c, service["id"])):
         await proxy.remove_number(caller, membership["number_id"], account_id=None, end_sessions=True)
     await db.transact(lambda conn: repo.delete_service(conn, service["id"]))
     return Response(status_code=204)
@@ -185,7 +143,7 @@ async def add_number(
     """``PhoneNumber``: the number joins the native pool and this service. ``Sid``: a number
     already in the native pool (``POST /v1/proxy/numbers``) and in no service joins this one."""
     form = await read_form(request, NUMBER_PARAMETERS)
-    service = await _service(db, caller, service_sid)
+    service = await service_row(db, caller, service_sid)
     caller.require(Role.ADMIN)
     reserved = boolean("IsReserved", form.get("IsReserved")) or False
     raw, number_sid = form.get("PhoneNumber"), form.get("Sid")
@@ -215,10 +173,10 @@ async def list_numbers(
     request: Request, service_sid: str, caller: Caller, db: Db, proxy: Proxy
 ) -> JSONResponse:
     ask = page_ask(await read_form(request, PAGING_PARAMETERS))
-    service = await _service(db, caller, service_sid)
+    service = await service_row(db, caller, service_sid)
     paging = IDS.paging(ask.cursor, ask.size)
     page: Page[dict[str, Any]] = paging.page(
-        await _read(db, lambda c: repo.numbers_of(c, service["id"], paging))
+        await read(db, lambda c: repo.numbers_of(c, service["id"], paging))
     )
     records = []
     for row in page.rows:
@@ -236,9 +194,9 @@ async def _pool_number(proxy: ProxyService, caller: Principal, number_id: str) -
 
 
 async def _number(db: Database, caller: Principal, service_sid: str, number_sid: str) -> dict[str, Any]:
-    service = await _service(db, caller, service_sid)
+    service = await service_row(db, caller, service_sid)
     number_id = from_sid(number_sid, *NUMBER)
-    row = await _read(db, lambda c: repo.number(c, number_id))
+    row = await read(db, lambda c: repo.number(c, number_id))
     if row is None or row["service_id"] != service["id"]:
         raise not_found()
     return dict(row)
@@ -297,12 +255,12 @@ async def create_session(
     """With two ``Participants`` the native session starts at once; with fewer it waits, open,
     for the rest (``…/Participants``)."""
     form = await read_form(request, SESSION_PARAMETERS)
-    service = await _service(db, caller, service_sid)
+    service = await service_row(db, caller, service_sid)
     caller.require(Role.SENDER)
     fields, asks = session_fields(form, service["default_ttl"])
     requested = [await requested_number(db, proxy, caller, service["id"], ask) for ask in asks]
     name = fields["unique_name"]
-    if name is not None and await _read(db, lambda c: repo.unique_name_taken(c, service["id"], name)):
+    if name is not None and await read(db, lambda c: repo.unique_name_taken(c, service["id"], name)):
         raise invalid_parameter("UniqueName", f"a session named {name!r} exists in this service")
     native = None
     if len(asks) == 2:
@@ -334,7 +292,7 @@ async def create_session(
     try:
         await db.transact(lambda conn: repo.insert_session(conn, row, people))
     except IntegrityError:  # the same unique name, created concurrently
-        await _end_native(proxy, caller, row["native_session_id"])
+        await end_native(proxy, caller, row["native_session_id"])
         raise invalid_parameter("UniqueName", f"a session named {name!r} exists in this service") from None
     return JSONResponse(session_json(request, caller.account_id, row, native), status_code=201)
 
@@ -344,11 +302,12 @@ async def list_sessions(
     request: Request, service_sid: str, caller: Caller, db: Db, proxy: Proxy
 ) -> JSONResponse:
     ask = page_ask(await read_form(request, PAGING_PARAMETERS))
-    service = await _service(db, caller, service_sid)
+    service = await service_row(db, caller, service_sid)
     paging = IDS.paging(ask.cursor, ask.size)
-    page = paging.page(await _read(db, lambda c: repo.sessions_page(c, service["id"], paging)))
+    page = paging.page(await read(db, lambda c: repo.sessions_page(c, service["id"], paging)))
     records = [
-        session_json(request, caller.account_id, row, await _native(proxy, caller, row)) for row in page.rows
+        session_json(request, caller.account_id, row, await native_session(proxy, caller, row))
+        for row in page.rows
     ]
     return JSONResponse(v1_page(request, "sessions", records, page, ask))
 
@@ -358,8 +317,10 @@ async def fetch_session(
     request: Request, service_sid: str, session_sid: str, caller: Caller, db: Db, proxy: Proxy
 ) -> JSONResponse:
     await read_form(request)
-    _, row = await _session(db, caller, service_sid, session_sid)
-    return JSONResponse(session_json(request, caller.account_id, row, await _native(proxy, caller, row)))
+    _, row = await session_rows(db, caller, service_sid, session_sid)
+    return JSONResponse(
+        session_json(request, caller.account_id, row, await native_session(proxy, caller, row))
+    )
 
 
 @router.post("/{service_sid}/Sessions/{session_sid}")
@@ -369,7 +330,7 @@ async def update_session(
     """``Status=closed`` ends the native session (its end message to both) or closes a waiting
     one; closing a closed session changes nothing."""
     form = await read_form(request, SESSION_UPDATE_PARAMETERS)
-    _, row = await _session(db, caller, service_sid, session_sid)
+    _, row = await session_rows(db, caller, service_sid, session_sid)
     refuse(form, SESSION_UPDATE_REFUSED)
     status = form.get("Status")
     if status is not None and status != "closed":
@@ -377,12 +338,14 @@ async def update_session(
     if status == "closed":
         caller.require(Role.SENDER)
         if row["native_session_id"] is not None:
-            await _end_native(proxy, caller, row["native_session_id"])
+            await end_native(proxy, caller, row["native_session_id"])
         elif row["closed_at"] is None:
             now = max(now_ms(), row["updated_at"])
             await db.transact(lambda conn: repo.close_pending(conn, row["id"], now=now))
             row = {**row, "closed_at": now, "updated_at": now}
-    return JSONResponse(session_json(request, caller.account_id, row, await _native(proxy, caller, row)))
+    return JSONResponse(
+        session_json(request, caller.account_id, row, await native_session(proxy, caller, row))
+    )
 
 
 @router.delete("/{service_sid}/Sessions/{session_sid}", status_code=204)
@@ -391,9 +354,9 @@ async def delete_session(
 ) -> Response:
     """Its native session ends (if it still relays), then its rows go."""
     await read_form(request)
-    _, row = await _session(db, caller, service_sid, session_sid)
+    _, row = await session_rows(db, caller, service_sid, session_sid)
     caller.require(Role.SENDER)
-    await _end_native(proxy, caller, row["native_session_id"])
+    await end_native(proxy, caller, row["native_session_id"])
     await db.transact(lambda conn: repo.delete_session(conn, row["id"]))
     return Response(status_code=204)
 
@@ -408,11 +371,11 @@ async def add_participant(
     """The second participant starts the native session with the first; a third is refused
     (a message-only session is between two)."""
     form = await read_form(request, PARTICIPANT_PARAMETERS)
-    service, session = await _session(db, caller, service_sid, session_sid)
+    service, session = await session_rows(db, caller, service_sid, session_sid)
     caller.require(Role.SENDER)
     ask = participant_form(form)
-    current = await _read(db, lambda c: repo.participants_of(c, session["id"]))
-    native = await _native(proxy, caller, session)
+    current = await read(db, lambda c: repo.participants_of(c, session["id"]))
+    native = await native_session(proxy, caller, session)
     if session["closed_at"] is not None or (native is not None and native["status"] != NATIVE_ACTIVE):
         raise invalid_parameter("Identifier", "the session is closed")
     if len(current) >= 2:
@@ -454,7 +417,7 @@ async def add_participant(
     except IntegrityError:
         attached = False
     if not attached:  # another request completed this session first
-        await _end_native(proxy, caller, native["id"])
+        await end_native(proxy, caller, native["id"])
         raise invalid_parameter("Identifier", "a message-only session has two participants already")
     return JSONResponse(participant_json(request, caller.account_id, session, row, native), status_code=201)
 
@@ -464,22 +427,11 @@ async def list_participants(
     request: Request, service_sid: str, session_sid: str, caller: Caller, db: Db, proxy: Proxy
 ) -> JSONResponse:
     ask = page_ask(await read_form(request, PAGING_PARAMETERS))
-    _, session = await _session(db, caller, service_sid, session_sid)
-    rows = await _read(db, lambda c: repo.participants_of(c, session["id"]))
-    native = await _native(proxy, caller, session)
+    _, session = await session_rows(db, caller, service_sid, session_sid)
+    rows = await read(db, lambda c: repo.participants_of(c, session["id"]))
+    native = await native_session(proxy, caller, session)
     records = [participant_json(request, caller.account_id, session, row, native) for row in rows]
     return JSONResponse(v1_page(request, "participants", records, Page(rows, max(len(rows), 1), None), ask))
-
-
-async def _participant(
-    db: Database, caller: Principal, service_sid: str, session_sid: str, participant_sid: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    _, session = await _session(db, caller, service_sid, session_sid)
-    participant_id = from_sid(participant_sid, *PARTICIPANT)
-    for row in await _read(db, lambda c: repo.participants_of(c, session["id"])):
-        if row["id"] == participant_id:
-            return session, row
-    raise not_found()
 
 
 @router.get("/{service_sid}/Sessions/{session_sid}/Participants/{participant_sid}")
@@ -493,8 +445,8 @@ async def fetch_participant(
     proxy: Proxy,
 ) -> JSONResponse:
     await read_form(request)
-    session, row = await _participant(db, caller, service_sid, session_sid, participant_sid)
-    native = await _native(proxy, caller, session)
+    session, row = await participant_rows(db, caller, service_sid, session_sid, participant_sid)
+    native = await native_session(proxy, caller, session)
     return JSONResponse(participant_json(request, caller.account_id, session, row, native))
 
 
@@ -511,8 +463,8 @@ async def remove_participant(
     """A native session cannot go on with one participant: removing one ends it (the session
     then shows ``closed``); a waiting session just loses the participant."""
     await read_form(request)
-    session, row = await _participant(db, caller, service_sid, session_sid, participant_sid)
+    session, row = await participant_rows(db, caller, service_sid, session_sid, participant_sid)
     caller.require(Role.SENDER)
-    await _end_native(proxy, caller, session["native_session_id"])
+    await end_native(proxy, caller, session["native_session_id"])
     await db.transact(lambda conn: repo.delete_participant(conn, row["id"]))
     return Response(status_code=204)
