@@ -93,6 +93,25 @@ async def test_a_session_built_participant_by_participant_relays_masked_and_clos
     await _write(gw, BOB, P1, "Coming")
     assert await _inbox(gw, ALICE, 1) == [(P1, "Coming")]
 
+    # The relays are the session's interactions, newest first; a message sent into the session
+    # reaches the participant from the proxy number too.
+    coming, outside = await sdk(ride.interactions.list)
+    assert coming.sid.startswith("KI") and json.loads(coming.data) == {"body": "Coming"}
+    assert (coming.inbound_participant_sid, coming.outbound_participant_sid) == (bob.sid, alice.sid)
+    assert (outside.inbound_participant_sid, outside.outbound_participant_sid) == (alice.sid, bob.sid)
+    assert (
+        coming.inbound_resource_sid.startswith("SM") and coming.outbound_resource_sid == "SM" + coming.sid[2:]
+    )
+    assert coming.outbound_resource_status in {"queued", "sending", "sent", "delivered"}
+    sent = await sdk(ride.participants(alice.sid).message_interactions.create, body="Your driver is here")
+    assert sent.outbound_participant_sid == alice.sid and sent.inbound_resource_sid is None
+    assert await _inbox(gw, ALICE, 2) == [(P1, "Coming"), (P1, "Your driver is here")]
+    to_alice = await sdk(ride.participants(alice.sid).message_interactions.list)
+    assert [i.sid for i in to_alice] == [sent.sid, coming.sid]
+    fetched = await sdk(ride.participants(alice.sid).message_interactions(sent.sid).fetch)
+    assert json.loads(fetched.data) == {"body": "Your driver is here"}
+    assert (await sdk(ride.interactions(outside.sid).fetch)).outbound_participant_sid == bob.sid
+
     closed = await sdk(ride.update, status="closed")
     assert closed.status == "closed" and closed.closed_reason == "deleted" and closed.date_ended is not None
     assert (await sdk(rides.phone_numbers(number.sid).fetch)).in_use == 0
@@ -115,7 +134,7 @@ async def test_a_session_built_participant_by_participant_relays_masked_and_clos
     people = await sdk(rides.sessions(both.sid).participants.list)
     assert sorted(p.proxy_identifier for p in people) == [P2, f"whatsapp:{P2}"]
     await _write(gw, WANDA, f"whatsapp:{P2}", "hola")
-    assert (P2, "hola") in await _inbox(gw, ALICE, 2)
+    assert (P2, "hola") in await _inbox(gw, ALICE, 3)
     assert await sdk(rides.sessions(both.sid).participants(people[1].sid).delete) is True
     assert (await sdk(rides.sessions(both.sid).fetch)).status == "closed"
 
@@ -218,6 +237,17 @@ async def test_unsupported_and_bad_parameters_are_400s_that_change_nothing(gw_sq
         (f"{sessions}/{session}/Participants", {"Identifier": "nobody"}, 21200),
         (f"{sessions}/{session}/Participants", {"Identifier": ALICE, "ProxyIdentifier": P2}, 21200),
     ]
+    waiting = await gw_sqlite.call(
+        "POST", f"{sessions}/{session}/Participants", headers=auth, data={"Identifier": ALICE}
+    )
+    assert waiting.status == 201, waiting.body
+    before = await _state(gw_sqlite, auth, service)
+    interactions = f"{sessions}/{session}/Participants/{waiting.body['sid']}/MessageInteractions"
+    refused += [
+        (interactions, {"Body": "no number yet"}, 21200),
+        (interactions, {}, 21602),
+        (interactions, {"Body": "hi", "MediaUrl": "https://example.com/a.png"}, 20001),
+    ]
     for path, data, code in refused:
         answer = await gw_sqlite.call("POST", path, headers=auth, data=data)
         assert (answer.status, answer.body["code"]) == (400, code), (path, data, answer.body)
@@ -227,8 +257,10 @@ async def test_unsupported_and_bad_parameters_are_400s_that_change_nothing(gw_sq
         ("GET", f"{sessions}/KC{'0' * 32}"),
         ("DELETE", f"{V1}/{service}/PhoneNumbers/PN{'0' * 32}"),
         ("GET", f"{sessions}/{session}/Participants/KP{'0' * 32}"),
-        ("GET", f"{V1}/{service}/Sessions/{session}/Interactions"),
+        ("GET", f"{sessions}/{session}/Interactions/KI{'0' * 32}"),
     ]:
         answer = await gw_sqlite.call(method, path, headers=auth)
         assert (answer.status, answer.body["code"]) == (404, 20404), (method, path, answer.body)
     assert await _state(gw_sqlite, auth, service) == before
+    listed = await gw_sqlite.call("GET", f"{sessions}/{session}/Interactions", headers=auth)
+    assert listed.status == 200 and listed.body["interactions"] == []
