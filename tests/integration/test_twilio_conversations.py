@@ -128,12 +128,22 @@ async def test_a_group_over_sms_and_whatsapp_fans_out_relays_closes_and_deletes(
     fetched = await sdk(thread.messages(relayed.sid).fetch)
     assert (fetched.index, fetched.body) == (1, "See you at 6")
 
+    # The WhatsApp participant answers on the WhatsApp proxy address: both SMS handsets get it.
+    whatsapp = await gw.call(
+        "POST", f"/v1/sandbox/handsets/{quote(WAL)}/messages", {"to": WA_PROXY, "body": "Running late"}
+    )
+    assert whatsapp.status == 201, whatsapp.body
+    await _wait_inbox(gw, ANA, "Running late")
+    await _wait_inbox(gw, BEN, "Running late")
+    latest = (await sdk(thread.messages.list, order="desc", limit=1))[0]
+    assert (latest.index, latest.author, latest.participant_sid) == (2, WAL, wal.sid)
+
     closed = await sdk(thread.update, state="closed")
     assert closed.state == "closed" and closed.timers == {}
     with pytest.raises(TwilioRestException) as refused:
         await sdk(thread.messages.create, body="anyone?")
     assert refused.value.status == 400
-    assert len(await sdk(thread.messages.list)) == 2
+    assert len(await sdk(thread.messages.list)) == 3
 
     assert await sdk(thread.delete) is True
     with pytest.raises(TwilioRestException) as gone:

@@ -1,4 +1,5 @@
-"""``/proxy/v1/Services`` with ``PhoneNumbers``, ``Sessions`` and ``Sessions/{KC}/Participants``.
+"""``/proxy/v1/Services`` with ``PhoneNumbers``, ``Sessions`` and ``Sessions/{KC}/Participants``
+(their interactions: ``interactions.py``).
 
 Phone numbers are native pool numbers (``ProxyService.add_number`` / ``remove_number``) owned by
 the service; a session with two participants is a native session (``create_session``, ended by
@@ -66,6 +67,8 @@ from tidings.store.engine import Database
 from tidings.web.responses import JSONResponse
 
 router = APIRouter(prefix="/proxy/v1/Services")
+
+
 # -- services --------------------------------------------------------------------------------
 
 
