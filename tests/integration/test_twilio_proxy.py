@@ -77,6 +77,7 @@ async def test_a_session_built_participant_by_participant_relays_masked_and_clos
     alice = await sdk(ride.participants.create, identifier=ALICE, friendly_name="Alice")
     assert alice.sid.startswith("KP") and (alice.identifier, alice.friendly_name) == (ALICE, "Alice")
     assert alice.proxy_identifier is None  # the native session starts with the second participant
+    assert alice.links["message_interactions"] == f"{alice.url}/MessageInteractions"
     bob = await sdk(ride.participants.create, identifier=BOB)
     assert (bob.proxy_identifier, bob.proxy_identifier_sid) == (P1, number.sid)  # not the reserved P2
     assert (await sdk(ride.fetch)).status == "in-progress"

@@ -116,7 +116,10 @@ def session_json(
         "date_created": iso(row["created_at"]),
         "date_updated": iso(max(row["updated_at"], native["updated_at"]) if native else row["updated_at"]),
         "url": _url(request, path),
-        "links": {"participants": _url(request, f"{path}/Participants")},
+        "links": {
+            "interactions": _url(request, f"{path}/Interactions"),
+            "participants": _url(request, f"{path}/Participants"),
+        },
     }
 
 
@@ -130,6 +133,9 @@ def participant_json(
     """``proxy_identifier`` is the native session's pool number, in the participant's form
     (``whatsapp:+1…`` for a WhatsApp participant); null while the session waits."""
     participant_sid = sid(PARTICIPANT, row["id"])
+    url = _url(
+        request, f"{session_path(session['service_id'], session['id'])}/Participants/{participant_sid}"
+    )
     proxy = None
     if native is not None:
         whatsapp = row["identifier"].startswith("whatsapp:")
@@ -146,7 +152,6 @@ def participant_json(
         "date_deleted": None,
         "date_created": iso(row["created_at"]),
         "date_updated": iso(row["created_at"]),
-        "url": _url(
-            request, f"{session_path(session['service_id'], session['id'])}/Participants/{participant_sid}"
-        ),
+        "url": url,
+        "links": {"message_interactions": f"{url}/MessageInteractions"},
     }
