@@ -1,5 +1,6 @@
-"""``python -m bench [bulk|singles|capped|twilio|smpp|http-clients] [--quick]``: run the scenarios
-on each configuration and print one table (``http-clients``, which needs no gateway, its own)."""
+"""``python -m bench [bulk|singles|capped|twilio|smpp|compat-twilio|http-clients] [--quick]``: run
+the scenarios on each configuration and print one table (``http-clients``, which needs no gateway,
+its own)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import http_clients, scenarios
+from bench import compat_twilio, http_clients, scenarios
 from bench.provider import start_fake_twilio
 from bench.server import Config, start
 from bench.smsc import start_fake_smsc
@@ -39,7 +40,7 @@ CAPS = (100, 1_000)
 SLOW_PROVIDER_CAPS = (100, 500)
 SLOW_PROVIDER_LATENCY_S = 0.2
 SLOW_OPEN_RECIPIENTS = 5_000
-SCENARIOS = {"bulk", "singles", "capped", "twilio", "smpp", "http-clients"}
+SCENARIOS = {"bulk", "singles", "capped", "twilio", "smpp", "compat-twilio", "http-clients"}
 # Scenarios run once, not on each gateway configuration.
 STANDALONE = {"http-clients"}
 SMPP_SESSIONS = (1, 2, 4)  # binds per channel, each with a window of 10
@@ -118,6 +119,14 @@ async def run(which: set[str], quick: bool, config_names: set[str] | None) -> di
                 await far.stop()
                 await smsc.stop()
                 await server.stop()
+        if "compat-twilio" in which:
+            server = await start(config)
+            try:
+                row["compat twilio"] = await compat_twilio.run(
+                    server, requests=2_000 if quick else 10_000, max_s=15 if quick else 30
+                )
+            finally:
+                await server.stop()
         results[config.name] = row
         console.print(f"[dim]{config.name} done[/]")
     return results
@@ -126,6 +135,10 @@ async def run(which: set[str], quick: bool, config_names: set[str] | None) -> di
 def _cpu_ms(result: Any) -> float:
     """Server CPU milliseconds per delivered message."""
     return float(result.cpu_s * 1000 / max(1, result.delivered))
+
+
+def _path(result: compat_twilio.PathResult) -> str:
+    return f"{result.latency.rate:,.0f} ({result.cpu_ms_per_message:.3f})"
 
 
 def show(results: dict[str, Any]) -> None:
@@ -192,6 +205,18 @@ def show(results: dict[str, Any]) -> None:
             )
             for n in SMPP_SESSIONS
         ),
+        (
+            "native POST /v1/messages, 50 clients: req/s (CPU ms/msg)",
+            lambda r: _path(r["compat twilio"].native),
+        ),
+        (
+            "twilio POST …/Messages.json, 50 clients: req/s (CPU ms/msg)",
+            lambda r: _path(r["compat twilio"].compat),
+        ),
+        (
+            f"twilio / native CPU per message (target ≤ {compat_twilio.TARGET_RATIO})",
+            lambda r: f"{r['compat twilio'].ratio:.2f}",
+        ),
         ("errors", lambda r: str(sum(getattr(r.get(k), "errors", 0) for k in ("closed", "paced")))),
     ]
     for label, cell in rows:
@@ -203,6 +228,15 @@ def show(results: dict[str, Any]) -> None:
                 values.append("-")
         table.add_row(label, *values)
     console.print(table)
+
+
+def _plain(result: Any) -> Any:
+    """A result as JSON takes it (the compat result nests two)."""
+    if isinstance(result, compat_twilio.CompatResult):
+        return {"native": _plain(result.native), "compat": _plain(result.compat), "ratio": result.ratio}
+    if isinstance(result, compat_twilio.PathResult):
+        return {"latency": vars(result.latency), "cpu_s": result.cpu_s}
+    return vars(result)
 
 
 def main() -> None:
@@ -227,7 +261,7 @@ def main() -> None:
     if which - STANDALONE:
         results = asyncio.run(run(which, args.quick, set(args.config) if args.config else None))
         show(results)
-        serialisable = {name: {k: vars(v) for k, v in row.items()} for name, row in results.items()}
+        serialisable = {name: {k: _plain(v) for k, v in row.items()} for name, row in results.items()}
     if "http-clients" in which:
         runs = asyncio.run(http_clients.run(quick=args.quick, in_flight=args.in_flight))
         http_clients.show(runs, in_flight=args.in_flight)

@@ -317,3 +317,19 @@ async def test_an_idempotency_key_makes_a_create_safe_to_repeat(gw_sqlite: Runni
     assert first.status == again.status == 201 and first.body["sid"] == again.body["sid"]
     native = await gw_sqlite.call("GET", "/v1/messages?to=%2B14155550180")
     assert [m["id"] for m in native.body["data"]] == [from_sid(first.body["sid"], "SM", "msg")]
+
+
+async def test_an_opt_out_the_create_cannot_see_fails_the_message_with_21610(
+    gw: RunningGateway, twilio_clients: TwilioClients
+) -> None:
+    admin = await admin_credentials(gw)
+    parent = twilio_clients(gw, admin.account_sid, admin.auth_token)
+    tenant = await sdk(parent.api.accounts.create, friendly_name="on the parent's number")
+    # The parent's number received STOP from this address; the subaccount sends on that number.
+    assert (await gw.call("POST", "/v1/opt-outs", {"address": "+14155550190"})).status == 201
+    client = twilio_clients(gw, tenant.sid, tenant.auth_token)
+    sent = await sdk(client.messages.create, to="+14155550190", from_="+14155559995", body="x")
+    assert sent.status == "queued"  # the subaccount's own opt-outs have none for it
+    failed = await wait_for_status(client, sent.sid, {"failed", "delivered"})
+    assert (failed.status, failed.error_code) == ("failed", 21610)
+    assert failed.error_message and failed.date_sent is None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -14,7 +16,7 @@ from starlette.requests import Request
 from tidings.core.cursors import Page, encode_cursor
 from tidings.core.ids import new_id
 from tidings.features.compat.twilio.dates import date_filter, iso, parse_time, rfc2822
-from tidings.features.compat.twilio.exceptions import ResourceNotFound, TwilioError
+from tidings.features.compat.twilio.exceptions import ResourceNotFound, TwilioError, install_handlers
 from tidings.features.compat.twilio.forms import parse
 from tidings.features.compat.twilio.paging import page_ask, v1_page
 from tidings.features.compat.twilio.settings import TwilioSettings, install
@@ -61,6 +63,11 @@ def test_generated_ids_round_trip_and_keep_their_order() -> None:
 def test_a_malformed_or_foreign_sid_is_not_found(sid: str) -> None:
     with pytest.raises(ResourceNotFound):
         from_sid(sid, "SM", "msg")
+
+
+@given(st.integers(min_value=0, max_value=253_402_300_799_000))
+def test_rfc2822_is_what_email_utils_writes(ms: int) -> None:
+    assert rfc2822(ms) == format_datetime(datetime.fromtimestamp(ms // 1000, tz=UTC))
 
 
 def test_dates_in_both_formats() -> None:
@@ -155,3 +162,37 @@ def test_v1_pages_link_absolutely_to_this_gateway() -> None:
         == "https://sms.example.com/twilio/conversations/v1/Conversations?PageSize=50&Page=0"
     )
     assert public["meta"]["next_page_url"] is None
+
+
+async def test_an_unexpected_error_is_a_twilio_500_logged_by_type_and_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = FastAPI()
+    install_handlers(app)
+
+    @app.get("/api/2010-04-01/Boom.json")
+    async def boom() -> None:
+        raise RuntimeError("secret token abc123")
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {**v1_request("").scope, "path": "/api/2010-04-01/Boom.json", "root_path": "", "app": app}
+    with pytest.raises(RuntimeError):  # Starlette re-raises for the server, after answering
+        await app(scope, receive, send)
+    start, body = sent[0], sent[1]
+    assert start["status"] == 500
+    assert json.loads(body["body"]) == {
+        "code": 20500,
+        "message": "Internal Server Error",
+        "more_info": "https://www.twilio.com/docs/errors/20500",
+        "status": 500,
+    }
+    logged = [r.getMessage() for r in caplog.records if r.name.endswith("twilio.exceptions")]
+    assert logged == ["unexpected RuntimeError on GET /api/2010-04-01/Boom.json"]
+    assert "abc123" not in caplog.text

@@ -71,10 +71,11 @@ async def read_form(request: Request, allowed: Collection[str] = ()) -> Form:
     GET and DELETE read the query string (a Content-Type with no body is accepted, as the SDK
     sends it). POST reads the form body; it takes nothing in the query string, which Twilio
     would ignore and we refuse like any unsupported parameter."""
-    query = parse(request.url.query)
+    query_string = request.scope.get("query_string", b"")
     if request.method in ("GET", "DELETE", "HEAD"):
-        return query.only(allowed)
-    query.only(())
+        return parse(request.url.query).only(allowed)
+    if query_string:
+        parse(request.url.query).only(())
     raw = await request.body()
     if not raw:
         return Form(()).only(allowed)
