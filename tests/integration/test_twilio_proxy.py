@@ -265,3 +265,34 @@ async def test_unsupported_and_bad_parameters_are_400s_that_change_nothing(gw_sq
     assert await _state(gw_sqlite, auth, service) == before
     listed = await gw_sqlite.call("GET", f"{sessions}/{session}/Interactions", headers=auth)
     assert listed.status == 200 and listed.body["interactions"] == []
+
+
+async def test_an_api_key_runs_sessions_but_not_the_pool(
+    gw_sqlite: RunningGateway, twilio_clients: TwilioClients
+) -> None:
+    """An SK key (a native sender key) creates sessions and participants; services and phone
+    numbers are pool configuration, for admins (403 20003)."""
+    await _senders(gw_sqlite, P1)
+    admin = await admin_credentials(gw_sqlite)
+    owner = twilio_clients(gw_sqlite, admin.account_sid, admin.auth_token)
+    service = await sdk(owner.proxy.v1.services.create, unique_name="keyed")
+    await sdk(owner.proxy.v1.services(service.sid).phone_numbers.create, phone_number=P1)
+    key = await sdk(owner.api.v2010.accounts(admin.account_sid).new_keys.create, friendly_name="app")
+    by_key = twilio_clients(gw_sqlite, key.sid, key.secret, account_sid=admin.account_sid)
+    keyed = by_key.proxy.v1.services(service.sid)
+    session = await sdk(
+        keyed.sessions.create,
+        participants=[json.dumps({"Identifier": ALICE}), json.dumps({"Identifier": BOB})],
+    )
+    assert session.status == "in-progress"
+    conversation = await sdk(by_key.conversations.v1.conversations.create, friendly_name="by key")
+    assert conversation.account_sid == admin.account_sid
+    for call, kwargs in (
+        (by_key.proxy.v1.services.create, {"unique_name": "mine"}),
+        (keyed.phone_numbers.create, {"phone_number": P2}),
+        (keyed.delete, {}),
+    ):
+        with pytest.raises(TwilioRestException) as denied:
+            await sdk(call, **kwargs)
+        assert (denied.value.status, denied.value.code) == (403, 20003)
+    assert [s.sid for s in await sdk(owner.proxy.v1.services.list)] == [service.sid]
