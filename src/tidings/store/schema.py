@@ -608,3 +608,64 @@ messagesender_records = Table(
     Column("created_at", BigInteger, nullable=False),
     Index("ix_messagesender_records_account_id_id", "account_id", "id"),
 )
+
+# -- Twilio surface: Proxy v1 translation state (revision 0013, docs/twilio-compat.md) --
+# Twilio's Proxy has Services owning phone numbers, and sessions that exist before their two
+# participants do; the native proxy has one pool per account and sessions created with both
+# participants. These tables hold only what the native rows lack: a service and which pool
+# numbers it owns, and each Twilio session and participant with the native session it became.
+twilio_proxy_services = Table(
+    "twilio_proxy_services",
+    metadata,
+    Column("id", String(40), primary_key=True),  # tws_…, KS… by arithmetic
+    Column("account_id", String(34), ForeignKey("accounts.id"), nullable=False),
+    Column("unique_name", String(191), nullable=False),
+    Column("default_ttl", Integer, nullable=True),  # seconds; NULL: sessions last until closed
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("uq_twilio_proxy_services_account_id_unique_name", "account_id", "unique_name", unique=True),
+)
+
+# A native pool number belongs to at most one service (its key); sessions of the service are
+# placed on its numbers only, never on a reserved one unless a participant asks for it.
+twilio_proxy_numbers = Table(
+    "twilio_proxy_numbers",
+    metadata,
+    Column("number_id", String(40), ForeignKey("proxy_numbers.id"), primary_key=True),
+    Column("service_id", String(40), ForeignKey("twilio_proxy_services.id"), nullable=False),
+    Column("is_reserved", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_twilio_proxy_numbers_service_id", "service_id"),
+)
+
+# A Twilio session: pending (``native_session_id`` NULL) until its second participant arrives,
+# then the native session it became; ``closed_at`` closes a pending one.
+twilio_proxy_sessions = Table(
+    "twilio_proxy_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),  # twc_…, KC… by arithmetic
+    Column("service_id", String(40), ForeignKey("twilio_proxy_services.id"), nullable=False),
+    Column("unique_name", String(191), nullable=True),
+    Column("ttl", Integer, nullable=True),  # seconds, as given
+    Column("expires_at", BigInteger, nullable=True),
+    Column("native_session_id", String(40), ForeignKey("proxy_sessions.id"), nullable=True),
+    Column("closed_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_twilio_proxy_sessions_service_id_id", "service_id", "id"),
+    Index("uq_twilio_proxy_sessions_service_id_unique_name", "service_id", "unique_name", unique=True),
+    Index("uq_twilio_proxy_sessions_native_session_id", "native_session_id", unique=True),
+)
+
+twilio_proxy_participants = Table(
+    "twilio_proxy_participants",
+    metadata,
+    Column("id", String(40), primary_key=True),  # twp_…, KP… by arithmetic
+    Column("session_id", String(40), ForeignKey("twilio_proxy_sessions.id"), nullable=False),
+    Column("identifier", String(64), nullable=False),  # canonical: +E164 or whatsapp:+E164
+    Column("friendly_name", String(255), nullable=True),
+    Column("proxy_number_id", String(40), nullable=True),  # the pool number it asked for
+    Column("created_at", BigInteger, nullable=False),
+    Index("uq_twilio_proxy_participants_session_id_identifier", "session_id", "identifier", unique=True),
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from tidings.core.cursors import Paging
 from tidings.store.pages import keyset
@@ -158,10 +158,34 @@ def insert_message(conn: Connection, row: dict[str, Any], deliveries: Sequence[d
         conn.execute(insert(conversation_deliveries), list(deliveries))
 
 
-def list_messages(conn: Connection, conversation_id: str, page: Paging[str]) -> list[dict[str, Any]]:
-    """Newest first, like every list of the API."""
+def list_messages(
+    conn: Connection, conversation_id: str, page: Paging[str], *, newest_first: bool = True
+) -> list[dict[str, Any]]:
+    """Newest first, like every list of the API, unless ``newest_first`` is False."""
     query = select(conversation_messages).where(conversation_messages.c.conversation_id == conversation_id)
-    return _rows(conn.execute(keyset(query, conversation_messages.c.id, page, newest_first=True)))
+    return _rows(conn.execute(keyset(query, conversation_messages.c.id, page, newest_first=newest_first)))
+
+
+def get_message(conn: Connection, conversation_id: str, message_id: str) -> dict[str, Any] | None:
+    query = select(conversation_messages).where(
+        conversation_messages.c.conversation_id == conversation_id, conversation_messages.c.id == message_id
+    )
+    row = conn.execute(query).first()
+    return dict(row._mapping) if row else None
+
+
+def messages_before(conn: Connection, conversation_id: str, message_id: str) -> int:
+    """How many messages of the conversation are older than ``message_id`` (ids are time-ordered
+    and messages are never deleted one by one, so this never changes for a message)."""
+    query = (
+        select(func.count())
+        .select_from(conversation_messages)
+        .where(
+            conversation_messages.c.conversation_id == conversation_id,
+            conversation_messages.c.id < message_id,
+        )
+    )
+    return int(conn.execute(query).scalar_one())
 
 
 def deliveries_of(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:

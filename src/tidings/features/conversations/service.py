@@ -280,19 +280,49 @@ class ConversationService:
         return posted
 
     async def messages(
-        self, principal: Principal, conversation_id: str, *, cursor: str | None, limit: int
+        self,
+        principal: Principal,
+        conversation_id: str,
+        *,
+        cursor: str | None,
+        limit: int,
+        oldest_first: bool = False,
     ) -> Page[dict[str, Any]]:
-        """Newest first, each as the API shows it, with its deliveries' current statuses and errors."""
+        """Newest first (oldest first with ``oldest_first``), each as the API shows it, with its
+        deliveries' current statuses and errors."""
         paging = IDS.paging(cursor, limit)
         await self.get(principal, conversation_id)
 
         def read(conn: Connection) -> list[dict[str, Any]]:
-            rows = repo.list_messages(conn, conversation_id, paging)
+            rows = repo.list_messages(conn, conversation_id, paging, newest_first=not oldest_first)
             deliveries = repo.deliveries_of(conn, [r["id"] for r in rows])
             return [conversation_message_json(r, deliveries.get(r["id"], [])) for r in rows]
 
         async with self._db.read() as conn:
             return paging.page(await conn.run_sync(read))
+
+    async def message(self, principal: Principal, conversation_id: str, message_id: str) -> dict[str, Any]:
+        """One message of the conversation, as :meth:`messages` shows it."""
+        await self.get(principal, conversation_id)
+
+        def read(conn: Connection) -> dict[str, Any] | None:
+            row = repo.get_message(conn, conversation_id, message_id)
+            if row is None:
+                return None
+            return conversation_message_json(row, repo.deliveries_of(conn, [message_id]).get(message_id, []))
+
+        async with self._db.read() as conn:
+            found = await conn.run_sync(read)
+        if found is None:
+            raise NotFound(f"no message {message_id!r} in this conversation", code="message_not_found")
+        return found
+
+    async def messages_before(self, principal: Principal, conversation_id: str, message_id: str) -> int:
+        """How many of the conversation's messages are older than ``message_id``: a message's
+        stable position in its thread (the Twilio surface shows it as ``index``)."""
+        await self.get(principal, conversation_id)
+        async with self._db.read() as conn:
+            return await conn.run_sync(lambda c: repo.messages_before(c, conversation_id, message_id))
 
 
 def _author(participants: list[dict[str, Any]], author: str) -> dict[str, Any] | None:

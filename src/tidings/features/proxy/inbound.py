@@ -17,7 +17,7 @@ from tidings.core.numbers import InvalidNumberError
 from tidings.features.inbound import InboundContext
 from tidings.features.proxy import repository as repo
 from tidings.features.proxy.lifecycle import end_session, relay, send_text
-from tidings.features.proxy.rules import EndReason, Text, has_expired, other_participant, phone_value
+from tidings.features.proxy.rules import RELAY, EndReason, Text, has_expired, other_participant, phone_value
 
 
 class ProxyStep:
@@ -54,7 +54,7 @@ class ProxyStep:
                 now=message.at,
                 metadata={
                     "proxy_session_id": session["id"],
-                    "proxy": "relay",
+                    "proxy": RELAY,
                     "inbound_id": message.message_id,
                 },
             )

@@ -31,13 +31,15 @@ def start_session(
     expires_at: int | None,
     now: int,
     own_number: bool = False,
+    number_ids: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Create a session on a pool number free of both participants (with ``own_number``, on one
-    serving no other session); 409 ``pool_exhausted`` when there is no such number."""
+    """Create a session on a pool number (one of ``number_ids`` when given) free of both
+    participants (with ``own_number``, one serving no other session); 409 ``pool_exhausted``
+    when there is no such number."""
     repo.lock_account(conn, account_id)
     # Expired sessions still marked active would block numbers they no longer use.
     expire_due(conn, now=now, skip_locked=False, account_id=account_id)
-    number = repo.free_pool_number(conn, account_id, participants, idle_only=own_number)
+    number = repo.free_pool_number(conn, account_id, participants, number_ids, idle_only=own_number)
     if number is None:
         wanted = "serves no session" if own_number else "is free of both participants"
         raise Conflict(f"no pool number {wanted}; add numbers or end sessions", code="pool_exhausted")

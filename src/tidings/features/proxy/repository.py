@@ -4,6 +4,7 @@ and reads run through ``AsyncConnection.run_sync``, so one set of queries serves
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from tidings.core.cursors import Paging
 from tidings.features.proxy.rules import ACTIVE, ENDED, Text
 from tidings.store.pages import keyset
-from tidings.store.schema import account_texts, accounts, proxy_numbers, proxy_sessions
+from tidings.store.schema import account_texts, accounts, messages, proxy_numbers, proxy_sessions
 
 _LIVE = proxy_numbers.c.removed_at.is_(None)
 _ACTIVE = proxy_sessions.c.status == ACTIVE
@@ -97,12 +98,17 @@ def remove_number(conn: Connection, number_id: str, *, now: int) -> None:
 
 
 def free_pool_number(
-    conn: Connection, account_id: str, participants: Collection[str], *, idle_only: bool = False
+    conn: Connection,
+    account_id: str,
+    participants: Collection[str],
+    number_ids: Collection[str] | None = None,
+    *,
+    idle_only: bool = False,
 ) -> dict[str, Any] | None:
-    """A live pool number of the account on which no participant given is in an active session,
-    the least busy first (then the oldest), so sessions spread over the pool; with ``idle_only``
-    one serving no active session at all. Run under :func:`lock_account`: two creates then never
-    pick the same conflicting number."""
+    """A live pool number of the account (one of ``number_ids`` when given) on which no
+    participant given is in an active session, the least busy first (then the oldest), so
+    sessions spread over the pool; with ``idle_only`` one serving no active session at all. Run
+    under :func:`lock_account`: two creates then never pick the same conflicting number."""
     wanted = sorted(participants)
     clash = (
         select(proxy_sessions.c.id)
@@ -126,6 +132,8 @@ def free_pool_number(
     )
     if idle_only:
         query = query.where(load == 0)
+    if number_ids is not None:
+        query = query.where(proxy_numbers.c.id.in_(list(number_ids)))
     row = conn.execute(query).first()
     return dict(row._mapping) if row else None
 
@@ -223,3 +231,35 @@ def texts_of(conn: Connection, account_id: str) -> dict[Text, str]:
         and_(account_texts.c.account_id == account_id, account_texts.c.name.in_([t.value for t in Text]))
     )
     return {Text(name): body for name, body in conn.execute(query)}
+
+
+def carried_messages(conn: Connection, session: dict[str, Any]) -> list[dict[str, Any]]:
+    """Outbound messages from the session's pool number to its participants while it was
+    active, oldest first, with ``metadata`` parsed: by the pool reuse rule no other session had
+    those participants on that number then, but the caller still checks each one's
+    ``metadata.proxy_session_id`` (system texts are among them)."""
+    query = (
+        select(
+            messages.c.id,
+            messages.c.recipient,
+            messages.c.body,
+            messages.c.status,
+            messages.c.metadata,
+            messages.c.created_at,
+            messages.c.updated_at,
+        )
+        .where(
+            messages.c.account_id == session["account_id"],
+            messages.c.channel_id == session["channel_id"],
+            messages.c.direction == "outbound",
+            messages.c.recipient.in_([session["participant_a"], session["participant_b"]]),
+            messages.c.created_at >= session["created_at"],
+        )
+        .order_by(messages.c.id)
+    )
+    if session["status"] == ENDED:
+        query = query.where(messages.c.created_at <= session["updated_at"])
+    rows = _rows(conn, query)
+    for row in rows:
+        row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
+    return rows

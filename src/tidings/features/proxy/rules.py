@@ -38,6 +38,11 @@ class Text(StrEnum):
     NO_SESSION = "proxy_no_session"  # to whoever writes to a pool number outside any session
 
 
+# ``metadata.proxy`` of the messages a session carries between its participants: relays of
+# their inbound messages, and messages sent into the session through the service.
+RELAY = "relay"
+INTERACTION = "interaction"
+
 # The field names of ``/v1/proxy/settings``.
 SETTING_TEXTS: Mapping[str, Text] = {
     "session_start": Text.SESSION_START,

@@ -25,9 +25,12 @@ from tidings.features.proxy import lifecycle
 from tidings.features.proxy import repository as repo
 from tidings.features.proxy.rules import (
     ACTIVE,
+    INTERACTION,
+    RELAY,
     SETTING_TEXTS,
     EndReason,
     expiry,
+    has_expired,
     participant_address,
     phone_value,
     pool_counts,
@@ -165,7 +168,11 @@ class ProxyService:
         """A session on a pool number free of both participants (409 ``pool_exhausted`` when
         none is); the start message goes to both, if configured. ``own_number`` asks for a
         number serving no other session (Flowroute's one session per number, for
-        ``/compat/smsproxy``) instead of the pool reuse rule."""
+        ``/compat/smsproxy``) instead of the pool reuse rule.
+
+        Besides the API's fields: ``expires_at`` (epoch ms) in place of ``ttl_minutes``, and
+        ``proxy_number_ids``, the pool numbers it may use (the Twilio surface's service owns
+        some of the pool); None: any."""
         principal.require(Role.SENDER)
         account = principal.account_in_tree(account_id)
         country = await self._accounts.default_country(account, instance=self._default_country)
@@ -176,7 +183,7 @@ class ProxyService:
                 "the two participants are the same address", code="same_participant", field="participant_b"
             )
         now = now_ms()
-        expires_at = expiry(now, fields.get("ttl_minutes"))
+        expires_at = fields.get("expires_at") or expiry(now, fields.get("ttl_minutes"))
         session = await self._db.transact(
             lambda conn: lifecycle.start_session(
                 conn,
@@ -185,6 +192,7 @@ class ProxyService:
                 expires_at=expires_at,
                 now=now,
                 own_number=own_number,
+                number_ids=fields.get("proxy_number_ids"),
             )
         )
         self._queued()
@@ -232,6 +240,46 @@ class ProxyService:
         ended = await self._db.transact(end)
         self._queued()
         return ended
+
+    async def send(self, principal: Principal, session_id: str, recipient: str, body: str) -> str:
+        """Send ``body`` into an active session: to ``recipient`` (one of its participants, in
+        its canonical form) from the pool number, on its channel, as a relay goes
+        (``metadata.proxy: "interaction"``); the queued message's id. 409 ``session_ended``
+        when the session has ended or its time ran out; 422 ``not_a_participant``."""
+        principal.require(Role.SENDER)
+        now = now_ms()
+
+        def send(conn: Connection) -> str:
+            session = _session(conn, principal.account_ids, session_id)
+            if session["status"] != ACTIVE or has_expired(session["expires_at"], now):
+                raise Conflict(f"session {session_id} has ended", code="session_ended")
+            if recipient not in (session["participant_a"], session["participant_b"]):
+                raise Unprocessable(
+                    f"{recipient} is not a participant of this session", code="not_a_participant", field="to"
+                )
+            metadata = {"proxy_session_id": session["id"], "proxy": INTERACTION}
+            return lifecycle.relay(conn, session, recipient, body, now=now, metadata=metadata)
+
+        message_id = await self._db.transact(send)
+        self._queued()
+        return message_id
+
+    async def session_messages(self, principal: Principal, session_id: str) -> list[dict[str, Any]]:
+        """What the session carried between its participants, oldest first: its relays (each
+        with the ``inbound_id`` it relayed) and the messages sent into it, with their current
+        status; not its system texts."""
+        async with self._db.read() as conn:
+
+            def read(sync: Connection) -> list[dict[str, Any]]:
+                session = _session(sync, principal.account_ids, session_id)
+                return [
+                    row
+                    for row in repo.carried_messages(sync, session)
+                    if row["metadata"].get("proxy_session_id") == session_id
+                    and row["metadata"].get("proxy") in (RELAY, INTERACTION)
+                ]
+
+            return await conn.run_sync(read)
 
     # -- system texts ------------------------------------------------------------------------
 

@@ -7,10 +7,14 @@ from fastapi import APIRouter
 
 from tidings.features.compat.twilio.accounts import keys_router as keys
 from tidings.features.compat.twilio.accounts import router as accounts
+from tidings.features.compat.twilio.conversations import router as conversations
 from tidings.features.compat.twilio.messages import router as messages
+from tidings.features.compat.twilio.proxy import router as proxy
 
 ROUTERS: tuple[APIRouter, ...] = (
     accounts,
     keys,
     messages,
+    conversations,
+    proxy,
 )
